@@ -1,0 +1,1 @@
+"""The clinical domain: patients, cases and their stages, visits; services for writes, selectors for reads."""

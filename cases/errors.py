@@ -1,0 +1,53 @@
+"""Typed domain errors. The API maps `ValidationFailed` to 400 and `Conflict` to 409."""
+
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
+
+
+class DomainError(Exception):
+    """A rule of the clinic refused the change. `errors` maps a field name (or `non_field_errors`) to messages."""
+
+    def __init__(
+        self, message: str, *, field: str = "non_field_errors", errors: Mapping[str, list[str]] | None = None
+    ):
+        super().__init__(message)
+        self.message = message
+        self.errors: dict[str, list[str]] = dict(errors) if errors else {field: [message]}
+
+
+class ValidationFailed(DomainError):
+    """Bad input: the request can be corrected and sent again."""
+
+    @classmethod
+    def from_django(cls, exc: ValidationError) -> "ValidationFailed":
+        if hasattr(exc, "error_dict"):
+            errors = {
+                field: [str(m) for m in ValidationError(msgs).messages]
+                for field, msgs in exc.error_dict.items()
+            }
+            errors = {("non_field_errors" if k == "__all__" else k): v for k, v in errors.items()}
+        else:
+            errors = {"non_field_errors": [str(m) for m in exc.messages]}
+        first = next(iter(errors.values()))[0]
+        return cls(first, errors=errors)
+
+
+class TransitionNotAllowed(ValidationFailed):
+    """The stage workflow does not allow this move (or its requirement is not met)."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state of the record."""
+
+
+class ConcurrentChange(Conflict):
+    """Someone else changed the record between reading and writing it."""
+
+
+class OpenCaseExists(Conflict):
+    """The patient already has an open case."""
+
+
+class NoteLocked(Conflict):
+    """The visit's note is signed and can no longer change."""

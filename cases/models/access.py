@@ -1,0 +1,33 @@
+"""Break-glass grants: a clinician's time-limited, audited access to a patient outside their caseload."""
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class BreakGlassGrant(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="break_glass_grants")
+    patient = models.ForeignKey("cases.Patient", on_delete=models.PROTECT, related_name="break_glass_grants")
+    reason = models.TextField()
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-granted_at"]
+        indexes = [models.Index(fields=["user", "expires_at"], name="breakglass_user_expiry_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("granted_at")), name="breakglass_expires_after_grant"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="breakglass_reason_present"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.patient_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.granted_at <= timezone.now() < self.expires_at

@@ -1,0 +1,50 @@
+"""Recorded structured assessments (instrument responses with their computed total and band)."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class AssessmentInstrument(models.TextChoices):
+    DSM5_SUD = "dsm5_sud", "DSM-5 substance use disorder checklist"
+    COWS = "cows", "Clinical Opiate Withdrawal Scale"
+    SOWS = "sows", "Subjective Opiate Withdrawal Scale"
+    PHQ9 = "phq9", "PHQ-9"
+    GAD7 = "gad7", "GAD-7"
+
+
+class Assessment(models.Model):
+    """One administration of an instrument. Immutable once recorded; a mistake is marked entered-in-error."""
+
+    Instrument = AssessmentInstrument
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="assessments")
+    instrument = models.CharField(max_length=10, choices=Instrument.choices)
+    responses = models.JSONField()
+    total = models.PositiveSmallIntegerField()
+    band = models.CharField(max_length=20, null=True, blank=True)
+    administered_at = models.DateTimeField()
+    by = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    entered_in_error = models.BooleanField(default=False)
+    entered_in_error_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "administered_at"]
+        indexes = [
+            models.Index(fields=["case", "instrument", "administered_at"], name="assessment_case_instr_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(instrument__in=AssessmentInstrument.values), name="assessment_instrument_valid"
+            ),
+            models.CheckConstraint(condition=Q(total__lte=64), name="assessment_total_range"),
+            models.CheckConstraint(
+                condition=Q(entered_in_error=False) | ~Q(entered_in_error_reason=""),
+                name="assessment_entered_in_error_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} {self.total} ({self.band or '-'})"

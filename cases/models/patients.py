@@ -1,0 +1,100 @@
+"""Patients and their medical record numbers."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from cases.kansas import COUNTY_CHOICES, KANSAS_COUNTIES
+
+
+class MrnAllocation(models.Model):
+    """One row per medical record number ever issued; its id is the MRN's serial, so numbers are never reused."""
+
+    id = models.BigAutoField(primary_key=True)
+    allocated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "MRN allocation"
+
+    def __str__(self) -> str:
+        return format_mrn(self.id)
+
+
+def format_mrn(serial: int) -> str:
+    """`KR` + six-digit serial + a Luhn check digit, e.g. KR0000125 for serial 12: short to read, typos caught."""
+    digits = f"{serial:06d}"
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return f"KR{digits}{(10 - total % 10) % 10}"
+
+
+class PatientSexAtBirth(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    INTERSEX = "intersex", "Intersex"
+    UNKNOWN = "unknown", "Unknown / not disclosed"
+
+
+class Patient(models.Model):
+    SexAtBirth = PatientSexAtBirth
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    mrn = models.CharField("MRN", max_length=16, unique=True, editable=False)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField()
+    sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth.choices)
+    gender_identity = models.CharField(max_length=60, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True, default="KS")
+    postal_code = models.CharField(max_length=10, blank=True)
+    county = models.CharField(max_length=20, blank=True, choices=COUNTY_CHOICES, help_text="Kansas county")
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_relationship = models.CharField(max_length=60, blank=True)
+    emergency_contact_phone = models.CharField(max_length=30, blank=True)
+    entered_in_error = models.BooleanField(default=False)
+    entered_in_error_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name", "mrn"]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="patient_name_idx"),
+            models.Index(fields=["date_of_birth", "last_name"], name="patient_dob_last_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sex_at_birth__in=PatientSexAtBirth.values), name="patient_sex_at_birth_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(county="") | Q(county__in=KANSAS_COUNTIES), name="patient_county_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(entered_in_error=False) | ~Q(entered_in_error_reason=""),
+                name="patient_entered_in_error_has_reason",
+            ),
+            models.CheckConstraint(condition=~Q(mrn=""), name="patient_mrn_present"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    @property
+    def display_name(self) -> str:
+        first = self.preferred_name or self.first_name
+        return f"{first} {self.last_name}"

@@ -1,0 +1,161 @@
+"""Visits (encounters) with their SOAP notes, vitals and addenda."""
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class VisitVisitType(models.TextChoices):
+    INTAKE = "intake", "Intake"
+    ASSESSMENT = "assessment", "Assessment"
+    INDIVIDUAL_COUNSELING = "individual_counseling", "Individual counseling"
+    GROUP_COUNSELING = "group_counseling", "Group counseling"
+    MEDICATION_MANAGEMENT = "medication_management", "Medication management"
+    TELEHEALTH = "telehealth", "Telehealth"
+    PHONE_CHECKIN = "phone_checkin", "Phone check-in"
+    LAB_ONLY = "lab_only", "Lab only"
+
+
+class VisitStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    ATTENDED = "attended", "Attended"
+    NO_SHOW = "no_show", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+    LATE_CANCEL = "late_cancel", "Late cancellation"
+
+
+class VisitWithdrawalSymptom(models.TextChoices):
+    IRRITABILITY = "irritability", "Irritability"
+    INSOMNIA = "insomnia", "Insomnia"
+    MUSCLE_ACHES = "muscle_aches", "Muscle aches"
+    NAUSEA = "nausea", "Nausea"
+    SWEATING = "sweating", "Sweating"
+    RESTLESSNESS = "restlessness", "Restlessness"
+    DIARRHEA = "diarrhea", "Diarrhea"
+    OTHER = "other", "Other"
+
+
+class Visit(models.Model):
+    VisitType = VisitVisitType
+    Status = VisitStatus
+    WithdrawalSymptom = VisitWithdrawalSymptom
+    # Fields only a clinician may read or write (SPEC section 2: front desk never sees them).
+    CLINICAL_FIELDS = (
+        "subjective", "objective", "assessment", "plan", "craving", "kratom_days_used_30", "kratom_daily_grams",
+        "withdrawal_symptoms", "bp_systolic", "bp_diastolic", "heart_rate", "weight_kg",
+    )  # fmt: skip
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="visits")
+    clinician = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="visits")
+    visit_type = models.CharField(max_length=24, choices=VisitType.choices)
+    scheduled_at = models.DateTimeField()
+    duration_minutes = models.PositiveSmallIntegerField(default=50)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    # SOAP note.
+    subjective = models.TextField(blank=True)
+    objective = models.TextField(blank=True)
+    assessment = models.TextField(blank=True)
+    plan = models.TextField(blank=True)
+    # Kratom use and withdrawal since the last visit.
+    craving = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 (none) to 10 (worst)")
+    kratom_days_used_30 = models.PositiveSmallIntegerField(null=True, blank=True)
+    kratom_daily_grams = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    withdrawal_symptoms = models.JSONField(
+        default=list, blank=True, help_text="List of WithdrawalSymptom codes"
+    )
+    # Vitals.
+    bp_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    # Signing locks the note; corrections are addenda.
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="signed_visits"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-scheduled_at"]
+        indexes = [
+            models.Index(fields=["case", "scheduled_at"], name="visit_case_time_idx"),
+            models.Index(fields=["clinician", "scheduled_at"], name="visit_clinician_time_idx"),
+            models.Index(fields=["scheduled_at"], name="visit_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visit_type__in=VisitVisitType.values), name="visit_type_valid"
+            ),
+            models.CheckConstraint(condition=Q(status__in=VisitStatus.values), name="visit_status_valid"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5, duration_minutes__lte=480), name="visit_duration_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(craving__isnull=True) | Q(craving__gte=0, craving__lte=10),
+                name="visit_craving_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(kratom_days_used_30__isnull=True) | Q(kratom_days_used_30__lte=30),
+                name="visit_kratom_days_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(kratom_daily_grams__isnull=True)
+                | Q(kratom_daily_grams__gte=0, kratom_daily_grams__lte=500),
+                name="visit_kratom_grams_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(bp_systolic__isnull=True, bp_diastolic__isnull=True)
+                | Q(
+                    bp_systolic__gte=50,
+                    bp_systolic__lte=300,
+                    bp_diastolic__gte=20,
+                    bp_diastolic__lte=200,
+                    bp_systolic__gt=F("bp_diastolic"),
+                ),
+                name="visit_blood_pressure_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(heart_rate__isnull=True) | Q(heart_rate__gte=20, heart_rate__lte=250),
+                name="visit_heart_rate_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=400),
+                name="visit_weight_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True)
+                | Q(signed_at__isnull=False, signed_by__isnull=False, status="attended"),
+                name="visit_signed_only_when_attended",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_visit_type_display()} at {self.scheduled_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class VisitAddendum(models.Model):
+    """A correction or addition to a signed note: who, when, what. Never edited."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["visit", "created_at"]
+        verbose_name_plural = "visit addenda"
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="addendum_text_present")]
+
+    def __str__(self) -> str:
+        return f"Addendum by {self.author} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,60 @@
+"""Reads that need thought: querysets scoped once by the access policy, reused by the API and the pages."""
+
+import datetime as dt
+
+from django.db.models import Prefetch, QuerySet
+
+from cases.models import Case, Patient, StageTransition, Visit
+from clinic.models import User
+from clinic.policy import Capability, cases_in_scope, patients_in_scope, visits_in_scope
+
+
+def open_case_prefetch() -> Prefetch:
+    """Each patient's open case (at most one) as `patient.open_cases`, in one query for a whole page."""
+    return Prefetch("cases", queryset=Case.objects.filter(status=Case.Status.OPEN), to_attr="open_cases")
+
+
+def patients_visible_to(user: User) -> QuerySet[Patient]:
+    return patients_in_scope(user, Capability.READ_DEMOGRAPHICS).prefetch_related(open_case_prefetch())
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    return (
+        cases_in_scope(user, Capability.READ_DEMOGRAPHICS)
+        .select_related("patient", "primary_clinician")
+        .prefetch_related(
+            "care_team",
+            Prefetch(
+                "stage_history", queryset=StageTransition.objects.select_related("by").order_by("sequence")
+            ),
+        )
+    )
+
+
+def visits_visible_to(user: User) -> QuerySet[Visit]:
+    return (
+        visits_in_scope(user, Capability.SCHEDULE_VISITS)
+        .select_related("case", "clinician", "signed_by")
+        .prefetch_related("addenda__author")
+    )
+
+
+def patient_possible_duplicates(
+    *, last_name: str, date_of_birth: dt.date, exclude: Patient | None = None
+) -> QuerySet[Patient]:
+    """Registered patients with the same last name (any case) and date of birth: staff confirm before adding."""
+    matches = Patient.objects.filter(
+        last_name__iexact=last_name.strip(), date_of_birth=date_of_birth, entered_in_error=False
+    )
+    if exclude is not None:
+        matches = matches.exclude(pk=exclude.pk)
+    return matches
+
+
+def clinical_staff() -> QuerySet[User]:
+    """Active users who can carry a caseload (clinicians and supervisors), for pickers."""
+    return (
+        User.objects.filter(is_active=True, groups__name__in=["clinician", "supervisor"])
+        .distinct()
+        .prefetch_related("groups")
+    )

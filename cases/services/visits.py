@@ -1,0 +1,148 @@
+"""Writes on visits: scheduling, attendance, the clinical note, signing and addenda."""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from cases.errors import NoteLocked, ValidationFailed
+from cases.models import Case, Visit, VisitAddendum
+from cases.services.validation import full_clean_or_raise
+from clinic.models import User
+from clinic.roles import Role
+
+SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
+NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
+CLINICAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
+
+
+def _check_clinician(clinician: User) -> None:
+    if not (clinician.is_active and clinician.roles & CLINICAL_ROLES):
+        raise ValidationFailed(
+            f"{clinician.username} is not an active clinician or supervisor.", field="clinician"
+        )
+
+
+def _clean_clinical(data: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
+    if "withdrawal_symptoms" in fields:
+        symptoms = fields["withdrawal_symptoms"] or []
+        if not isinstance(symptoms, list | tuple) or any(
+            s not in Visit.WithdrawalSymptom.values for s in symptoms
+        ):
+            raise ValidationFailed(
+                "Withdrawal symptoms must be a list of: " + ", ".join(Visit.WithdrawalSymptom.values) + ".",
+                field="withdrawal_symptoms",
+            )
+        fields["withdrawal_symptoms"] = sorted(set(symptoms))
+    return fields
+
+
+def _has_clinical_content(visit: Visit) -> bool:
+    return any(getattr(visit, name) not in (None, "", []) for name in Visit.CLINICAL_FIELDS)
+
+
+def visit_schedule(
+    *,
+    case: Case,
+    actor: User | None,
+    clinician: User,
+    visit_type: str,
+    scheduled_at: dt.datetime,
+    duration_minutes: int = 50,
+) -> Visit:
+    if not case.is_open:
+        raise ValidationFailed("Visits can only be scheduled on an open case.", field="case")
+    _check_clinician(clinician)
+    if timezone.localdate(scheduled_at) < case.opened_on:
+        raise ValidationFailed("A visit cannot be scheduled before the case opened.", field="scheduled_at")
+    visit = Visit(
+        case=case,
+        clinician=clinician,
+        visit_type=visit_type,
+        scheduled_at=scheduled_at,
+        duration_minutes=duration_minutes,
+        created_by=actor,
+    )
+    full_clean_or_raise(visit, exclude=["case", "clinician", "signed_by", "created_by"])
+    visit.save(force_insert=True)
+    return visit
+
+
+def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -> Visit:
+    """Change scheduling details, attendance and the clinical note. A signed visit is locked (`NoteLocked`).
+
+    Clinical fields can only be written on an attended visit (the same update may mark it attended), and an
+    attended visit with a note cannot be turned back into a no-show or cancellation.
+    """
+    allowed = {*SCHEDULING_FIELDS, "status", *Visit.CLINICAL_FIELDS}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown or read-only field: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0]
+        )
+    fields = _clean_clinical(data)
+    if not fields:
+        return visit
+    if "clinician" in fields:
+        _check_clinician(fields["clinician"])
+    with transaction.atomic():
+        current = Visit.objects.select_for_update().get(pk=visit.pk)
+        if current.is_signed:
+            raise NoteLocked(
+                "This visit's note is signed; add an addendum instead.", field="non_field_errors"
+            )
+        had_note = _has_clinical_content(current)
+        for name, value in fields.items():
+            setattr(current, name, value)
+        writes_clinical = any(name in Visit.CLINICAL_FIELDS for name in fields)
+        if current.status != Visit.Status.ATTENDED:
+            if writes_clinical and _has_clinical_content(current):
+                raise ValidationFailed(
+                    "Clinical details can only be recorded for an attended visit.", field="status"
+                )
+            if had_note:
+                raise ValidationFailed(
+                    "This visit has clinical notes; it cannot be marked as not attended.", field="status"
+                )
+        if "scheduled_at" in fields and timezone.localdate(current.scheduled_at) < current.case.opened_on:
+            raise ValidationFailed(
+                "A visit cannot be scheduled before the case opened.", field="scheduled_at"
+            )
+        full_clean_or_raise(current, exclude=["case", "signed_by", "created_by"])
+        current.save(update_fields=[*fields, "updated_at"])
+    for name in [*fields, "updated_at"]:
+        setattr(visit, name, getattr(current, name))
+    return visit
+
+
+def visit_sign(*, visit: Visit, actor: User) -> Visit:
+    """Sign and lock the note. A second signature is a conflict."""
+    with transaction.atomic():
+        current = Visit.objects.select_for_update().get(pk=visit.pk)
+        if current.is_signed:
+            raise NoteLocked("This visit's note is already signed.")
+        if current.status != Visit.Status.ATTENDED:
+            raise ValidationFailed("Only the note of an attended visit can be signed.", field="status")
+        if not any(getattr(current, name) for name in NOTE_FIELDS):
+            raise ValidationFailed("Write the note before signing it.", field="subjective")
+        now = timezone.now()
+        updated = Visit.objects.filter(pk=visit.pk, signed_at__isnull=True).update(
+            signed_at=now, signed_by=actor, updated_at=now
+        )
+        if updated != 1:  # pragma: no cover - the row lock makes this unreachable on PostgreSQL
+            raise NoteLocked("This visit's note is already signed.")
+    visit.signed_at, visit.signed_by, visit.updated_at = now, actor, now
+    return visit
+
+
+def visit_add_addendum(*, visit: Visit, actor: User, text: str) -> VisitAddendum:
+    """Append a correction to a signed note; the note itself never changes."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed("The addendum needs text.", field="text")
+    if not visit.is_signed:
+        raise ValidationFailed("Addenda are for signed notes; edit the unsigned note instead.", field="visit")
+    return VisitAddendum.objects.create(visit=visit, author=actor, text=text)

@@ -1,0 +1,1 @@
+"""The project package: settings, urls, staff accounts, roles and the access policy."""

@@ -1,0 +1,143 @@
+"""The access policy (SPEC section 2): who may do what, to which patients, and see which fields.
+
+Every entry point (API, web pages, admin) asks this module; nothing else looks at a user's groups.
+
+- `has_capability(user, cap)`: does any of the user's roles ever have it? No -> the caller answers 403.
+- `patients_in_scope(user, cap)` / `cases_in_scope` / `visits_in_scope`: querysets limited to what the user may
+  act on; a record outside them answers 404, so its existence is not revealed.
+- `may(user, cap, patient)`: the same question for one patient.
+- `may_read_clinical(user, patient)`: whether serializers include clinical fields.
+
+"Caseload" = patients with an open or closed case on which the user is the primary clinician or a care-team
+member, plus patients under an active break-glass grant of the user's, plus patients the user registered who have
+no case yet (so a clinician who registers someone can go on to open their case).
+"""
+
+from enum import IntEnum, StrEnum
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from cases.models import BreakGlassGrant, CareTeamMember, Case, Patient, Visit
+from clinic.models import User
+from clinic.roles import Role
+
+
+class Capability(StrEnum):
+    READ_DEMOGRAPHICS = "read_demographics"  # search / list patients, read demographics
+    EDIT_DEMOGRAPHICS = "edit_demographics"  # register patient, edit demographics
+    OPEN_CASE = "open_case"
+    ASSIGN_CLINICIANS = "assign_clinicians"  # primary clinician and care team
+    READ_CLINICAL = "read_clinical"  # substance history, notes, assessments, labs, medications, plan, alerts
+    SCHEDULE_VISITS = "schedule_visits"  # schedule, mark arrival / no-show / cancellation
+    WRITE_NOTES = "write_notes"  # visit note, sign, addendum
+    RECORD_CLINICAL = "record_clinical"  # assessments, labs, vitals, medications, plan goals
+    CHANGE_STAGE = "change_stage"
+    BREAK_GLASS = "break_glass"
+    REPORTS = "reports"  # aggregate reports (clinicians: own caseload only)
+    AUDIT_LOG = "audit_log"
+    MANAGE_STAFF = "manage_staff"
+
+
+class Scope(IntEnum):
+    NONE = 0
+    CASELOAD = 1
+    ALL = 2
+
+
+_FD, _CL, _SU, _AD = Role.FRONT_DESK, Role.CLINICIAN, Role.SUPERVISOR, Role.ADMINISTRATOR
+_ALL, _CASELOAD = Scope.ALL, Scope.CASELOAD
+
+# SPEC section 2, row for row. A role missing from a row has no access (Scope.NONE).
+MATRIX: dict[Capability, dict[Role, Scope]] = {
+    Capability.READ_DEMOGRAPHICS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
+    Capability.EDIT_DEMOGRAPHICS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
+    Capability.OPEN_CASE: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
+    Capability.ASSIGN_CLINICIANS: {_SU: _ALL},
+    Capability.READ_CLINICAL: {_CL: _CASELOAD, _SU: _ALL},
+    Capability.SCHEDULE_VISITS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
+    Capability.WRITE_NOTES: {_CL: _CASELOAD, _SU: _ALL},
+    Capability.RECORD_CLINICAL: {_CL: _CASELOAD, _SU: _ALL},
+    Capability.CHANGE_STAGE: {_CL: _CASELOAD, _SU: _ALL},
+    Capability.BREAK_GLASS: {_CL: _ALL},
+    Capability.REPORTS: {_CL: _CASELOAD, _SU: _ALL, _AD: _ALL},
+    Capability.AUDIT_LOG: {_AD: _ALL},
+    Capability.MANAGE_STAFF: {_AD: _ALL},
+}
+
+
+def roles_of(user: User | None) -> frozenset[Role]:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    return user.roles
+
+
+def scope(user: User | None, capability: Capability) -> Scope:
+    """The widest scope any of the user's roles gives for `capability`."""
+    row = MATRIX[capability]
+    return max((row.get(role, Scope.NONE) for role in roles_of(user)), default=Scope.NONE)
+
+
+def has_capability(user: User | None, capability: Capability) -> bool:
+    return scope(user, capability) > Scope.NONE
+
+
+def caseload_q(user: User) -> Q:
+    """A filter on `Patient` selecting the user's caseload (see the module docstring)."""
+    now = timezone.now()
+    return (
+        Q(pk__in=Case.objects.filter(primary_clinician=user).values("patient_id"))
+        | Q(pk__in=CareTeamMember.objects.filter(user=user).values("case__patient_id"))
+        | Q(
+            pk__in=BreakGlassGrant.objects.filter(user=user, granted_at__lte=now, expires_at__gt=now).values(
+                "patient_id"
+            )
+        )
+        | Q(Q(created_by=user) & ~Exists(Case.objects.filter(patient=OuterRef("pk"))))
+    )
+
+
+def patients_in_scope(user: User | None, capability: Capability) -> QuerySet[Patient]:
+    """Patients (not entered in error) on which the user may exercise `capability`."""
+    granted = scope(user, capability)
+    patients = Patient.objects.filter(entered_in_error=False)
+    if granted is Scope.ALL:
+        return patients
+    if granted is Scope.CASELOAD and user is not None:
+        return patients.filter(caseload_q(user))
+    return patients.none()
+
+
+def cases_in_scope(user: User | None, capability: Capability) -> QuerySet[Case]:
+    return Case.objects.filter(patient__in=patients_in_scope(user, capability))
+
+
+def visits_in_scope(user: User | None, capability: Capability) -> QuerySet[Visit]:
+    return Visit.objects.filter(case__patient__in=patients_in_scope(user, capability))
+
+
+def may(user: User | None, capability: Capability, patient: Patient) -> bool:
+    """May the user exercise `capability` on this patient?"""
+    granted = scope(user, capability)
+    if granted is Scope.NONE or patient.entered_in_error:
+        return False
+    if granted is Scope.ALL:
+        return True
+    return user is not None and Patient.objects.filter(caseload_q(user), pk=patient.pk).exists()
+
+
+def may_read_clinical(user: User | None, patient: Patient) -> bool:
+    return may(user, Capability.READ_CLINICAL, patient)
+
+
+def may_break_glass(user: User | None, patient: Patient) -> bool:
+    """Break-glass is for a clinician reaching a patient outside their caseload (a supervisor sees all already)."""
+    return (
+        has_capability(user, Capability.BREAK_GLASS)
+        and not patient.entered_in_error
+        and not may(user, Capability.READ_CLINICAL, patient)
+    )
+
+
+def is_clinical_staff(user: User | None) -> bool:
+    return bool(roles_of(user) & {Role.CLINICIAN, Role.SUPERVISOR})

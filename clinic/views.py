@@ -1,0 +1,38 @@
+"""The landing page and the health check; the full staff pages live in cases/ (web pages issue)."""
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from cases.models import Case
+from clinic.policy import Capability, cases_in_scope, has_capability
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's roles and, for roles that see patients, their open cases by stage."""
+    by_stage: dict[str, int] = {}
+    if has_capability(request.user, Capability.READ_DEMOGRAPHICS):  # type: ignore[arg-type]
+        counts = (
+            cases_in_scope(request.user, Capability.READ_DEMOGRAPHICS)  # type: ignore[arg-type]
+            .filter(status=Case.Status.OPEN)
+            .values("stage")
+            .annotate(n=Count("id"))
+        )
+        by_stage = {row["stage"]: row["n"] for row in counts}
+    stages = [
+        (label, by_stage.get(code, 0)) for code, label in Case.Stage.choices if code != Case.Stage.DISCHARGED
+    ]
+    return render(request, "clinic/home.html", {"stages": stages, "roles": sorted(request.user.roles)})  # type: ignore[union-attr]
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability, for the container's health check."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,111 @@
+"""factory-boy factories for the domain; services are used where a real workflow matters (tests call them)."""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from cases.models import Assessment, BreakGlassGrant, CareTeamMember, Case, Patient, StageTransition, Visit
+from cases.services.patients import mrn_allocate
+from clinic.models import User
+from clinic.roles import Role
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@clinic.example.org")
+    password = factory.django.Password("correct-horse-battery-staple")
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: list[Role] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.groups.add(*Group.objects.filter(name__in=[str(r) for r in extracted]))
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.LazyFunction(lambda: mrn_allocate()[0])
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=19, maximum_age=75)
+    sex_at_birth = Patient.SexAtBirth.FEMALE
+    phone = "785-555-0100"
+    county = "Douglas"
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """An open case at intake with its opening history row (as `case_open` writes it)."""
+
+    class Meta:
+        model = Case
+        skip_postgeneration_save = True
+
+    patient = factory.SubFactory(PatientFactory)
+    opened_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=30))
+    referral_source = Case.ReferralSource.SELF
+    kratom_form = Case.KratomForm.POWDER
+
+    @factory.post_generation
+    def opening(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            StageTransition.objects.create(
+                case=self,
+                sequence=1,
+                from_stage=None,
+                to_stage=Case.Stage.INTAKE,
+                effective_at=timezone.make_aware(dt.datetime.combine(self.opened_on, dt.time.min)),
+                reason="Case opened",
+            )
+
+    @factory.post_generation
+    def care_team(self, create: bool, extracted: list[User] | None, **kwargs: object) -> None:
+        if create and extracted:
+            CareTeamMember.objects.bulk_create([CareTeamMember(case=self, user=u) for u in extracted])
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Visit
+
+    case = factory.SubFactory(CaseFactory)
+    clinician = factory.SubFactory(UserFactory, roles=[Role.CLINICIAN])
+    visit_type = Visit.VisitType.INDIVIDUAL_COUNSELING
+    scheduled_at = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=1))
+    duration_minutes = 50
+
+
+class Dsm5ChecklistFactory(factory.django.DjangoModelFactory):
+    """A recorded DSM-5 SUD checklist (moderate: four criteria met)."""
+
+    class Meta:
+        model = Assessment
+
+    case = factory.SubFactory(CaseFactory)
+    instrument = Assessment.Instrument.DSM5_SUD
+    responses = factory.LazyFunction(
+        lambda: {"craving": True, "tolerance": True, "withdrawal": True, "cut_down": True}
+    )
+    total = 4
+    band = "moderate"
+    administered_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=1))
+    by = factory.SubFactory(UserFactory, roles=[Role.CLINICIAN])
+
+
+class BreakGlassGrantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BreakGlassGrant
+
+    user = factory.SubFactory(UserFactory, roles=[Role.CLINICIAN])
+    patient = factory.SubFactory(PatientFactory)
+    reason = "Covering the on-call shift; patient called in crisis."
+    granted_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda g: g.granted_at + dt.timedelta(hours=4))
