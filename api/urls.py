@@ -1,10 +1,27 @@
-"""REST API routes, versioned under /api/v1/."""
+"""REST API routes, versioned under /api/v1/, with the OpenAPI schema and its interactive docs."""
 
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from api.views.auth import LogoutView, MeView, TokenView
+from api.views.cases import CaseViewSet
+from api.views.patients import PatientViewSet
+from api.views.staff import StaffViewSet
+from api.views.visits import VisitViewSet
+
 router = DefaultRouter()
+router.include_root_view = False
+router.register("patients", PatientViewSet, basename="patient")
+router.register("cases", CaseViewSet, basename="case")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("staff", StaffViewSet, basename="staff")
 
 urlpatterns = [
+    path("v1/auth/token/", TokenView.as_view(), name="api-token"),
+    path("v1/auth/logout/", LogoutView.as_view(), name="api-logout"),
+    path("v1/me/", MeView.as_view(), name="api-me"),
     path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

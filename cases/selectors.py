@@ -4,9 +4,9 @@ import datetime as dt
 
 from django.db.models import Prefetch, QuerySet
 
-from cases.models import Case, Patient, StageTransition, Visit
+from cases.models import Case, Patient, StageTransition, Visit, VisitAddendum
 from clinic.models import User
-from clinic.policy import Capability, cases_in_scope, patients_in_scope, visits_in_scope
+from clinic.policy import Capability, cases_in_scope, clinical_access, patients_in_scope, visits_in_scope
 
 
 def open_case_prefetch() -> Prefetch:
@@ -14,28 +14,31 @@ def open_case_prefetch() -> Prefetch:
     return Prefetch("cases", queryset=Case.objects.filter(status=Case.Status.OPEN), to_attr="open_cases")
 
 
-def patients_visible_to(user: User) -> QuerySet[Patient]:
-    return patients_in_scope(user, Capability.READ_DEMOGRAPHICS).prefetch_related(open_case_prefetch())
+def patients_visible_to(
+    user: User, capability: Capability = Capability.READ_DEMOGRAPHICS
+) -> QuerySet[Patient]:
+    return patients_in_scope(user, capability).prefetch_related(open_case_prefetch())
 
 
-def cases_visible_to(user: User) -> QuerySet[Case]:
+def cases_visible_to(user: User, capability: Capability = Capability.READ_DEMOGRAPHICS) -> QuerySet[Case]:
+    """Cases with their care team and history prefetched, annotated `clinical_visible` per row."""
     return (
-        cases_in_scope(user, Capability.READ_DEMOGRAPHICS)
-        .select_related("patient", "primary_clinician")
+        cases_in_scope(user, capability)
+        .annotate(clinical_visible=clinical_access(user, "patient_id"))
         .prefetch_related(
             "care_team",
-            Prefetch(
-                "stage_history", queryset=StageTransition.objects.select_related("by").order_by("sequence")
-            ),
+            Prefetch("stage_history", queryset=StageTransition.objects.order_by("sequence")),
         )
     )
 
 
-def visits_visible_to(user: User) -> QuerySet[Visit]:
+def visits_visible_to(user: User, capability: Capability = Capability.SCHEDULE_VISITS) -> QuerySet[Visit]:
+    """Visits with their case and addenda, annotated `clinical_visible` per row."""
     return (
-        visits_in_scope(user, Capability.SCHEDULE_VISITS)
-        .select_related("case", "clinician", "signed_by")
-        .prefetch_related("addenda__author")
+        visits_in_scope(user, capability)
+        .select_related("case")
+        .annotate(clinical_visible=clinical_access(user, "case__patient_id"))
+        .prefetch_related(Prefetch("addenda", queryset=VisitAddendum.objects.order_by("created_at")))
     )
 
 
@@ -58,3 +61,7 @@ def clinical_staff() -> QuerySet[User]:
         .distinct()
         .prefetch_related("groups")
     )
+
+
+def staff_members() -> QuerySet[User]:
+    return User.objects.prefetch_related("groups").order_by("last_name", "first_name", "username")

@@ -59,7 +59,7 @@ class StaffUserAdmin(StaffAccessMixin, UserAdmin):
     readonly_fields = ("last_login", "date_joined")
     filter_horizontal = ("groups",)
 
-    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("groups")
 
     @admin.display(description="Roles")

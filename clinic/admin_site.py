@@ -16,7 +16,7 @@ def may_use_admin(user: object) -> bool:
 
 
 class ClinicAdminAuthenticationForm(AdminAuthenticationForm):
-    def confirm_login_allowed(self, user):  # type: ignore[no-untyped-def]
+    def confirm_login_allowed(self, user):
         if not may_use_admin(user):
             raise forms.ValidationError(
                 self.error_messages["invalid_login"],

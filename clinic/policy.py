@@ -15,7 +15,7 @@ no case yet (so a clinician who registers someone can go on to open their case).
 
 from enum import IntEnum, StrEnum
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from cases.models import BreakGlassGrant, CareTeamMember, Case, Patient, Visit
@@ -37,6 +37,7 @@ class Capability(StrEnum):
     REPORTS = "reports"  # aggregate reports (clinicians: own caseload only)
     AUDIT_LOG = "audit_log"
     MANAGE_STAFF = "manage_staff"
+    LIST_STAFF = "list_staff"  # the staff list, to pick a clinician (SPEC section 10, `staff/`)
 
 
 class Scope(IntEnum):
@@ -52,7 +53,8 @@ _ALL, _CASELOAD = Scope.ALL, Scope.CASELOAD
 MATRIX: dict[Capability, dict[Role, Scope]] = {
     Capability.READ_DEMOGRAPHICS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
     Capability.EDIT_DEMOGRAPHICS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
-    Capability.OPEN_CASE: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
+    # "yes" (not "caseload") for clinicians too: at intake they open the case of a patient front desk registered.
+    Capability.OPEN_CASE: {_FD: _ALL, _CL: _ALL, _SU: _ALL},
     Capability.ASSIGN_CLINICIANS: {_SU: _ALL},
     Capability.READ_CLINICAL: {_CL: _CASELOAD, _SU: _ALL},
     Capability.SCHEDULE_VISITS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
@@ -63,6 +65,7 @@ MATRIX: dict[Capability, dict[Role, Scope]] = {
     Capability.REPORTS: {_CL: _CASELOAD, _SU: _ALL, _AD: _ALL},
     Capability.AUDIT_LOG: {_AD: _ALL},
     Capability.MANAGE_STAFF: {_AD: _ALL},
+    Capability.LIST_STAFF: {_SU: _ALL, _AD: _ALL},
 }
 
 
@@ -141,3 +144,17 @@ def may_break_glass(user: User | None, patient: Patient) -> bool:
 
 def is_clinical_staff(user: User | None) -> bool:
     return bool(roles_of(user) & {Role.CLINICIAN, Role.SUPERVISOR})
+
+
+def clinical_access(user: User | None, patient_ref: str) -> Exists | Value:
+    """An annotation telling, per row, whether the user may read clinical content of the row's patient.
+
+    `patient_ref` is the path from the annotated model to the patient id (e.g. "case__patient_id"). One
+    subquery per list, not one query per row.
+    """
+    granted = scope(user, Capability.READ_CLINICAL)
+    if granted is Scope.ALL:
+        return Value(True)
+    if granted is Scope.NONE or user is None:
+        return Value(False)
+    return Exists(Patient.objects.filter(caseload_q(user), pk=OuterRef(patient_ref), entered_in_error=False))

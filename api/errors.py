@@ -1,0 +1,20 @@
+"""Map domain errors onto HTTP: `ValidationFailed` -> 400 with field errors, `Conflict` -> 409."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from cases.errors import Conflict, DomainError, ValidationFailed
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Conflict):
+        return Response({"detail": exc.message, **exc.errors}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, ValidationFailed | DomainError):
+        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoValidationError):
+        return Response(ValidationFailed.from_django(exc).errors, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,113 @@
+"""Case shapes: the episode, its care team and its stage history; the transition request."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.serializers.base import (
+    ClinicalFieldsMixin,
+    ScopedRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
+from cases.models import Case, StageTransition
+from cases.selectors import clinical_staff
+from cases.services.stages import allowed_next_stages
+from clinic.policy import Capability, patients_in_scope
+
+# The presenting substance profile is clinical content: only caseload clinicians and supervisors see it.
+CASE_CLINICAL_FIELDS = (
+    "kratom_form",
+    "kratom_daily_grams",
+    "kratom_years_used",
+    "reasons_for_use",
+    "other_substances",
+)
+
+
+class StageTransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StageTransition
+        fields = ("from_stage", "to_stage", "effective_at", "by", "reason", "discharge_reason")
+        read_only_fields = fields
+
+
+class ReasonsForUseField(serializers.ListField):
+    child = serializers.ChoiceField(choices=Case.ReasonForUse.choices)
+    max_length = len(Case.ReasonForUse.choices)
+
+
+class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
+    """The read shape. Clinical fields (and transition reasons) are left out for rows the user may not read."""
+
+    clinical_fields = (*CASE_CLINICAL_FIELDS,)
+    stage_history = StageTransitionSerializer(many=True, read_only=True)
+    allowed_transitions = serializers.SerializerMethodField()
+    reasons_for_use = ReasonsForUseField(required=False)
+
+    class Meta:
+        model = Case
+        fields = (
+            "id", "patient", "status", "stage", "opened_on", "closed_on", "referral_source", "primary_clinician",
+            "care_team", "discharge_reason", *CASE_CLINICAL_FIELDS, "stage_history", "allowed_transitions",
+            "version", "created_at", "updated_at",
+        )  # fmt: skip
+        read_only_fields = fields
+
+    def get_allowed_transitions(self, case: Case) -> list[str]:
+        return allowed_next_stages(case)
+
+    def to_representation(self, instance: Case) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not getattr(instance, "clinical_visible", False):
+            for row in data["stage_history"]:
+                row.pop("reason", None)
+        return data
+
+
+class CaseWriteSerializer(StrictModelSerializer):
+    """Fields a client may write at intake or later. Which of them a given user may send is the view's call."""
+
+    patient = ScopedRelatedField(scoped=lambda user: patients_in_scope(user, Capability.OPEN_CASE))
+    reasons_for_use = ReasonsForUseField(required=False)
+    primary_clinician = serializers.PrimaryKeyRelatedField(
+        queryset=clinical_staff(), required=False, allow_null=True
+    )
+    care_team = serializers.PrimaryKeyRelatedField(queryset=clinical_staff(), many=True, required=False)
+    other_substances = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    class Meta:
+        model = Case
+        fields: tuple[str, ...] = (
+            "patient",
+            "opened_on",
+            "referral_source",
+            "primary_clinician",
+            "care_team",
+            *CASE_CLINICAL_FIELDS,
+        )
+        extra_kwargs = {
+            "opened_on": {"required": False},
+            "kratom_daily_grams": {"min_value": 0, "max_value": 500},
+            "kratom_years_used": {"min_value": 0, "max_value": 80},
+        }
+
+
+class CaseUpdateSerializer(CaseWriteSerializer):
+    class Meta(CaseWriteSerializer.Meta):
+        fields = ("referral_source", "primary_clinician", "care_team", *CASE_CLINICAL_FIELDS)
+        extra_kwargs = {
+            "referral_source": {"required": False},
+            **CaseWriteSerializer.Meta.extra_kwargs,
+        }
+
+
+class TransitionRequestSerializer(StrictSerializer):
+    to_stage = serializers.ChoiceField(choices=Case.Stage.choices)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    discharge_reason = serializers.ChoiceField(
+        choices=Case.DischargeReason.choices, required=False, allow_null=True, default=None
+    )
+    effective_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text="Defaults to now; may be back-dated."
+    )

@@ -1,0 +1,77 @@
+"""Patient shapes: demographics plus the current case's id and stage."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.serializers.base import StrictModelSerializer, StrictSerializer
+from cases.models import BreakGlassGrant, Patient
+from cases.services.patients import DEMOGRAPHIC_FIELDS
+
+
+class CurrentCaseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    stage = serializers.CharField()
+
+
+class PatientSerializer(StrictModelSerializer):
+    current_case = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields: tuple[str, ...] = (
+            "id",
+            "mrn",
+            *DEMOGRAPHIC_FIELDS,
+            "current_case",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "mrn", "current_case", "created_at", "updated_at")
+        extra_kwargs = {
+            "first_name": {"allow_blank": False},
+            "last_name": {"allow_blank": False},
+        }
+
+    @extend_schema_field(CurrentCaseSerializer(allow_null=True))
+    def get_current_case(self, patient: Patient) -> dict[str, Any] | None:
+        """The open case, from the `open_cases` prefetch (see `cases.selectors.patients_visible_to`)."""
+        open_cases = getattr(patient, "open_cases", None)
+        if open_cases is None:
+            open_cases = list(patient.cases.filter(status="open"))
+        return {"id": open_cases[0].id, "stage": open_cases[0].stage} if open_cases else None
+
+
+class PatientRegisterSerializer(PatientSerializer):
+    confirm_not_duplicate = serializers.BooleanField(
+        default=False,
+        write_only=True,
+        help_text="Set to true to register although patients with the same last name and date of birth exist.",
+    )
+
+    class Meta(PatientSerializer.Meta):
+        fields = (*PatientSerializer.Meta.fields, "confirm_not_duplicate")
+
+
+class PossibleDuplicateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = ("id", "mrn", "first_name", "last_name", "date_of_birth")
+
+
+class DuplicateWarningSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    possible_duplicates = PossibleDuplicateSerializer(many=True)
+    hidden_matches = serializers.IntegerField(help_text="Matches outside what you may see.")
+
+
+class BreakGlassRequestSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class BreakGlassGrantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BreakGlassGrant
+        fields = ("id", "patient", "reason", "granted_at", "expires_at")
+        read_only_fields = fields

@@ -1,0 +1,93 @@
+"""Visit shapes: scheduling and attendance for everyone who schedules; the note and vitals for clinicians."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.serializers.base import (
+    ClinicalFieldsMixin,
+    ScopedRelatedField,
+    StrictModelSerializer,
+    StrictSerializer,
+)
+from cases.models import Visit, VisitAddendum
+from cases.selectors import clinical_staff
+from clinic.policy import Capability, cases_in_scope
+
+NOTE_MAX_LENGTH = 20_000
+SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
+VISIT_CLINICAL_FIELDS = (*Visit.CLINICAL_FIELDS, "signed_at", "signed_by", "addenda")
+
+
+class AddendumSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VisitAddendum
+        fields = ("id", "author", "created_at", "text")
+        read_only_fields = fields
+
+
+class WithdrawalSymptomsField(serializers.ListField):
+    child = serializers.ChoiceField(choices=Visit.WithdrawalSymptom.choices)
+    max_length = len(Visit.WithdrawalSymptom.choices)
+
+
+class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
+    """The read shape; rows whose patient the user may not read clinically carry no clinical fields."""
+
+    clinical_fields = VISIT_CLINICAL_FIELDS
+    patient = serializers.UUIDField(source="case.patient_id", read_only=True)
+    addenda = AddendumSerializer(many=True, read_only=True)
+    withdrawal_symptoms = WithdrawalSymptomsField(read_only=True)
+
+    class Meta:
+        model = Visit
+        fields = (
+            "id",
+            "case",
+            "patient",
+            *SCHEDULING_FIELDS,
+            "status",
+            *VISIT_CLINICAL_FIELDS,
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+_NOTE = {"max_length": NOTE_MAX_LENGTH, "required": False, "allow_blank": True}
+
+
+class VisitWriteSerializer(StrictModelSerializer):
+    """Every writable visit field; the view narrows it to what the user may write for this patient."""
+
+    case = ScopedRelatedField(scoped=lambda user: cases_in_scope(user, Capability.SCHEDULE_VISITS))
+    clinician = serializers.PrimaryKeyRelatedField(queryset=clinical_staff())
+    withdrawal_symptoms = WithdrawalSymptomsField(required=False)
+
+    class Meta:
+        model = Visit
+        fields = ("case", *SCHEDULING_FIELDS, "status", *Visit.CLINICAL_FIELDS)
+        extra_kwargs = {
+            "duration_minutes": {"min_value": 5, "max_value": 480},
+            "craving": {"min_value": 0, "max_value": 10},
+            "kratom_days_used_30": {"min_value": 0, "max_value": 30},
+            "kratom_daily_grams": {"min_value": 0, "max_value": 500},
+            "bp_systolic": {"min_value": 50, "max_value": 300},
+            "bp_diastolic": {"min_value": 20, "max_value": 200},
+            "heart_rate": {"min_value": 20, "max_value": 250},
+            "weight_kg": {"min_value": 20, "max_value": 400},
+            "subjective": _NOTE,
+            "objective": _NOTE,
+            "assessment": _NOTE,
+            "plan": _NOTE,
+        }
+
+    def __init__(self, *args: Any, writable: tuple[str, ...] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if writable is not None:
+            for name in set(self.fields) - set(writable):
+                del self.fields[name]
+
+
+class AddendumRequestSerializer(StrictSerializer):
+    text = serializers.CharField(max_length=NOTE_MAX_LENGTH)

@@ -1,0 +1,116 @@
+"""Cases: list, open at intake, read with history, edit profile and clinicians, change stage."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.filters import CaseFilter
+from api.permissions import acting_user, required_capability
+from api.serializers.cases import (
+    CASE_CLINICAL_FIELDS,
+    CaseSerializer,
+    CaseUpdateSerializer,
+    CaseWriteSerializer,
+    TransitionRequestSerializer,
+)
+from cases.models import Case
+from cases.selectors import cases_visible_to
+from cases.services.cases import case_assign_clinicians, case_open, case_update_profile
+from cases.services.stages import case_transition
+from clinic.models import User
+from clinic.policy import Capability, has_capability, may
+from clinic.roles import Role
+
+ASSIGNMENT_FIELDS = ("primary_clinician", "care_team")
+
+
+def _check_field_rights(user: User, case_patient: object, data: dict[str, object]) -> None:
+    """Assignment is for supervisors; the substance profile for those who record clinical content."""
+    sent_assignment = [name for name in ASSIGNMENT_FIELDS if name in data]
+    if sent_assignment and not has_capability(user, Capability.ASSIGN_CLINICIANS):
+        raise PermissionDenied(f"Only supervisors set {' and '.join(sent_assignment)}.")
+    sent_clinical = [name for name in CASE_CLINICAL_FIELDS if name in data]
+    if sent_clinical and not may(user, Capability.RECORD_CLINICAL, case_patient):  # type: ignore[arg-type]
+        raise PermissionDenied(f"Your role may not record {', '.join(sent_clinical)}.")
+
+
+@extend_schema_view(
+    create=extend_schema(request=CaseWriteSerializer, responses={201: CaseSerializer}),
+    partial_update=extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer),
+)
+class CaseViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = CaseSerializer
+    filterset_class = CaseFilter
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    capabilities = {
+        "list": Capability.READ_DEMOGRAPHICS,
+        "retrieve": Capability.READ_DEMOGRAPHICS,
+        "create": Capability.OPEN_CASE,
+        "partial_update": Capability.READ_DEMOGRAPHICS,  # then per field, see _check_field_rights
+        "transition": Capability.CHANGE_STAGE,
+    }
+
+    def get_queryset(self) -> QuerySet[Case]:
+        capability = required_capability(self) or Capability.READ_DEMOGRAPHICS
+        return cases_visible_to(acting_user(self.request), capability)
+
+    def _read(self, case: Case) -> dict[str, object]:
+        return CaseSerializer(self.get_queryset().get(pk=case.pk)).data
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        user = acting_user(request)
+        serializer = CaseWriteSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        patient = data.pop("patient")
+        _check_field_rights(user, patient, data)
+        primary = data.pop("primary_clinician", None)
+        if primary is None and user.has_role(Role.CLINICIAN) and not user.has_role(Role.SUPERVISOR):
+            primary = user  # a clinician opening a case takes it on; supervisors assign others later
+        case = case_open(
+            patient=patient,
+            actor=user,
+            referral_source=data.pop("referral_source"),
+            opened_on=data.pop("opened_on", None),
+            primary_clinician=primary,
+            care_team=data.pop("care_team", []),
+            profile=data,
+        )
+        return Response(self._read(case), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
+        user = acting_user(request)
+        case = self.get_object()
+        serializer = CaseUpdateSerializer(
+            case, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        _check_field_rights(user, case.patient, data)
+        if any(name in data for name in ASSIGNMENT_FIELDS):
+            primary = data.pop("primary_clinician") if "primary_clinician" in data else case.primary_clinician
+            team = data.pop("care_team") if "care_team" in data else list(case.care_team.all())
+            case_assign_clinicians(case=case, actor=user, primary_clinician=primary, care_team=team)
+        case_update_profile(case=case, actor=user, data=data)
+        return Response(self._read(case))
+
+    @extend_schema(request=TransitionRequestSerializer, responses={201: CaseSerializer})
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        """Move the case to another stage (409 when someone else changed it first)."""
+        case = self.get_object()
+        serializer = TransitionRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        case_transition(case=case, actor=acting_user(request), **serializer.validated_data)
+        return Response(self._read(case), status=status.HTTP_201_CREATED)

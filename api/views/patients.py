@@ -1,0 +1,108 @@
+"""Patients: search and list, register (with the duplicate check), read, edit demographics, break-glass."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.filters import PatientFilter
+from api.permissions import acting_user, required_capability
+from api.serializers.patients import (
+    BreakGlassGrantSerializer,
+    BreakGlassRequestSerializer,
+    DuplicateWarningSerializer,
+    PatientRegisterSerializer,
+    PatientSerializer,
+    PossibleDuplicateSerializer,
+)
+from cases.errors import ValidationFailed
+from cases.models import Patient
+from cases.selectors import patient_possible_duplicates, patients_visible_to
+from cases.services.access import break_glass_grant
+from cases.services.patients import patient_register, patient_update
+from clinic.policy import Capability, may_break_glass, patients_in_scope
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request=PatientRegisterSerializer,
+        responses={
+            201: PatientSerializer,
+            409: OpenApiResponse(DuplicateWarningSerializer, "Possible duplicates"),
+        },
+    ),
+    partial_update=extend_schema(request=PatientSerializer, responses=PatientSerializer),
+)
+class PatientViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Patients are never deleted through the API (records retention)."""
+
+    serializer_class = PatientSerializer
+    filterset_class = PatientFilter
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    capabilities = {
+        "list": Capability.READ_DEMOGRAPHICS,
+        "retrieve": Capability.READ_DEMOGRAPHICS,
+        "create": Capability.EDIT_DEMOGRAPHICS,
+        "partial_update": Capability.EDIT_DEMOGRAPHICS,
+        "break_glass": Capability.BREAK_GLASS,
+    }
+
+    def get_queryset(self) -> QuerySet[Patient]:
+        if self.action == "break_glass":  # by definition outside the caseload: any registered patient
+            return patients_in_scope(acting_user(self.request), Capability.BREAK_GLASS)
+        capability = required_capability(self) or Capability.READ_DEMOGRAPHICS
+        return patients_visible_to(acting_user(self.request), capability)
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = PatientRegisterSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        confirmed = data.pop("confirm_not_duplicate", False)
+        if not confirmed:
+            duplicates = patient_possible_duplicates(
+                last_name=data["last_name"], date_of_birth=data["date_of_birth"]
+            )
+            if duplicates.exists():
+                visible = duplicates.filter(
+                    pk__in=patients_in_scope(acting_user(request), Capability.READ_DEMOGRAPHICS)
+                )
+                shown = list(visible[:20])
+                body = {
+                    "detail": "Possible duplicates: a patient with this last name and date of birth exists. "
+                    "Send confirm_not_duplicate=true to register anyway.",
+                    "possible_duplicates": PossibleDuplicateSerializer(shown, many=True).data,
+                    "hidden_matches": duplicates.count() - visible.count(),
+                }
+                return Response(body, status=status.HTTP_409_CONFLICT)
+        patient = patient_register(actor=acting_user(request), data=data)
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
+        patient = self.get_object()
+        serializer = PatientSerializer(patient, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        patient = patient_update(patient=patient, actor=acting_user(request), data=serializer.validated_data)
+        return Response(PatientSerializer(patient).data)
+
+    @extend_schema(request=BreakGlassRequestSerializer, responses={201: BreakGlassGrantSerializer})
+    @action(detail=True, methods=["post"], url_path="break-glass")
+    def break_glass(self, request: Request, pk: str | None = None) -> Response:
+        """Emergency access to a patient outside your caseload for 4 hours; the reason is reviewed."""
+        patient = self.get_object()
+        serializer = BreakGlassRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not may_break_glass(acting_user(request), patient):
+            raise ValidationFailed("You already have access to this patient.", field="patient")
+        grant = break_glass_grant(
+            user=acting_user(request), patient=patient, reason=serializer.validated_data["reason"]
+        )
+        return Response(BreakGlassGrantSerializer(grant).data, status=status.HTTP_201_CREATED)

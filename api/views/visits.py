@@ -1,0 +1,95 @@
+"""Visits: schedule, update (attendance for schedulers; note and vitals for clinicians), sign, addenda."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.filters import VisitFilter
+from api.permissions import acting_user, required_capability
+from api.serializers.visits import (
+    SCHEDULING_FIELDS,
+    AddendumRequestSerializer,
+    AddendumSerializer,
+    VisitSerializer,
+    VisitWriteSerializer,
+)
+from cases.models import Visit
+from cases.selectors import visits_visible_to
+from cases.services.visits import visit_add_addendum, visit_schedule, visit_sign, visit_update
+from clinic.policy import Capability, may
+
+
+@extend_schema_view(
+    create=extend_schema(request=VisitWriteSerializer, responses={201: VisitSerializer}),
+    partial_update=extend_schema(request=VisitWriteSerializer, responses=VisitSerializer),
+)
+class VisitViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = VisitSerializer
+    filterset_class = VisitFilter
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    capabilities = {
+        "list": Capability.SCHEDULE_VISITS,
+        "retrieve": Capability.SCHEDULE_VISITS,
+        "create": Capability.SCHEDULE_VISITS,
+        "partial_update": Capability.SCHEDULE_VISITS,  # clinical fields need WRITE_NOTES on the patient too
+        "sign": Capability.WRITE_NOTES,
+        "addenda": Capability.WRITE_NOTES,
+    }
+
+    def get_queryset(self) -> QuerySet[Visit]:
+        capability = required_capability(self) or Capability.SCHEDULE_VISITS
+        return visits_visible_to(acting_user(self.request), capability)
+
+    def _read(self, visit: Visit) -> dict[str, object]:
+        return VisitSerializer(visits_visible_to(acting_user(self.request)).get(pk=visit.pk)).data
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = VisitWriteSerializer(
+            data=request.data, writable=("case", *SCHEDULING_FIELDS), context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        visit = visit_schedule(actor=acting_user(request), **serializer.validated_data)
+        return Response(self._read(visit), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
+        """Schedulers change time, type, clinician and attendance; clinicians also write the note and vitals."""
+        user = acting_user(request)
+        visit = self.get_object()
+        writable: tuple[str, ...] = (*SCHEDULING_FIELDS, "status")
+        if may(user, Capability.WRITE_NOTES, visit.case.patient):
+            writable = (*writable, *Visit.CLINICAL_FIELDS)
+        serializer = VisitWriteSerializer(
+            visit, data=request.data, partial=True, writable=writable, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        visit_update(visit=visit, actor=user, data=serializer.validated_data)
+        return Response(self._read(visit))
+
+    @extend_schema(request=None, responses=VisitSerializer)
+    @action(detail=True, methods=["post"])
+    def sign(self, request: Request, pk: str | None = None) -> Response:
+        """Sign and lock the note (409 if already signed)."""
+        visit = visit_sign(visit=self.get_object(), actor=acting_user(request))
+        return Response(self._read(visit))
+
+    @extend_schema(request=AddendumRequestSerializer, responses={201: AddendumSerializer})
+    @action(detail=True, methods=["post"])
+    def addenda(self, request: Request, pk: str | None = None) -> Response:
+        """Append a correction to a signed note."""
+        visit = self.get_object()
+        serializer = AddendumRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        addendum = visit_add_addendum(
+            visit=visit, actor=acting_user(request), text=serializer.validated_data["text"]
+        )
+        return Response(AddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)
