@@ -43,7 +43,8 @@ class Capability(StrEnum):
 class Scope(IntEnum):
     NONE = 0
     CASELOAD = 1
-    ALL = 2
+    CASELOAD_OR_NEW = 2  # the caseload, or a patient with no case yet (nothing clinical to see)
+    ALL = 3
 
 
 _FD, _CL, _SU, _AD = Role.FRONT_DESK, Role.CLINICIAN, Role.SUPERVISOR, Role.ADMINISTRATOR
@@ -53,8 +54,10 @@ _ALL, _CASELOAD = Scope.ALL, Scope.CASELOAD
 MATRIX: dict[Capability, dict[Role, Scope]] = {
     Capability.READ_DEMOGRAPHICS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
     Capability.EDIT_DEMOGRAPHICS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
-    # "yes" (not "caseload") for clinicians too: at intake they open the case of a patient front desk registered.
-    Capability.OPEN_CASE: {_FD: _ALL, _CL: _ALL, _SU: _ALL},
+    # Clinicians open cases at intake for patients front desk registered (no case yet), and readmit their own
+    # caseload. Opening a case on another clinician's former patient would hand over that patient's history
+    # without break-glass, so that is for front desk or a supervisor (or after a break-glass grant).
+    Capability.OPEN_CASE: {_FD: _ALL, _CL: Scope.CASELOAD_OR_NEW, _SU: _ALL},
     Capability.ASSIGN_CLINICIANS: {_SU: _ALL},
     Capability.READ_CLINICAL: {_CL: _CASELOAD, _SU: _ALL},
     Capability.SCHEDULE_VISITS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
@@ -106,6 +109,8 @@ def patients_in_scope(user: User | None, capability: Capability) -> QuerySet[Pat
     patients = Patient.objects.filter(entered_in_error=False)
     if granted is Scope.ALL:
         return patients
+    if granted is Scope.CASELOAD_OR_NEW and user is not None:
+        return patients.filter(caseload_q(user) | ~Exists(Case.objects.filter(patient=OuterRef("pk"))))
     if granted is Scope.CASELOAD and user is not None:
         return patients.filter(caseload_q(user))
     return patients.none()
@@ -126,7 +131,7 @@ def may(user: User | None, capability: Capability, patient: Patient) -> bool:
         return False
     if granted is Scope.ALL:
         return True
-    return user is not None and Patient.objects.filter(caseload_q(user), pk=patient.pk).exists()
+    return user is not None and patients_in_scope(user, capability).filter(pk=patient.pk).exists()
 
 
 def may_read_clinical(user: User | None, patient: Patient) -> bool:

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cases.models import Case
+from clinic.admin_site import may_use_admin
 from clinic.policy import Capability, cases_in_scope, has_capability
 
 
@@ -15,7 +16,7 @@ from clinic.policy import Capability, cases_in_scope, has_capability
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The signed-in user's roles and, for roles that see patients, their open cases by stage."""
-    by_stage: dict[str, int] = {}
+    stages: list[tuple[str, int]] = []  # empty (no table) for roles that see no patients
     if has_capability(request.user, Capability.READ_DEMOGRAPHICS):  # type: ignore[arg-type]
         counts = (
             cases_in_scope(request.user, Capability.READ_DEMOGRAPHICS)  # type: ignore[arg-type]
@@ -24,10 +25,17 @@ def home(request: HttpRequest) -> HttpResponse:
             .annotate(n=Count("id"))
         )
         by_stage = {row["stage"]: row["n"] for row in counts}
-    stages = [
-        (label, by_stage.get(code, 0)) for code, label in Case.Stage.choices if code != Case.Stage.DISCHARGED
-    ]
-    return render(request, "clinic/home.html", {"stages": stages, "roles": sorted(request.user.roles)})  # type: ignore[union-attr]
+        stages = [
+            (label, by_stage.get(code, 0))
+            for code, label in Case.Stage.choices
+            if code != Case.Stage.DISCHARGED
+        ]
+    context = {
+        "stages": stages,
+        "roles": sorted(request.user.roles),  # type: ignore[union-attr]
+        "may_use_admin": may_use_admin(request.user),
+    }
+    return render(request, "clinic/home.html", context)
 
 
 @require_GET

@@ -59,3 +59,9 @@ def other_case(other_clinician):
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def superuser(db):
+    """An operations account: superuser, no clinic role."""
+    return UserFactory(username="superuser", is_superuser=True)

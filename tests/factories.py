@@ -109,3 +109,60 @@ class BreakGlassGrantFactory(factory.django.DjangoModelFactory):
     reason = "Covering the on-call shift; patient called in crisis."
     granted_at = factory.LazyFunction(timezone.now)
     expires_at = factory.LazyAttribute(lambda g: g.granted_at + dt.timedelta(hours=4))
+
+
+class ClosedCaseFactory(CaseFactory):
+    """A discharged (closed) case: the shape the workflow leaves behind, without walking it."""
+
+    stage = Case.Stage.DISCHARGED
+    status = Case.Status.CLOSED
+    closed_on = factory.LazyAttribute(lambda c: c.opened_on + dt.timedelta(days=20))
+    discharge_reason = Case.DischargeReason.COMPLETED
+
+
+class AttendedVisitFactory(VisitFactory):
+    """A visit the patient attended, with the start of a note (unsigned)."""
+
+    scheduled_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=2))
+    status = Visit.Status.ATTENDED
+    subjective = "Cravings eased since last week; sleeping better."
+
+
+class SignedVisitFactory(AttendedVisitFactory):
+    """An attended visit whose note its clinician has signed (and so locked)."""
+
+    signed_at = factory.LazyFunction(timezone.now)
+    signed_by = factory.SelfAttribute("clinician")
+
+
+# The shortest walk through the workflow to each stage (SPEC 3.3).
+WALK_TO_STAGE: dict[str, tuple[str, ...]] = {
+    Case.Stage.INTAKE: (),
+    Case.Stage.ASSESSMENT: (Case.Stage.ASSESSMENT,),
+    Case.Stage.TREATMENT: (Case.Stage.ASSESSMENT, Case.Stage.TREATMENT),
+    Case.Stage.RECOVERY: (Case.Stage.ASSESSMENT, Case.Stage.TREATMENT, Case.Stage.RECOVERY),
+    Case.Stage.DISCHARGED: (
+        Case.Stage.ASSESSMENT,
+        Case.Stage.TREATMENT,
+        Case.Stage.RECOVERY,
+        Case.Stage.DISCHARGED,
+    ),
+}
+
+
+def case_in_stage(stage: str, *, actor: User, **case_fields: object) -> Case:
+    """A case brought to `stage` through `case_transition`, one move at a time (with the DSM-5 checklist that
+    treatment needs), so that its history is the chain the service itself writes."""
+    from cases.services.stages import case_transition
+
+    case = CaseFactory(**case_fields)
+    for to_stage in WALK_TO_STAGE[stage]:
+        if to_stage == Case.Stage.TREATMENT and not case.assessments.exists():
+            Dsm5ChecklistFactory(case=case, by=actor)
+        case_transition(
+            case=case,
+            to_stage=to_stage,
+            actor=actor,
+            discharge_reason=Case.DischargeReason.COMPLETED if to_stage == Case.Stage.DISCHARGED else None,
+        )
+    return case
