@@ -200,8 +200,10 @@ class StageTransition(models.Model):
                 condition=Q(to_stage__in=Case.Stage.values), name="stage_transition_to_valid"
             ),
             models.CheckConstraint(
+                # `from_stage__isnull=False` keeps a later row from slipping through with a NULL origin
+                # (NULL IN (...) is unknown, and a CHECK passes on unknown).
                 condition=Q(from_stage__isnull=True, sequence=1, to_stage="intake")
-                | Q(from_stage__in=Case.Stage.values, sequence__gt=1),
+                | Q(from_stage__isnull=False, from_stage__in=Case.Stage.values, sequence__gt=1),
                 name="stage_transition_chain_start",
             ),
             models.CheckConstraint(condition=~Q(from_stage=F("to_stage")), name="stage_transition_moves"),

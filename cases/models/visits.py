@@ -109,9 +109,13 @@ class Visit(models.Model):
                 | Q(kratom_daily_grams__gte=0, kratom_daily_grams__lte=500),
                 name="visit_kratom_grams_range",
             ),
+            # Both numbers or neither. The IS NOT NULL terms matter: a comparison with NULL is unknown, and a
+            # CHECK passes on unknown, so without them a lone systolic (or diastolic) value would get through.
             models.CheckConstraint(
                 condition=Q(bp_systolic__isnull=True, bp_diastolic__isnull=True)
                 | Q(
+                    bp_systolic__isnull=False,
+                    bp_diastolic__isnull=False,
                     bp_systolic__gte=50,
                     bp_systolic__lte=300,
                     bp_diastolic__gte=20,

@@ -67,7 +67,7 @@ def case_open(
 ) -> Case:
     """Open a case at intake. Raises `OpenCaseExists` if the patient already has one (checked under a lock on
     the patient, and backed by the database's one-open-case constraint for any writer that skips this)."""
-    care_team = list(care_team)
+    care_team = list(dict.fromkeys(care_team))
     opened_on = opened_on or timezone.localdate()
     if opened_on > timezone.localdate():
         raise ValidationFailed("A case cannot be opened in the future.", field="opened_on")

@@ -22,11 +22,18 @@ DEMOGRAPHIC_FIELDS = (
 OLDEST_PLAUSIBLE_AGE_YEARS = 120
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February, in a year that has none
+        return day.replace(year=day.year - years, day=28)
+
+
 def _check_date_of_birth(date_of_birth: dt.date) -> None:
     today = timezone.localdate()
     if date_of_birth > today:
         raise ValidationFailed("Date of birth cannot be in the future.", field="date_of_birth")
-    if date_of_birth < today.replace(year=today.year - OLDEST_PLAUSIBLE_AGE_YEARS, day=1):
+    if date_of_birth < _years_before(today, OLDEST_PLAUSIBLE_AGE_YEARS):
         raise ValidationFailed(
             f"Date of birth is more than {OLDEST_PLAUSIBLE_AGE_YEARS} years ago.", field="date_of_birth"
         )
