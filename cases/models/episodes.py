@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
+from cases.models.ranges import in_range
+
 
 class CaseStatus(models.TextChoices):
     OPEN = "open", "Open"
@@ -83,8 +85,12 @@ class Case(models.Model):
     discharge_reason = models.CharField(max_length=24, choices=DischargeReason.choices, null=True, blank=True)
     # Presenting substance profile.
     kratom_form = models.CharField(max_length=20, choices=KratomForm.choices, blank=True)
-    kratom_daily_grams = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
-    kratom_years_used = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    kratom_daily_grams = models.DecimalField(
+        validators=in_range("kratom_daily_grams"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    kratom_years_used = models.DecimalField(
+        validators=in_range("kratom_years_used"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
     reasons_for_use = models.JSONField(default=list, blank=True, help_text="List of ReasonForUse codes")
     other_substances = models.TextField(blank=True)
     # Optimistic-concurrency counter: bumped by every stage change, checked by the workflow service.

@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
+from cases.models.ranges import in_range
+
 
 class VisitVisitType(models.TextChoices):
     INTAKE = "intake", "Intake"
@@ -51,7 +53,7 @@ class Visit(models.Model):
     clinician = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="visits")
     visit_type = models.CharField(max_length=24, choices=VisitType.choices)
     scheduled_at = models.DateTimeField()
-    duration_minutes = models.PositiveSmallIntegerField(default=50)
+    duration_minutes = models.PositiveSmallIntegerField(validators=in_range("duration_minutes"), default=50)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     # SOAP note.
     subjective = models.TextField(blank=True)
@@ -59,17 +61,27 @@ class Visit(models.Model):
     assessment = models.TextField(blank=True)
     plan = models.TextField(blank=True)
     # Kratom use and withdrawal since the last visit.
-    craving = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 (none) to 10 (worst)")
-    kratom_days_used_30 = models.PositiveSmallIntegerField(null=True, blank=True)
-    kratom_daily_grams = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    craving = models.PositiveSmallIntegerField(
+        validators=in_range("craving"), null=True, blank=True, help_text="0 (none) to 10 (worst)"
+    )
+    kratom_days_used_30 = models.PositiveSmallIntegerField(
+        validators=in_range("kratom_days_used_30"), null=True, blank=True
+    )
+    kratom_daily_grams = models.DecimalField(
+        validators=in_range("kratom_daily_grams"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
     withdrawal_symptoms = models.JSONField(
         default=list, blank=True, help_text="List of WithdrawalSymptom codes"
     )
     # Vitals.
-    bp_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
-    bp_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
-    heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
-    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    bp_systolic = models.PositiveSmallIntegerField(validators=in_range("bp_systolic"), null=True, blank=True)
+    bp_diastolic = models.PositiveSmallIntegerField(
+        validators=in_range("bp_diastolic"), null=True, blank=True
+    )
+    heart_rate = models.PositiveSmallIntegerField(validators=in_range("heart_rate"), null=True, blank=True)
+    weight_kg = models.DecimalField(
+        validators=in_range("weight_kg"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
     # Signing locks the note; corrections are addenda.
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(

@@ -91,9 +91,13 @@ def patient_mark_entered_in_error(*, patient: Patient, actor: User | None, reaso
     reason = reason.strip()
     if not reason:
         raise ValidationFailed("A reason is required to mark a record as entered in error.", field="reason")
-    if patient.cases.filter(status="open").exists():
-        raise ValidationFailed("Close the patient's open case before marking the record entered in error.")
-    patient.entered_in_error = True
-    patient.entered_in_error_reason = reason
-    patient.save(update_fields=["entered_in_error", "entered_in_error_reason", "updated_at"])
+    with transaction.atomic():
+        Patient.objects.select_for_update().filter(pk=patient.pk).first()  # serializes with case_open
+        if patient.cases.filter(status="open").exists():
+            raise ValidationFailed(
+                "Close the patient's open case before marking the record entered in error."
+            )
+        patient.entered_in_error = True
+        patient.entered_in_error_reason = reason
+        patient.save(update_fields=["entered_in_error", "entered_in_error_reason", "updated_at"])
     return patient

@@ -40,6 +40,11 @@ def _clean_clinical(data: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _check_aware(scheduled_at: dt.datetime) -> None:
+    if timezone.is_naive(scheduled_at):
+        raise ValidationFailed("Give the visit time with a time zone offset.", field="scheduled_at")
+
+
 def _has_clinical_content(visit: Visit) -> bool:
     return any(getattr(visit, name) not in (None, "", []) for name in Visit.CLINICAL_FIELDS)
 
@@ -56,6 +61,7 @@ def visit_schedule(
     if not case.is_open:
         raise ValidationFailed("Visits can only be scheduled on an open case.", field="case")
     _check_clinician(clinician)
+    _check_aware(scheduled_at)
     if timezone.localdate(scheduled_at) < case.opened_on:
         raise ValidationFailed("A visit cannot be scheduled before the case opened.", field="scheduled_at")
     visit = Visit(
@@ -88,6 +94,8 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
         return visit
     if "clinician" in fields:
         _check_clinician(fields["clinician"])
+    if "scheduled_at" in fields:
+        _check_aware(fields["scheduled_at"])
     with transaction.atomic():
         current = Visit.objects.select_for_update().get(pk=visit.pk)
         if current.is_signed:

@@ -428,3 +428,19 @@ def test_marking_a_patient_entered_in_error_by_update_needs_a_reason(db):
         "patient_entered_in_error_has_reason",
     )
     assert Patient.objects.get(pk=patient.pk).entered_in_error is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("craving", 11), ("heart_rate", 19), ("kratom_days_used_30", 31), ("duration_minutes", 4)],
+)
+def test_a_value_out_of_range_is_refused_by_the_service_naming_the_field(own_case, clinician, field, value):
+    from cases.errors import ValidationFailed
+    from cases.services.visits import visit_update
+    from tests.factories import AttendedVisitFactory
+
+    visit = AttendedVisitFactory(case=own_case, clinician=clinician)
+
+    with pytest.raises(ValidationFailed) as refused:
+        visit_update(visit=visit, actor=clinician, data={field: value})
+    assert field in refused.value.errors

@@ -486,3 +486,15 @@ def test_an_addendum_needs_text(clinician, text):
 
     assert list(excinfo.value.errors) == ["text"]
     assert not VisitAddendum.objects.exists()
+
+
+def test_a_visit_time_without_a_time_zone_is_refused_naming_the_field(own_case, clinician):
+    with pytest.raises(ValidationFailed) as refused:
+        visit_schedule(
+            case=own_case,
+            actor=clinician,
+            clinician=clinician,
+            visit_type="individual_counseling",
+            scheduled_at=dt.datetime(2026, 11, 30, 10, 0),
+        )
+    assert "scheduled_at" in refused.value.errors
