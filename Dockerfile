@@ -11,7 +11,7 @@ COPY cases ./cases
 COPY api ./api
 COPY manage.py ./
 RUN pip install --no-cache-dir . \
-    && DEBUG=true python manage.py collectstatic --noinput
+    && SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
 
 USER clinic
 EXPOSE 8000

@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test lint typecheck check-migrations clean
+.PHONY: install demo test fuzz lint typecheck check-migrations clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -29,6 +29,11 @@ demo: $(STAMP)
 ## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL points there)
 test: $(STAMP)
 	$(BIN)/pytest
+
+## fuzz: schemathesis against the live API as a clinician and as front desk; fails on any 5xx or schema mismatch
+## (a throwaway SQLite database, or FUZZ_DATABASE_URL; about 4 minutes, see scripts/fuzz.py for the knobs)
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -47,11 +47,8 @@ class PatientFilter(filters.FilterSet):
         cases = Case.objects.filter(Q(primary_clinician_id=value) | Q(care_team_members__user_id=value))
         return queryset.filter(pk__in=cases.values("patient_id"))
 
-    def filter_has_open_case(
-        self, queryset: QuerySet[Patient], name: str, value: bool | None
-    ) -> QuerySet[Patient]:
-        if value is None:
-            return queryset
+    def filter_has_open_case(self, queryset: QuerySet[Patient], name: str, value: bool) -> QuerySet[Patient]:
+        # Not called for an empty or unrecognised value (`?has_open_case=maybe` filters nothing).
         open_case = Exists(Case.objects.filter(patient=OuterRef("pk"), status=Case.Status.OPEN))
         return queryset.filter(open_case) if value else queryset.exclude(open_case)
 

@@ -38,6 +38,10 @@ class StrictSerializer(StrictInputMixin, serializers.Serializer):
     pass
 
 
+class NoBodySerializer(StrictSerializer):
+    """For actions that take no input: an empty body or `{}`; anything else is a 400 (or 415), not ignored."""
+
+
 class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
     pass
 

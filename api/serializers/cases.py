@@ -44,6 +44,8 @@ class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
     stage_history = StageTransitionSerializer(many=True, read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
     reasons_for_use = ReasonsForUseField(required=False)
+    # Declared so that the schema's enum admits "" (not given): a read-only model field loses allow_blank.
+    kratom_form = serializers.ChoiceField(choices=Case.KratomForm.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Case
@@ -110,4 +112,10 @@ class TransitionRequestSerializer(StrictSerializer):
     )
     effective_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="Defaults to now; may be back-dated."
+    )
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The case's `version` as you read it. If the case has changed since, the answer is 409 "
+        "(without it, the version the server reads when the request arrives is the one checked).",
     )

@@ -1,7 +1,7 @@
 """Cases: list, open at intake, read with history, edit profile and clinicians, change stage."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from api.filters import CaseFilter
 from api.permissions import acting_user, required_capability
+from api.schema import ErrorSerializer
 from api.serializers.cases import (
     CASE_CLINICAL_FIELDS,
     CaseSerializer,
@@ -28,18 +29,30 @@ from clinic.roles import Role
 ASSIGNMENT_FIELDS = ("primary_clinician", "care_team")
 
 
-def _check_field_rights(user: User, case_patient: object, data: dict[str, object]) -> None:
-    """Assignment is for supervisors; the substance profile for those who record clinical content."""
+def _check_field_rights(
+    user: User, case_patient: object, data: dict[str, object], *, takes_on_case: bool = False
+) -> None:
+    """Assignment is for supervisors; the substance profile for those who record clinical content (a clinician
+    opening a case takes it on, so its profile is theirs to record even if the patient is not yet in reach)."""
     sent_assignment = [name for name in ASSIGNMENT_FIELDS if name in data]
     if sent_assignment and not has_capability(user, Capability.ASSIGN_CLINICIANS):
         raise PermissionDenied(f"Only supervisors set {' and '.join(sent_assignment)}.")
     sent_clinical = [name for name in CASE_CLINICAL_FIELDS if name in data]
-    if sent_clinical and not may(user, Capability.RECORD_CLINICAL, case_patient):  # type: ignore[arg-type]
+    if sent_clinical and not (
+        may(user, Capability.RECORD_CLINICAL, case_patient)  # type: ignore[arg-type]
+        or (takes_on_case and has_capability(user, Capability.RECORD_CLINICAL))
+    ):
         raise PermissionDenied(f"Your role may not record {', '.join(sent_clinical)}.")
 
 
 @extend_schema_view(
-    create=extend_schema(request=CaseWriteSerializer, responses={201: CaseSerializer}),
+    create=extend_schema(
+        request=CaseWriteSerializer,
+        responses={
+            201: CaseSerializer,
+            409: OpenApiResponse(ErrorSerializer, "The patient has an open case."),
+        },
+    ),
     partial_update=extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer),
 )
 class CaseViewSet(
@@ -74,10 +87,12 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         patient = data.pop("patient")
-        _check_field_rights(user, patient, data)
+        # A clinician opening a case takes it on; supervisors assign others later.
+        takes_on = user.has_role(Role.CLINICIAN) and not user.has_role(Role.SUPERVISOR)
+        _check_field_rights(user, patient, data, takes_on_case=takes_on)
         primary = data.pop("primary_clinician", None)
-        if primary is None and user.has_role(Role.CLINICIAN) and not user.has_role(Role.SUPERVISOR):
-            primary = user  # a clinician opening a case takes it on; supervisors assign others later
+        if primary is None and takes_on:
+            primary = user
         case = case_open(
             patient=patient,
             actor=user,
@@ -105,12 +120,22 @@ class CaseViewSet(
         case_update_profile(case=case, actor=user, data=data)
         return Response(self._read(case))
 
-    @extend_schema(request=TransitionRequestSerializer, responses={201: CaseSerializer})
+    @extend_schema(
+        request=TransitionRequestSerializer,
+        responses={
+            201: CaseSerializer,
+            409: OpenApiResponse(ErrorSerializer, "Someone else changed the case first; reload it."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str | None = None) -> Response:
         """Move the case to another stage (409 when someone else changed it first)."""
         case = self.get_object()
         serializer = TransitionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        case_transition(case=case, actor=acting_user(request), **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        if "version" in data:
+            # The service checks the version of `case` "as the caller saw it": the client's, when it says.
+            case.version = data.pop("version")
+        case_transition(case=case, actor=acting_user(request), **data)
         return Response(self._read(case), status=status.HTTP_201_CREATED)

@@ -1,7 +1,7 @@
 """Visits: schedule, update (attendance for schedulers; note and vitals for clinicians), sign, addenda."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -9,6 +9,8 @@ from rest_framework.response import Response
 
 from api.filters import VisitFilter
 from api.permissions import acting_user, required_capability
+from api.schema import ErrorSerializer
+from api.serializers.base import NoBodySerializer
 from api.serializers.visits import (
     SCHEDULING_FIELDS,
     AddendumRequestSerializer,
@@ -21,10 +23,15 @@ from cases.selectors import visits_visible_to
 from cases.services.visits import visit_add_addendum, visit_schedule, visit_sign, visit_update
 from clinic.policy import Capability, may
 
+_SIGNED = "The note is signed (locked); corrections are addenda."
+
 
 @extend_schema_view(
     create=extend_schema(request=VisitWriteSerializer, responses={201: VisitSerializer}),
-    partial_update=extend_schema(request=VisitWriteSerializer, responses=VisitSerializer),
+    partial_update=extend_schema(
+        request=VisitWriteSerializer,
+        responses={200: VisitSerializer, 409: OpenApiResponse(ErrorSerializer, _SIGNED)},
+    ),
 )
 class VisitViewSet(
     mixins.ListModelMixin,
@@ -75,10 +82,13 @@ class VisitViewSet(
         visit_update(visit=visit, actor=user, data=serializer.validated_data)
         return Response(self._read(visit))
 
-    @extend_schema(request=None, responses=VisitSerializer)
+    @extend_schema(
+        request=None, responses={200: VisitSerializer, 409: OpenApiResponse(ErrorSerializer, _SIGNED)}
+    )
     @action(detail=True, methods=["post"])
     def sign(self, request: Request, pk: str | None = None) -> Response:
         """Sign and lock the note (409 if already signed)."""
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
         visit = visit_sign(visit=self.get_object(), actor=acting_user(request))
         return Response(self._read(visit))
 

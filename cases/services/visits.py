@@ -40,6 +40,19 @@ def _clean_clinical(data: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _check_blood_pressure(visit: Visit) -> None:
+    """The pair the `visit_blood_pressure_plausible` constraint enforces, refused with the field named (the
+    constraint's own error names no field)."""
+    systolic, diastolic = visit.bp_systolic, visit.bp_diastolic
+    if systolic is None and diastolic is None:
+        return
+    if systolic is None or diastolic is None:
+        missing = "bp_systolic" if systolic is None else "bp_diastolic"
+        raise ValidationFailed("Record both blood pressure numbers, or neither.", field=missing)
+    if systolic <= diastolic:
+        raise ValidationFailed("Systolic pressure must be above diastolic pressure.", field="bp_systolic")
+
+
 def _check_aware(scheduled_at: dt.datetime) -> None:
     if timezone.is_naive(scheduled_at):
         raise ValidationFailed("Give the visit time with a time zone offset.", field="scheduled_at")
@@ -119,6 +132,7 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
             raise ValidationFailed(
                 "A visit cannot be scheduled before the case opened.", field="scheduled_at"
             )
+        _check_blood_pressure(current)
         full_clean_or_raise(current, exclude=["case", "signed_by", "created_by"])
         current.save(update_fields=[*fields, "updated_at"])
     for name in [*fields, "updated_at"]:

@@ -13,7 +13,9 @@ def api():
 
 def test_clinician_registers_opens_and_moves_a_case(api, clinician):
     token = api.post(
-        "/api/v1/auth/token/", {"username": "clinician", "password": "correct-horse-battery-staple"}, format="json"
+        "/api/v1/auth/token/",
+        {"username": "clinician", "password": "correct-horse-battery-staple"},
+        format="json",
     )
     assert token.status_code == 200, token.content
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
@@ -22,13 +24,21 @@ def test_clinician_registers_opens_and_moves_a_case(api, clinician):
 
     created = api.post(
         "/api/v1/patients/",
-        {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10", "sex_at_birth": "female"},
+        {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "date_of_birth": "1985-12-10",
+            "sex_at_birth": "female",
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
     patient_id = created.json()["id"]
-    opened = api.post("/api/v1/cases/", {"patient": patient_id, "referral_source": "self",
-                                         "kratom_form": "powder"}, format="json")
+    opened = api.post(
+        "/api/v1/cases/",
+        {"patient": patient_id, "referral_source": "self", "kratom_form": "powder"},
+        format="json",
+    )
     assert opened.status_code == 201, opened.content
     case = opened.json()
     assert case["primary_clinician"] == str(clinician.id)
@@ -47,13 +57,29 @@ def test_clinician_registers_opens_and_moves_a_case(api, clinician):
     assert listing.json()["count"] == 1
     assert listing.json()["results"][0]["current_case"]["stage"] == "treatment"
 
-    visit = api.post("/api/v1/visits/", {"case": case["id"], "clinician": str(clinician.id),
-                                         "visit_type": "individual_counseling",
-                                         "scheduled_at": "2026-11-26T10:00:00-06:00"}, format="json")
+    visit = api.post(
+        "/api/v1/visits/",
+        {
+            "case": case["id"],
+            "clinician": str(clinician.id),
+            "visit_type": "individual_counseling",
+            "scheduled_at": "2026-11-26T10:00:00-06:00",
+        },
+        format="json",
+    )
     assert visit.status_code == 201, visit.content
     vid = visit.json()["id"]
-    logged = api.patch(f"/api/v1/visits/{vid}/", {"status": "attended", "subjective": "Cravings down.",
-                                                   "craving": 3, "bp_systolic": 128, "bp_diastolic": 82}, format="json")
+    logged = api.patch(
+        f"/api/v1/visits/{vid}/",
+        {
+            "status": "attended",
+            "subjective": "Cravings down.",
+            "craving": 3,
+            "bp_systolic": 128,
+            "bp_diastolic": 82,
+        },
+        format="json",
+    )
     assert logged.status_code == 200, logged.content
     signed = api.post(f"/api/v1/visits/{vid}/sign/")
     assert signed.status_code == 200, signed.content

@@ -1,0 +1,672 @@
+"""Bad input to every endpoint: a 4xx with the exact code, a 400 names the offending field or parameter, never a
+500, and a refused write changes nothing in the database (SPEC section 8)."""
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.forms.models import model_to_dict
+from django.test.client import MULTIPART_CONTENT, encode_multipart
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from cases.models import (
+    BreakGlassGrant,
+    Case,
+    MrnAllocation,
+    Patient,
+    StageTransition,
+    Visit,
+    VisitAddendum,
+)
+from clinic.models import User
+from tests.factories import AttendedVisitFactory, CaseFactory, PatientFactory, SignedVisitFactory
+
+PASSWORD = "correct-horse-battery-staple"  # the factories' password
+COUNTED = (Patient, Case, StageTransition, Visit, VisitAddendum, BreakGlassGrant, MrnAllocation, AuthToken)
+NUL = "a\u0000b"
+MISSING = object()  # an override that leaves the key out of the body
+
+
+@dataclass
+class World:
+    supervisor: User
+    clinician: User
+    patient: Patient  # with `case`, at intake, in `clinician`'s caseload
+    case: Case
+    free_patient: Patient  # registered, no case yet
+    other_patient: Patient  # another clinician's: the target of break-glass
+    visit: Visit  # attended, with a note, unsigned
+    signed_visit: Visit
+
+    def ids(self) -> dict[str, str]:
+        return {
+            "patient": str(self.patient.pk),
+            "other_patient": str(self.other_patient.pk),
+            "case": str(self.case.pk),
+            "visit": str(self.visit.pk),
+            "signed_visit": str(self.signed_visit.pk),
+        }
+
+
+@pytest.fixture
+def world(supervisor, clinician, other_clinician) -> World:
+    case = CaseFactory(primary_clinician=clinician)
+    return World(
+        supervisor=supervisor,
+        clinician=clinician,
+        patient=case.patient,
+        case=case,
+        free_patient=PatientFactory(),
+        other_patient=CaseFactory(primary_clinician=other_clinician).patient,
+        visit=AttendedVisitFactory(case=case, clinician=clinician),
+        signed_visit=SignedVisitFactory(
+            case=case, clinician=clinician, scheduled_at=timezone.now() - dt.timedelta(days=2)
+        ),
+    )
+
+
+def tomorrow() -> str:
+    return (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+
+
+def in_an_hour() -> str:
+    return (timezone.now() + dt.timedelta(hours=1)).isoformat()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str  # formatted with `World.ids()`
+    valid: Callable[[World], dict[str, Any]]
+    role: str = "supervisor"  # `anonymous` for the token endpoint
+    target: str | None = None  # the `World` row that a refused request must leave as it was
+    # (label, overrides of the valid body, expected status, the key the 400 must name)
+    cases: list[tuple[str, dict[str, Any], int, str]] = field(default_factory=list)
+
+    def url(self, world: World, **replace: str) -> str:
+        return self.path.format(**{**world.ids(), **replace})
+
+
+ENDPOINTS = [
+    Endpoint(
+        "register patient",
+        "post",
+        "/api/v1/patients/",
+        lambda w: {
+            "first_name": "Ada",
+            "last_name": "Byron",
+            "date_of_birth": "1985-12-10",
+            "sex_at_birth": "female",
+        },
+        cases=[
+            ("first name is an object", {"first_name": {"a": 1}}, 400, "first_name"),
+            (
+                "first name is a number",
+                {"first_name": 12},
+                200,
+                "",
+            ),  # DRF reads a number as its text: accepted
+            ("first name missing", {"first_name": MISSING}, 400, "first_name"),
+            ("first name null", {"first_name": None}, 400, "first_name"),
+            ("first name blank", {"first_name": "   "}, 400, "first_name"),
+            ("first name over 100", {"first_name": "x" * 101}, 400, "first_name"),
+            ("last name over 100", {"last_name": "x" * 101}, 400, "last_name"),
+            ("preferred name over 100", {"preferred_name": "x" * 101}, 400, "preferred_name"),
+            ("NUL in a name", {"last_name": NUL}, 400, "last_name"),
+            ("date of birth is a number", {"date_of_birth": 19851210}, 400, "date_of_birth"),
+            ("date of birth 30 February", {"date_of_birth": "2026-02-30"}, 400, "date_of_birth"),
+            ("date of birth month 13", {"date_of_birth": "2026-13-01"}, 400, "date_of_birth"),
+            ("date of birth in the future", {"date_of_birth": "TOMORROW"}, 400, "date_of_birth"),
+            ("date of birth in year 1", {"date_of_birth": "0001-01-01"}, 400, "date_of_birth"),
+            ("unknown sex at birth", {"sex_at_birth": "robot"}, 400, "sex_at_birth"),
+            ("sex at birth is a list", {"sex_at_birth": ["female"]}, 400, "sex_at_birth"),
+            ("unknown county", {"county": "Narnia"}, 400, "county"),
+            ("bad email", {"email": "not-an-email"}, 400, "email"),
+            ("confirm is not a boolean", {"confirm_not_duplicate": "perhaps"}, 400, "confirm_not_duplicate"),
+            ("read-only mrn", {"mrn": "KR0000001"}, 400, "mrn"),
+        ],
+    ),
+    Endpoint(
+        "edit patient",
+        "patch",
+        "/api/v1/patients/{patient}/",
+        lambda w: {"first_name": "Ann"},
+        target="patient",
+        cases=[
+            ("first name is an object", {"first_name": {"a": 1}}, 400, "first_name"),
+            ("first name null", {"first_name": None}, 400, "first_name"),
+            ("first name blank", {"first_name": ""}, 400, "first_name"),
+            ("first name over 100", {"first_name": "x" * 101}, 400, "first_name"),
+            ("NUL in a name", {"first_name": NUL}, 400, "first_name"),
+            ("date of birth 30 February", {"date_of_birth": "2026-02-30"}, 400, "date_of_birth"),
+            ("date of birth in the future", {"date_of_birth": "TOMORROW"}, 400, "date_of_birth"),
+            ("date of birth is a number", {"date_of_birth": 1985}, 400, "date_of_birth"),
+            ("unknown sex at birth", {"sex_at_birth": "robot"}, 400, "sex_at_birth"),
+            ("read-only id", {"id": str(uuid.uuid4())}, 400, "id"),
+            ("read-only current case", {"current_case": None}, 400, "current_case"),
+        ],
+    ),
+    Endpoint(
+        "break glass",
+        "post",
+        "/api/v1/patients/{other_patient}/break-glass/",
+        lambda w: {"reason": "Covering the on-call shift; the patient called in crisis."},
+        role="clinician",
+        cases=[
+            ("reason missing", {"reason": MISSING}, 400, "reason"),
+            ("reason too short", {"reason": "because"}, 400, "reason"),
+            ("reason over 2000", {"reason": "x" * 2001}, 400, "reason"),
+            ("reason is an object", {"reason": {"why": "crisis"}}, 400, "reason"),
+            ("NUL in the reason", {"reason": NUL * 10}, 400, "reason"),
+        ],
+    ),
+    Endpoint(
+        "open case",
+        "post",
+        "/api/v1/cases/",
+        lambda w: {"patient": str(w.free_patient.pk), "referral_source": "self"},
+        cases=[
+            ("patient not a uuid", {"patient": "not-a-uuid"}, 400, "patient"),
+            ("patient unknown", {"patient": "RANDOM_UUID"}, 400, "patient"),
+            ("patient is a number", {"patient": 7}, 400, "patient"),
+            ("patient missing", {"patient": MISSING}, 400, "patient"),
+            ("unknown referral source", {"referral_source": "walk_in"}, 400, "referral_source"),
+            ("opened on 30 February", {"opened_on": "2026-02-30"}, 400, "opened_on"),
+            ("opened on month 13", {"opened_on": "2026-13-01"}, 400, "opened_on"),
+            ("opened in the future", {"opened_on": "TOMORROW"}, 400, "opened_on"),
+            ("opened on is a number", {"opened_on": 20260101}, 400, "opened_on"),
+            ("unknown kratom form", {"kratom_form": "leaf"}, 400, "kratom_form"),
+            ("unknown reason for use", {"reasons_for_use": ["pain", "boredom"]}, 400, "reasons_for_use"),
+            ("reasons for use not a list", {"reasons_for_use": "pain"}, 400, "reasons_for_use"),
+            ("daily grams is text", {"kratom_daily_grams": "lots"}, 400, "kratom_daily_grams"),
+            ("daily grams over 500", {"kratom_daily_grams": 501}, 400, "kratom_daily_grams"),
+            ("years used negative", {"kratom_years_used": -1}, 400, "kratom_years_used"),
+            ("clinician not a uuid", {"primary_clinician": "not-a-uuid"}, 400, "primary_clinician"),
+            ("clinician unknown", {"primary_clinician": "RANDOM_UUID"}, 400, "primary_clinician"),
+            ("care team member not a uuid", {"care_team": ["not-a-uuid"]}, 400, "care_team"),
+            ("care team not a list", {"care_team": "RANDOM_UUID"}, 400, "care_team"),
+            ("other substances over 2000", {"other_substances": "x" * 2001}, 400, "other_substances"),
+            ("NUL in other substances", {"other_substances": NUL}, 400, "other_substances"),
+            ("read-only stage", {"stage": "treatment"}, 400, "stage"),
+        ],
+    ),
+    Endpoint(
+        "edit case",
+        "patch",
+        "/api/v1/cases/{case}/",
+        lambda w: {"referral_source": "family"},
+        target="case",
+        cases=[
+            ("unknown referral source", {"referral_source": "walk_in"}, 400, "referral_source"),
+            ("referral source null", {"referral_source": None}, 400, "referral_source"),
+            ("unknown reason for use", {"reasons_for_use": ["boredom"]}, 400, "reasons_for_use"),
+            ("years used over 80", {"kratom_years_used": 81}, 400, "kratom_years_used"),
+            ("daily grams is an object", {"kratom_daily_grams": {"g": 4}}, 400, "kratom_daily_grams"),
+            ("NUL in other substances", {"other_substances": NUL}, 400, "other_substances"),
+            ("clinician unknown", {"primary_clinician": "RANDOM_UUID"}, 400, "primary_clinician"),
+            ("read-only stage", {"stage": "discharged"}, 400, "stage"),
+            ("read-only patient", {"patient": "RANDOM_UUID"}, 400, "patient"),
+            ("read-only opened on", {"opened_on": "2020-01-01"}, 400, "opened_on"),
+        ],
+    ),
+    Endpoint(
+        "change stage",
+        "post",
+        "/api/v1/cases/{case}/transition/",
+        lambda w: {"to_stage": "assessment"},
+        target="case",
+        cases=[
+            ("unknown stage", {"to_stage": "nope"}, 400, "to_stage"),
+            ("stage missing", {"to_stage": MISSING}, 400, "to_stage"),
+            ("stage is a number", {"to_stage": 2}, 400, "to_stage"),
+            ("stage the workflow does not allow", {"to_stage": "treatment"}, 400, "to_stage"),
+            (
+                "unknown discharge reason",
+                {"to_stage": "discharged", "discharge_reason": "bored"},
+                400,
+                "discharge_reason",
+            ),
+            ("discharge without a reason", {"to_stage": "discharged"}, 400, "discharge_reason"),
+            (
+                "discharge reason when not discharging",
+                {"discharge_reason": "completed"},
+                400,
+                "discharge_reason",
+            ),
+            ("effective at 30 February", {"effective_at": "2026-02-30T10:00:00Z"}, 400, "effective_at"),
+            ("effective at month 13", {"effective_at": "2026-13-01T10:00:00Z"}, 400, "effective_at"),
+            ("effective at is a number", {"effective_at": 1767225600}, 400, "effective_at"),
+            ("effective in the future", {"effective_at": "IN_AN_HOUR"}, 400, "effective_at"),
+            (
+                "effective before the case opened",
+                {"effective_at": "2000-01-01T00:00:00Z"},
+                400,
+                "effective_at",
+            ),
+            (
+                "effective at the end of time",
+                {"effective_at": "9999-12-31T23:59:59-12:00"},
+                400,
+                "effective_at",
+            ),
+            ("reason over 2000", {"reason": "x" * 2001}, 400, "reason"),
+            ("NUL in the reason", {"reason": NUL}, 400, "reason"),
+            ("reason is a list", {"reason": ["why"]}, 400, "reason"),
+            ("version is text", {"version": "two"}, 400, "version"),
+            ("version zero", {"version": 0}, 400, "version"),
+            ("version null", {"version": None}, 400, "version"),
+            ("version a fraction", {"version": 1.5}, 400, "version"),
+        ],
+    ),
+    Endpoint(
+        "schedule visit",
+        "post",
+        "/api/v1/visits/",
+        lambda w: {
+            "case": str(w.case.pk),
+            "clinician": str(w.clinician.pk),
+            "visit_type": "individual_counseling",
+            "scheduled_at": "2030-01-02T10:00:00-06:00",
+        },
+        cases=[
+            ("case not a uuid", {"case": "not-a-uuid"}, 400, "case"),
+            ("case unknown", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("case missing", {"case": MISSING}, 400, "case"),
+            ("clinician not a uuid", {"clinician": "not-a-uuid"}, 400, "clinician"),
+            ("clinician unknown", {"clinician": "RANDOM_UUID"}, 400, "clinician"),
+            ("clinician is an object", {"clinician": {"id": 1}}, 400, "clinician"),
+            ("unknown visit type", {"visit_type": "yoga"}, 400, "visit_type"),
+            ("NUL in the visit type", {"visit_type": NUL}, 400, "visit_type"),
+            ("scheduled 30 February", {"scheduled_at": "2026-02-30T10:00:00-06:00"}, 400, "scheduled_at"),
+            ("scheduled month 13", {"scheduled_at": "2026-13-01T10:00:00-06:00"}, 400, "scheduled_at"),
+            ("scheduled at is a number", {"scheduled_at": 20260101}, 400, "scheduled_at"),
+            ("scheduled in year 1", {"scheduled_at": "0001-01-01T00:00:00+14:00"}, 400, "scheduled_at"),
+            (
+                "scheduled before the case opened",
+                {"scheduled_at": "2001-01-01T10:00:00Z"},
+                400,
+                "scheduled_at",
+            ),
+            ("duration is text", {"duration_minutes": "long"}, 400, "duration_minutes"),
+            ("duration over 480", {"duration_minutes": 481}, 400, "duration_minutes"),
+            ("duration under 5", {"duration_minutes": 4}, 400, "duration_minutes"),
+            ("status at scheduling", {"status": "attended"}, 400, "status"),
+            ("a note at scheduling", {"subjective": "Early note."}, 400, "subjective"),
+        ],
+    ),
+    Endpoint(
+        "edit visit",
+        "patch",
+        "/api/v1/visits/{visit}/",
+        lambda w: {"craving": 5},
+        target="visit",
+        cases=[
+            ("unknown status", {"status": "gone"}, 400, "status"),
+            ("craving over 10", {"craving": 11}, 400, "craving"),
+            ("craving negative", {"craving": -1}, 400, "craving"),
+            ("craving is text", {"craving": "high"}, 400, "craving"),
+            ("craving is a fraction", {"craving": 2.5}, 400, "craving"),
+            ("days used over 30", {"kratom_days_used_30": 31}, 400, "kratom_days_used_30"),
+            ("unknown withdrawal symptom", {"withdrawal_symptoms": ["hiccups"]}, 400, "withdrawal_symptoms"),
+            ("withdrawal symptoms not a list", {"withdrawal_symptoms": "nausea"}, 400, "withdrawal_symptoms"),
+            ("systolic not above diastolic", {"bp_systolic": 80, "bp_diastolic": 90}, 400, "bp_systolic"),
+            ("systolic alone", {"bp_systolic": 120}, 400, "bp_diastolic"),
+            ("systolic over 300", {"bp_systolic": 301, "bp_diastolic": 80}, 400, "bp_systolic"),
+            ("heart rate is an object", {"heart_rate": {"bpm": 70}}, 400, "heart_rate"),
+            ("weight is text", {"weight_kg": "heavy"}, 400, "weight_kg"),
+            ("note over 20000", {"subjective": "x" * 20_001}, 400, "subjective"),
+            ("plan over 20000", {"plan": "x" * 20_001}, 400, "plan"),
+            ("NUL in the note", {"objective": NUL}, 400, "objective"),
+            ("scheduled 30 February", {"scheduled_at": "2026-02-30T10:00:00-06:00"}, 400, "scheduled_at"),
+            ("clinician unknown", {"clinician": "RANDOM_UUID"}, 400, "clinician"),
+            ("moving the visit to another case", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("read-only signed at", {"signed_at": "2026-01-01T10:00:00Z"}, 400, "signed_at"),
+        ],
+    ),
+    Endpoint(
+        "sign visit",
+        "post",
+        "/api/v1/visits/{visit}/sign/",
+        lambda w: {},
+        target="visit",
+        cases=[
+            ("signed at in the body", {"signed_at": "2026-01-01T10:00:00Z"}, 400, "signed_at"),
+        ],
+    ),
+    Endpoint(
+        "add addendum",
+        "post",
+        "/api/v1/visits/{signed_visit}/addenda/",
+        lambda w: {"text": "Craving was 4, not 3."},
+        cases=[
+            ("text missing", {"text": MISSING}, 400, "text"),
+            ("text blank", {"text": "  "}, 400, "text"),
+            ("text over 20000", {"text": "x" * 20_001}, 400, "text"),
+            ("text is an object", {"text": {"a": "b"}}, 400, "text"),
+            ("NUL in the text", {"text": NUL}, 400, "text"),
+        ],
+    ),
+    Endpoint(
+        "get a token",
+        "post",
+        "/api/v1/auth/token/",
+        lambda w: {"username": "supervisor", "password": PASSWORD},
+        role="anonymous",
+        cases=[
+            ("username missing", {"username": MISSING}, 400, "username"),
+            ("password missing", {"password": MISSING}, 400, "password"),
+            ("username is an object", {"username": {"a": 1}}, 400, "username"),
+            ("username over 150", {"username": "x" * 151}, 400, "username"),
+            ("password over 256", {"password": "x" * 257}, 400, "password"),
+            ("NUL in the username", {"username": NUL}, 400, "username"),
+            ("wrong password", {"password": "wrong-horse"}, 401, ""),
+        ],
+    ),
+]
+BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+WITH_ID = [endpoint for endpoint in ENDPOINTS if "{" in endpoint.path]
+
+
+def client_for(world: World, role: str) -> APIClient:
+    client = APIClient()
+    if role != "anonymous":
+        client.force_authenticate(user=getattr(world, role))
+    return client
+
+
+def snapshot(world: World, endpoint: Endpoint) -> dict[str, Any]:
+    """Row counts of everything a write could create, and the target row as stored."""
+    state: dict[str, Any] = {model.__name__: model.objects.count() for model in COUNTED}
+    if endpoint.target:
+        row = getattr(world, endpoint.target)
+        state["target"] = model_to_dict(type(row).objects.get(pk=row.pk))
+        state["target_updated_at"] = type(row).objects.values_list("updated_at", flat=True).get(pk=row.pk)
+    return state
+
+
+def body_with(world: World, endpoint: Endpoint, overrides: dict[str, Any]) -> dict[str, Any]:
+    placeholders = {"TOMORROW": tomorrow(), "IN_AN_HOUR": in_an_hour(), "RANDOM_UUID": str(uuid.uuid4())}
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str):
+            return placeholders.get(value, value)
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        return value
+
+    body = endpoint.valid(world)
+    for key, value in overrides.items():
+        if value is MISSING:
+            body.pop(key, None)
+        else:
+            body[key] = resolve(value)
+    return body
+
+
+def send(client: APIClient, method: str, url: str, raw: bytes | str, content_type: str) -> Any:
+    return client.generic(method.upper(), url, raw, content_type=content_type)
+
+
+def assert_refused(
+    response: Any, status: int, key: str | None, before: dict[str, Any], after: dict[str, Any]
+):
+    assert response.status_code == status, response.content[:500]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    if key:
+        assert key in response.json(), response.json()
+    assert after == before, "a refused request changed the database"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_the_valid_body_is_accepted(world, endpoint):
+    """The baseline every refusal below departs from: the same request with the valid body succeeds."""
+    client = client_for(world, endpoint.role)
+    body = json.dumps(endpoint.valid(world))
+    response = send(client, endpoint.method, endpoint.url(world), body, "application/json")
+    assert response.status_code in (200, 201), response.content[:500]
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "raw",
+    ['{"first_name": ', "{'single': 'quotes'}", '{"a": 1,}', "\u0000", "NaN", '{"a": 1} trailing'],
+    ids=["truncated", "single-quotes", "trailing-comma", "nul", "nan", "trailing-text"],
+)
+def test_malformed_json_is_a_400(world, endpoint, raw):
+    client = client_for(world, endpoint.role)
+    before = snapshot(world, endpoint)
+    response = send(client, endpoint.method, endpoint.url(world), raw, "application/json")
+    assert_refused(response, 400, "detail", before, snapshot(world, endpoint))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("raw", ["[]", '[{"a": 1}]', '"text"', "42", "true", "null"])
+def test_a_body_that_is_not_an_object_is_a_400(world, endpoint, raw):
+    client = client_for(world, endpoint.role)
+    before = snapshot(world, endpoint)
+    response = send(client, endpoint.method, endpoint.url(world), raw, "application/json")
+    assert_refused(response, 400, "non_field_errors", before, snapshot(world, endpoint))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_an_unknown_key_is_a_400_naming_it(world, endpoint):
+    client = client_for(world, endpoint.role)
+    before = snapshot(world, endpoint)
+    body = {**endpoint.valid(world), "is_superuser": True}
+    response = send(client, endpoint.method, endpoint.url(world), json.dumps(body), "application/json")
+    assert_refused(response, 400, "is_superuser", before, snapshot(world, endpoint))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("kind", ["text/plain", "form", "multipart", "xml"])
+def test_a_body_that_is_not_json_is_a_415(world, endpoint, kind):
+    client = client_for(world, endpoint.role)
+    body = {key: str(value) for key, value in endpoint.valid(world).items()} or {"x": "y"}
+    raw, content_type = {
+        "text/plain": (json.dumps(body), "text/plain"),
+        "form": (
+            "&".join(f"{key}={value}" for key, value in body.items()),
+            "application/x-www-form-urlencoded",
+        ),
+        "multipart": (encode_multipart("BoUnDaRy", body), MULTIPART_CONTENT),
+        "xml": ("<patient><first_name>Ada</first_name></patient>", "application/xml"),
+    }[kind]
+    before = snapshot(world, endpoint)
+    response = send(client, endpoint.method, endpoint.url(world), raw, content_type)
+    assert_refused(response, 415, "detail", before, snapshot(world, endpoint))
+
+
+FIELD_CASES = [
+    pytest.param(endpoint, overrides, status, key, id=f"{endpoint.name}: {label}")
+    for endpoint in ENDPOINTS
+    for label, overrides, status, key in endpoint.cases
+]
+
+
+@pytest.mark.parametrize(("endpoint", "overrides", "status", "key"), FIELD_CASES)
+def test_a_bad_field_is_refused_naming_it(world, endpoint, overrides, status, key):
+    client = client_for(world, endpoint.role)
+    before = snapshot(world, endpoint)
+    body = json.dumps(body_with(world, endpoint, overrides))
+    response = send(client, endpoint.method, endpoint.url(world), body, "application/json")
+    if status < 300:  # documented leniency, not a refusal
+        assert response.status_code in (200, 201), response.content[:500]
+        return
+    assert_refused(response, status, key, before, snapshot(world, endpoint))
+
+
+BAD_IDS = ["not-a-uuid", "RANDOM_UUID", "0.5", "12345", "%00", "' OR 1=1 --", "x" * 300]
+
+
+@pytest.mark.parametrize("endpoint", WITH_ID, ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "bad_id", BAD_IDS, ids=["word", "random-uuid", "number", "int", "nul", "sql", "long"]
+)
+def test_a_bad_id_in_the_url_is_a_json_404_and_writes_nothing(world, endpoint, bad_id):
+    client = client_for(world, endpoint.role)
+    bad_id = str(uuid.uuid4()) if bad_id == "RANDOM_UUID" else bad_id
+    url = endpoint.url(world, **dict.fromkeys(world.ids(), bad_id))
+    before = snapshot(world, endpoint)
+    response = send(client, endpoint.method, url, json.dumps(endpoint.valid(world)), "application/json")
+    assert_refused(response, 404, "detail", before, snapshot(world, endpoint))
+
+
+DETAILS = ["/api/v1/patients/{}/", "/api/v1/cases/{}/", "/api/v1/visits/{}/", "/api/v1/staff/{}/"]
+
+
+@pytest.mark.parametrize("path", DETAILS)
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "RANDOM_UUID", "1", "%20"])
+def test_reading_a_bad_id_is_a_json_404(world, path, bad_id):
+    client = client_for(world, "supervisor")
+    response = client.get(path.format(str(uuid.uuid4()) if bad_id == "RANDOM_UUID" else bad_id))
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."} or "detail" in response.json()
+
+
+# (list, query string, expected status, the parameter a 400 names; None = accepted as documented)
+QUERIES = [
+    *[
+        (path, query, status, key)
+        for path in ("/api/v1/patients/", "/api/v1/cases/", "/api/v1/visits/", "/api/v1/staff/")
+        for query, status, key in [
+            ("page=0", 404, "detail"),
+            ("page=-1", 404, "detail"),
+            ("page=abc", 404, "detail"),
+            ("page=999999", 404, "detail"),
+            ("page=1e3", 404, "detail"),
+            ("page=%00", 404, "detail"),
+            ("page_size=abc", 200, None),  # ignored: the default size
+            ("page_size=0", 200, None),  # ignored: the default size
+            ("page_size=-5", 200, None),  # ignored: the default size
+            ("page_size=1000000", 200, None),  # capped at 200
+        ]
+    ],
+    ("/api/v1/patients/", "stage=nope", 400, "stage"),
+    ("/api/v1/patients/", "clinician=not-a-uuid", 400, "clinician"),
+    ("/api/v1/patients/", "clinician=%00", 400, "clinician"),
+    ("/api/v1/patients/", "has_open_case=maybe", 200, None),  # not a boolean: no filter
+    ("/api/v1/patients/", "search=" + "x" * 101, 400, "search"),
+    ("/api/v1/patients/", "search=a%00b", 400, "search"),
+    ("/api/v1/patients/", "search=%27%3B%20DROP%20TABLE", 200, None),
+    ("/api/v1/cases/", "stage=nope", 400, "stage"),
+    ("/api/v1/cases/", "status=ajar", 400, "status"),
+    ("/api/v1/cases/", "patient=not-a-uuid", 400, "patient"),
+    ("/api/v1/cases/", "clinician=12", 400, "clinician"),
+    ("/api/v1/visits/", "status=maybe", 400, "status"),
+    ("/api/v1/visits/", "case=not-a-uuid", 400, "case"),
+    ("/api/v1/visits/", "patient=not-a-uuid", 400, "patient"),
+    ("/api/v1/visits/", "clinician=not-a-uuid", 400, "clinician"),
+    ("/api/v1/visits/", "date_from=2026-02-30", 400, "date_from"),
+    ("/api/v1/visits/", "date_to=2026-13-01", 400, "date_to"),
+    ("/api/v1/visits/", "date_from=yesterday", 400, "date_from"),
+    ("/api/v1/visits/", "date_from=%00", 400, "date_from"),
+    ("/api/v1/visits/", "date_to=9999-12-31", 200, None),
+    ("/api/v1/visits/", "date_from=9999-12-31", 200, None),
+    ("/api/v1/visits/", "date_from=0001-01-01", 200, None),
+    ("/api/v1/visits/", "date_to=0001-01-01", 200, None),
+    ("/api/v1/visits/", "date_from=0001-01-01&date_to=9999-12-31", 200, None),
+    ("/api/v1/staff/", "role=janitor", 400, "role"),
+    ("/api/v1/staff/", "is_active=perhaps", 200, None),  # not a boolean: no filter
+    ("/api/v1/patients/", "unknown_parameter=1", 200, None),  # unknown parameters are ignored
+]
+
+
+@pytest.mark.parametrize(("path", "query", "status", "key"), QUERIES)
+def test_bad_query_parameters_are_refused_or_ignored_never_a_500(world, path, query, status, key):
+    response = client_for(world, "supervisor").get(f"{path}?{query}")
+    assert response.status_code == status, response.content[:500]
+    body = response.json()
+    if key:
+        assert key in body, body
+    if status == 200:
+        assert {"count", "next", "previous", "results"} <= set(body)
+        assert len(body["results"]) <= 200
+
+
+def test_an_oversize_page_size_is_capped_at_200(world):
+    response = client_for(world, "supervisor").get("/api/v1/patients/?page_size=1000000")
+    assert response.status_code == 200
+    assert "page_size=1000000" not in (response.json()["next"] or "")  # one page holds everything here
+
+
+# (endpoint, a body that sits exactly on a boundary and must be accepted)
+BOUNDARIES = [
+    ("edit visit", {"craving": 0}),
+    ("edit visit", {"craving": 10}),
+    ("edit visit", {"kratom_days_used_30": 0}),
+    ("edit visit", {"kratom_days_used_30": 30}),
+    ("edit visit", {"bp_systolic": 50, "bp_diastolic": 20}),
+    ("edit visit", {"bp_systolic": 300, "bp_diastolic": 200}),
+    ("edit visit", {"bp_systolic": 121, "bp_diastolic": 120}),
+    ("edit visit", {"heart_rate": 20}),
+    ("edit visit", {"heart_rate": 250}),
+    ("edit visit", {"weight_kg": 20}),
+    ("edit visit", {"weight_kg": 400}),
+    ("edit visit", {"kratom_daily_grams": 0}),
+    ("edit visit", {"kratom_daily_grams": 500}),
+    ("edit visit", {"subjective": "x" * 20_000}),
+    ("edit visit", {"withdrawal_symptoms": []}),
+    ("edit visit", {"withdrawal_symptoms": ["irritability", "insomnia", "nausea", "other"]}),
+    ("edit visit", {"subjective": "Ünïcödé ✓ 漢字 — emoji 🙂"}),
+    ("schedule visit", {"duration_minutes": 5}),
+    ("schedule visit", {"duration_minutes": 480}),
+    ("register patient", {"first_name": "x" * 100, "last_name": "y" * 100}),
+    ("register patient", {"last_name": "O'Brien-Núñez"}),
+    ("open case", {"opened_on": "TODAY"}),
+    ("open case", {"kratom_daily_grams": 500, "kratom_years_used": 80}),
+    ("open case", {"kratom_daily_grams": 0, "kratom_years_used": 0}),
+    ("open case", {"reasons_for_use": ["pain", "anxiety_mood", "energy", "opioid_withdrawal", "other"]}),
+    ("open case", {"other_substances": "x" * 2000}),
+    ("change stage", {"reason": "x" * 2000}),
+    ("change stage", {"effective_at": "A_MINUTE_AGO"}),
+    ("add addendum", {"text": "x" * 20_000}),
+    ("break glass", {"reason": "x" * 2000}),
+]
+
+
+@pytest.mark.parametrize(("name", "overrides"), BOUNDARIES, ids=[f"{n}: {sorted(o)}" for n, o in BOUNDARIES])
+def test_values_on_the_boundary_are_accepted(world, name, overrides):
+    endpoint = BY_NAME[name]
+    today = timezone.localdate().isoformat()
+    a_minute_ago = (timezone.now() - dt.timedelta(minutes=1)).isoformat()
+    resolved = {
+        key: {"TODAY": today, "A_MINUTE_AGO": a_minute_ago}.get(value, value)
+        if isinstance(value, str)
+        else value
+        for key, value in overrides.items()
+    }
+    body = json.dumps({**endpoint.valid(world), **resolved})
+    response = send(
+        client_for(world, endpoint.role), endpoint.method, endpoint.url(world), body, "application/json"
+    )
+    assert response.status_code in (200, 201), response.content[:500]
+    shown = response.json()
+    for key, value in resolved.items():
+        if key not in shown or key in ("effective_at", "reason"):
+            continue
+        if isinstance(value, list):  # stored as a set of codes, in code order
+            assert sorted(shown[key]) == sorted(value), key
+        else:
+            assert shown[key] == value or (isinstance(value, int) and float(shown[key]) == value), key
+
+
+def test_a_refused_transition_leaves_the_history_as_it_was(world):
+    client = client_for(world, "supervisor")
+    before = list(StageTransition.objects.filter(case=world.case).values_list("sequence", "to_stage"))
+    response = client.post(
+        f"/api/v1/cases/{world.case.pk}/transition/",
+        {"to_stage": "assessment", "effective_at": in_an_hour()},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "effective_at" in response.json()
+    assert list(StageTransition.objects.filter(case=world.case).values_list("sequence", "to_stage")) == before
+    world.case.refresh_from_db()
+    assert (world.case.stage, world.case.version) == ("intake", 1)
