@@ -1,12 +1,18 @@
 """Reads that need thought: querysets scoped once by the access policy, reused by the API and the pages."""
 
 import datetime as dt
+from typing import TypeVar
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import Model, Prefetch, QuerySet, Value, When
+from django.utils import timezone
 
-from cases.models import Case, Patient, StageTransition, Visit, VisitAddendum
+from cases.measures import remission_specifier
+from cases.models import Alert, Assessment, Case, Patient, StageTransition, Visit, VisitAddendum
 from clinic.models import User
 from clinic.policy import Capability, cases_in_scope, clinical_access, patients_in_scope, visits_in_scope
+
+ClinicalRecord = TypeVar("ClinicalRecord", bound=Model)
 
 
 def open_case_prefetch() -> Prefetch:
@@ -28,6 +34,7 @@ def cases_visible_to(user: User, capability: Capability = Capability.READ_DEMOGR
         .prefetch_related(
             "care_team",
             Prefetch("stage_history", queryset=StageTransition.objects.order_by("sequence")),
+            dsm5_checklists_prefetch(),
         )
     )
 
@@ -65,3 +72,39 @@ def clinical_staff() -> QuerySet[User]:
 
 def staff_members() -> QuerySet[User]:
     return User.objects.prefetch_related("groups").order_by("last_name", "first_name", "username")
+
+
+def clinical_records_visible_to(
+    user: User, model: type[ClinicalRecord], capability: Capability = Capability.READ_CLINICAL
+) -> QuerySet[ClinicalRecord]:
+    """Assessments, goals, medications, screens, panels or alerts of the patients whose clinical content the
+    user may read (or write, with `RECORD_CLINICAL`)."""
+    return model.objects.filter(case__patient__in=patients_in_scope(user, capability))  # type: ignore[attr-defined]
+
+
+def worklist_for(user: User) -> QuerySet[Alert]:
+    """Alerts over the user's caseload (all patients for supervisors): urgent first, then oldest first."""
+    urgent_first = DbCase(When(severity=Alert.Severity.URGENT, then=Value(0)), default=Value(1))
+    return clinical_records_visible_to(user, Alert).order_by(urgent_first, "raised_at", "id")
+
+
+def dsm5_checklists_prefetch() -> Prefetch:
+    """Each case's valid DSM-5 checklists as `case.dsm5_checklists`, for the remission specifier."""
+    return Prefetch(
+        "assessments",
+        queryset=Assessment.objects.filter(instrument=Assessment.Instrument.DSM5_SUD, entered_in_error=False),
+        to_attr="dsm5_checklists",
+    )
+
+
+def case_remission(case: Case, as_of: dt.date | None = None) -> str | None:
+    """The DSM-5 remission specifier, for a case in long-term recovery (None otherwise)."""
+    if case.stage != Case.Stage.RECOVERY:
+        return None
+    checklists = getattr(case, "dsm5_checklists", None)
+    if checklists is None:
+        checklists = list(
+            case.assessments.filter(instrument=Assessment.Instrument.DSM5_SUD, entered_in_error=False)
+        )
+    dated = [(timezone.localdate(a.administered_at), a.responses) for a in checklists]
+    return remission_specifier(dated, as_of or timezone.localdate())

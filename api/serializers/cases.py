@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.base import (
@@ -11,7 +12,7 @@ from api.serializers.base import (
     StrictSerializer,
 )
 from cases.models import Case, StageTransition
-from cases.selectors import clinical_staff
+from cases.selectors import case_remission, clinical_staff
 from cases.services.stages import allowed_next_stages
 from clinic.policy import Capability, patients_in_scope
 
@@ -40,9 +41,12 @@ class ReasonsForUseField(serializers.ListField):
 class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
     """The read shape. Clinical fields (and transition reasons) are left out for rows the user may not read."""
 
-    clinical_fields = (*CASE_CLINICAL_FIELDS,)
+    clinical_fields = (*CASE_CLINICAL_FIELDS, "remission")
     stage_history = StageTransitionSerializer(many=True, read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
+    remission = serializers.SerializerMethodField(
+        help_text="DSM-5 remission specifier (early / sustained) for a case in long-term recovery, else null."
+    )
     reasons_for_use = ReasonsForUseField(required=False)
     # Declared so that the schema's enum admits "" (not given): a read-only model field loses allow_blank.
     kratom_form = serializers.ChoiceField(choices=Case.KratomForm.choices, allow_blank=True, read_only=True)
@@ -52,12 +56,16 @@ class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
         fields = (
             "id", "patient", "status", "stage", "opened_on", "closed_on", "referral_source", "primary_clinician",
             "care_team", "discharge_reason", *CASE_CLINICAL_FIELDS, "stage_history", "allowed_transitions",
-            "version", "created_at", "updated_at",
+            "remission", "version", "created_at", "updated_at",
         )  # fmt: skip
         read_only_fields = fields
 
     def get_allowed_transitions(self, case: Case) -> list[str]:
         return allowed_next_stages(case)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["early", "sustained"], allow_null=True))
+    def get_remission(self, case: Case) -> str | None:
+        return case_remission(case)
 
     def to_representation(self, instance: Case) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -1,19 +1,27 @@
 """The domain's models, one module per aggregate."""
 
 from cases.models.access import BreakGlassGrant
+from cases.models.alerts import Alert
 from cases.models.assessments import Assessment
+from cases.models.clinical import ANALYTES, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.models.episodes import CareTeamMember, Case, StageTransition
 from cases.models.patients import MrnAllocation, Patient, format_mrn
 from cases.models.visits import Visit, VisitAddendum
 
 __all__ = [
+    "ANALYTES",
+    "Alert",
     "Assessment",
     "BreakGlassGrant",
     "CareTeamMember",
     "Case",
+    "DrugScreen",
+    "LiverPanel",
+    "Medication",
     "MrnAllocation",
     "Patient",
     "StageTransition",
+    "TreatmentGoal",
     "Visit",
     "VisitAddendum",
     "format_mrn",

@@ -29,6 +29,10 @@ class Assessment(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
     entered_in_error = models.BooleanField(default=False)
     entered_in_error_reason = models.TextField(blank=True)
+    entered_in_error_at = models.DateTimeField(null=True, blank=True)
+    entered_in_error_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["case", "administered_at"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cases.errors import NoteLocked, ValidationFailed
 from cases.models import Case, Visit, VisitAddendum
+from cases.services.alerts import alerts_check, alerts_check_attendance
 from cases.services.validation import full_clean_or_raise
 from clinic.models import User
 from clinic.roles import Role
@@ -135,6 +136,10 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
         _check_blood_pressure(current)
         full_clean_or_raise(current, exclude=["case", "signed_by", "created_by"])
         current.save(update_fields=[*fields, "updated_at"])
+        if {"bp_systolic", "bp_diastolic"} & set(fields):
+            alerts_check(current)
+        if fields.get("status") == Visit.Status.NO_SHOW:
+            alerts_check_attendance(current)
     for name in [*fields, "updated_at"]:
         setattr(visit, name, getattr(current, name))
     return visit

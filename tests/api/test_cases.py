@@ -541,8 +541,8 @@ def test_patient_filter_lists_every_case_of_the_patient(as_user, clinician):
 
 # Query counts: the bound holds for 5 rows and for 60.
 
-LIST_QUERIES = 5  # groups, count, page, care teams, stage histories
-DETAIL_QUERIES = 4  # groups, case, care team, stage history
+LIST_QUERIES = 6  # groups, count, page, care teams, stage histories, DSM-5 checklists (remission)
+DETAIL_QUERIES = 5  # groups, case, care team, stage history, DSM-5 checklists
 
 
 @pytest.mark.parametrize("rows", [5, 60])

@@ -1,0 +1,211 @@
+"""Writes on the clinical record: assessments (scored by the instrument registry), plan goals, medications,
+urine drug screens and liver panels. Each write checks the alert rules in the same transaction."""
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from cases.errors import ValidationFailed
+from cases.instruments import score_responses
+from cases.models import ANALYTES, Assessment, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
+from cases.services.alerts import alerts_check
+from cases.services.validation import full_clean_or_raise
+from clinic.models import User
+
+GOAL_FIELDS = ("problem", "goal", "interventions", "target_date", "status", "review_date")
+MEDICATION_FIELDS = ("medication", "other_name", "dose", "frequency", "start_date", "stop_date", "prescriber")
+LIVER_FIELDS = (
+    "collected_on", "alt", "alt_uln", "ast", "ast_uln", "alp", "alp_uln", "total_bilirubin", "total_bilirubin_uln",
+)  # fmt: skip
+
+Record = TypeVar("Record", bound=models.Model)
+
+
+def _check_open(case: Case) -> None:
+    if not case.is_open:
+        raise ValidationFailed("The case is closed; open a new case to record care.", field="case")
+
+
+def _check_day(case: Case, day: dt.date | None, field: str) -> None:
+    if day is None:
+        return
+    if day > timezone.localdate():
+        raise ValidationFailed("This date cannot be in the future.", field=field)
+    if day < case.opened_on:
+        raise ValidationFailed(f"This date is before the case opened ({case.opened_on}).", field=field)
+
+
+def _only(data: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValidationFailed(f"Unknown or read-only field: {', '.join(unknown)}.", field=unknown[0])
+    return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
+
+
+def _save_checked(record: Record, *, fields: list[str] | None = None) -> Record:
+    full_clean_or_raise(record, exclude=["case", "created_by"])
+    with transaction.atomic():
+        if fields is None:
+            record.save(force_insert=True)
+        else:
+            record.save(update_fields=fields)
+        alerts_check(record)
+    return record
+
+
+# --- Assessments --------------------------------------------------------------------------------------------
+
+
+def assessment_record(
+    *, case: Case, actor: User, instrument: str, responses: Any, administered_at: dt.datetime | None = None
+) -> Assessment:
+    """Validate and score the responses (the client never sets total or band), store them, raise alerts."""
+    _check_open(case)
+    administered_at = administered_at or timezone.now()
+    if timezone.is_naive(administered_at):
+        raise ValidationFailed("Give the time with a time zone offset.", field="administered_at")
+    if administered_at > timezone.now():
+        raise ValidationFailed("An assessment cannot be dated in the future.", field="administered_at")
+    _check_day(case, timezone.localdate(administered_at), "administered_at")
+    clean, score = score_responses(instrument, responses)
+    assessment = Assessment(
+        case=case,
+        instrument=instrument,
+        responses=clean,
+        total=score.total,
+        band=score.band,
+        administered_at=administered_at,
+        by=actor,
+    )
+    return _save_checked(assessment)
+
+
+def assessment_mark_entered_in_error(*, assessment: Assessment, actor: User, reason: str) -> Assessment:
+    """Recorded scores never change; a mistaken one is marked, with who, when and why, and stops counting."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("A reason is required.", field="reason")
+    with transaction.atomic():
+        current = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        if current.entered_in_error:
+            raise ValidationFailed("This assessment is already marked entered in error.", field="reason")
+        current.entered_in_error = True
+        current.entered_in_error_reason = reason
+        current.entered_in_error_at = timezone.now()
+        current.entered_in_error_by = actor
+        current.save(
+            update_fields=[
+                "entered_in_error",
+                "entered_in_error_reason",
+                "entered_in_error_at",
+                "entered_in_error_by",
+            ]
+        )
+    return current
+
+
+# --- Treatment plan -----------------------------------------------------------------------------------------
+
+
+def goal_add(*, case: Case, actor: User, data: Mapping[str, Any]) -> TreatmentGoal:
+    _check_open(case)
+    fields = _only(data, GOAL_FIELDS)
+    fields.setdefault("review_date", timezone.localdate())
+    _check_day(case, fields["review_date"], "review_date")
+    return _save_checked(TreatmentGoal(case=case, created_by=actor, **fields))
+
+
+def goal_update(*, goal: TreatmentGoal, actor: User, data: Mapping[str, Any]) -> TreatmentGoal:
+    fields = _only(data, GOAL_FIELDS)
+    if "review_date" in fields:
+        _check_day(goal.case, fields["review_date"], "review_date")
+    for name, value in fields.items():
+        setattr(goal, name, value)
+    return _save_checked(goal, fields=[*fields, "updated_at"])
+
+
+# --- Medications --------------------------------------------------------------------------------------------
+
+
+def _check_medication(medication: Medication) -> None:
+    if medication.medication == Medication.Name.OTHER and not medication.other_name:
+        raise ValidationFailed("Name the medication when it is 'other'.", field="other_name")
+    if medication.stop_date and medication.stop_date < medication.start_date:
+        raise ValidationFailed("The stop date is before the start date.", field="stop_date")
+
+
+def medication_add(*, case: Case, actor: User, data: Mapping[str, Any]) -> Medication:
+    _check_open(case)
+    medication = Medication(case=case, created_by=actor, **_only(data, MEDICATION_FIELDS))
+    _check_medication(medication)
+    return _save_checked(medication)
+
+
+def medication_update(*, medication: Medication, actor: User, data: Mapping[str, Any]) -> Medication:
+    fields = _only(data, MEDICATION_FIELDS)
+    for name, value in fields.items():
+        setattr(medication, name, value)
+    _check_medication(medication)
+    return _save_checked(medication, fields=[*fields, "updated_at"])
+
+
+# --- Labs ---------------------------------------------------------------------------------------------------
+
+
+def _screen_results(results: Any) -> dict[str, str]:
+    if not isinstance(results, Mapping):
+        raise ValidationFailed("Results must be an object of analyte to result.", field="results")
+    errors = {}
+    for analyte, result in results.items():
+        if analyte not in ANALYTES:
+            errors[f"results.{analyte}"] = ["Unknown analyte; known: " + ", ".join(ANALYTES) + "."]
+        elif result not in DrugScreen.Result.values:
+            errors[f"results.{analyte}"] = ["Not a result; use positive, negative or not_tested."]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
+    return dict(results)
+
+
+def drug_screen_record(*, case: Case, actor: User, collected_on: dt.date, results: Any) -> DrugScreen:
+    """A urine drug screen; an analyte left out is `not_tested`."""
+    _check_open(case)
+    _check_day(case, collected_on, "collected_on")
+    screen = DrugScreen(case=case, created_by=actor, collected_on=collected_on, **_screen_results(results))
+    return _save_checked(screen)
+
+
+def drug_screen_update(
+    *, screen: DrugScreen, actor: User, collected_on: dt.date | None = None, results: Any = None
+) -> DrugScreen:
+    """Correct a screen: `results` replaces only the analytes it names."""
+    fields: list[str] = []
+    if collected_on is not None:
+        _check_day(screen.case, collected_on, "collected_on")
+        screen.collected_on = collected_on
+        fields.append("collected_on")
+    if results is not None:
+        for analyte, result in _screen_results(results).items():
+            setattr(screen, analyte, result)
+            fields.append(analyte)
+    if not fields:
+        return screen
+    return _save_checked(screen, fields=fields)
+
+
+def liver_panel_record(*, case: Case, actor: User, data: Mapping[str, Any]) -> LiverPanel:
+    _check_open(case)
+    fields = _only(data, LIVER_FIELDS)
+    _check_day(case, fields.get("collected_on"), "collected_on")
+    return _save_checked(LiverPanel(case=case, created_by=actor, **fields))
+
+
+def liver_panel_update(*, panel: LiverPanel, actor: User, data: Mapping[str, Any]) -> LiverPanel:
+    fields = _only(data, LIVER_FIELDS)
+    if "collected_on" in fields:
+        _check_day(panel.case, fields["collected_on"], "collected_on")
+    for name, value in fields.items():
+        setattr(panel, name, value)
+    return _save_checked(panel, fields=list(fields))
