@@ -1,0 +1,497 @@
+"""Vocabulary for the demo clinic: staff, names, Kansas places, weights and note templates (data, no logic)."""
+
+from dataclasses import dataclass
+
+from clinic.roles import Role
+
+
+@dataclass(frozen=True)
+class DemoStaffMember:
+    username: str
+    password: str
+    role: Role
+    first_name: str
+    last_name: str
+    # Share of new cases this clinician takes as primary (0 = never primary).
+    caseload_weight: int = 0
+    # May prescribe (physicians, nurse practitioners): runs medication-management visits.
+    prescriber: bool = False
+    is_staff: bool = False
+
+
+# Readable, fixed demo passwords: the point of a demo login is that anyone can type it.
+DEMO_STAFF: tuple[DemoStaffMember, ...] = (
+    DemoStaffMember("frontdesk", "demo-frontdesk-2026", Role.FRONT_DESK, "Tamara", "Ochoa"),
+    DemoStaffMember(
+        "clinician", "demo-clinician-2026", Role.CLINICIAN, "Casey", "Morgan", caseload_weight=24
+    ),
+    DemoStaffMember(
+        "dr.okafor",
+        "demo-dr-okafor-2026",
+        Role.CLINICIAN,
+        "Chidi",
+        "Okafor",
+        caseload_weight=18,
+        prescriber=True,
+    ),
+    DemoStaffMember(
+        "np.reyes",
+        "demo-np-reyes-2026",
+        Role.CLINICIAN,
+        "Marisol",
+        "Reyes",
+        caseload_weight=20,
+        prescriber=True,
+    ),
+    DemoStaffMember(
+        "lcac.whitaker", "demo-lcac-whitaker-2026", Role.CLINICIAN, "Jordan", "Whitaker", caseload_weight=20
+    ),
+    DemoStaffMember(
+        "lscsw.patel", "demo-lscsw-patel-2026", Role.CLINICIAN, "Priya", "Patel", caseload_weight=18
+    ),
+    DemoStaffMember(
+        "supervisor", "demo-supervisor-2026", Role.SUPERVISOR, "Helen", "Brandt", prescriber=True
+    ),
+    DemoStaffMember("admin", "demo-admin-2026", Role.ADMINISTRATOR, "Greg", "Lindqvist", is_staff=True),
+)
+
+# --- Who the patients are. ---
+
+FEMALE_FIRST_NAMES: tuple[str, ...] = (
+    "Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica", "Sarah", "Karen",
+    "Lisa", "Nancy", "Sandra", "Margaret", "Ashley", "Kimberly", "Emily", "Donna", "Michelle", "Carol",
+    "Amanda", "Melissa", "Deborah", "Stephanie", "Rebecca", "Sharon", "Laura", "Cynthia", "Amy", "Kathleen",
+    "Angela", "Shirley", "Brenda", "Emma", "Anna", "Pamela", "Nicole", "Samantha", "Katherine", "Christine",
+    "Debra", "Rachel", "Carolyn", "Janet", "Maria", "Catherine", "Heather", "Diane", "Olivia", "Julie",
+    "Joyce", "Victoria", "Kelly", "Christina", "Lauren", "Andrea", "Hannah", "Megan", "Cheryl", "Jacqueline",
+    "Madison", "Teresa", "Gloria", "Sara", "Janice", "Kathryn", "Abigail", "Sophia", "Alice", "Judy",
+    "Julia", "Grace", "Amber", "Denise", "Danielle", "Marilyn", "Beverly", "Charlotte", "Natalie", "Theresa",
+    "Diana", "Brittany", "Kayla", "Alexis", "Lori", "Tiffany", "Crystal", "Misty", "Brandy", "Tonya",
+    "Rosa", "Guadalupe", "Yesenia", "Leticia", "Mai", "Linh", "Aaliyah", "Destiny", "Kaylee", "Brooke",
+    "Whitney", "Courtney", "Jenna", "Kristin", "Lindsey", "Shelby", "Haley", "Morgan", "Paige", "Chelsea",
+)  # fmt: skip
+
+MALE_FIRST_NAMES: tuple[str, ...] = (
+    "James", "Robert", "John", "Michael", "David", "William", "Richard", "Joseph", "Thomas", "Christopher",
+    "Charles", "Daniel", "Matthew", "Anthony", "Mark", "Donald", "Steven", "Andrew", "Paul", "Joshua",
+    "Kenneth", "Kevin", "Brian", "George", "Timothy", "Ronald", "Jason", "Edward", "Jeffrey", "Ryan",
+    "Jacob", "Gary", "Nicholas", "Eric", "Jonathan", "Stephen", "Larry", "Justin", "Scott", "Brandon",
+    "Benjamin", "Samuel", "Gregory", "Alexander", "Patrick", "Frank", "Raymond", "Jack", "Dennis", "Jerry",
+    "Tyler", "Aaron", "Jose", "Adam", "Nathan", "Henry", "Zachary", "Douglas", "Peter", "Kyle",
+    "Noah", "Ethan", "Jeremy", "Walter", "Christian", "Keith", "Roger", "Terry", "Austin", "Sean",
+    "Gerald", "Carl", "Harold", "Dylan", "Arthur", "Lawrence", "Jordan", "Jesse", "Bryan", "Billy",
+    "Bruce", "Gabriel", "Logan", "Alan", "Juan", "Albert", "Wayne", "Randy", "Vincent", "Mason",
+    "Roy", "Ralph", "Bobby", "Russell", "Bradley", "Travis", "Dustin", "Cody", "Chad", "Derek",
+    "Shane", "Wyatt", "Colton", "Luis", "Carlos", "Miguel", "DeShawn", "Marcus", "Minh", "Duc",
+    "Caleb", "Garrett", "Clayton", "Dalton", "Brett", "Trent", "Tanner", "Levi", "Colby", "Jared",
+)  # fmt: skip
+
+LAST_NAMES: tuple[str, ...] = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Garcia", "Rodriguez", "Wilson",
+    "Martinez", "Anderson", "Taylor", "Thomas", "Hernandez", "Moore", "Martin", "Jackson", "Thompson", "White",
+    "Lopez", "Lee", "Gonzalez", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Perez", "Hall",
+    "Young", "Allen", "Sanchez", "Wright", "King", "Scott", "Green", "Baker", "Adams", "Nelson",
+    "Hill", "Ramirez", "Campbell", "Mitchell", "Roberts", "Carter", "Phillips", "Evans", "Turner", "Torres",
+    "Parker", "Collins", "Edwards", "Stewart", "Flores", "Morris", "Nguyen", "Murphy", "Rivera", "Cook",
+    "Rogers", "Morgan", "Peterson", "Cooper", "Reed", "Bailey", "Bell", "Gomez", "Kelly", "Howard",
+    "Ward", "Cox", "Diaz", "Richardson", "Wood", "Watson", "Brooks", "Bennett", "Gray", "James",
+    "Reyes", "Cruz", "Hughes", "Price", "Myers", "Long", "Foster", "Sanders", "Ross", "Morales",
+    "Powell", "Sullivan", "Russell", "Ortiz", "Jenkins", "Gutierrez", "Perry", "Butler", "Barnes", "Fisher",
+    "Henderson", "Coleman", "Simmons", "Patterson", "Jordan", "Reynolds", "Hamilton", "Graham", "Kim", "Gonzales",
+    "Alexander", "Ramos", "Wallace", "Griffin", "West", "Cole", "Hayes", "Chavez", "Gibson", "Bryant",
+    "Ellis", "Stevens", "Murray", "Ford", "Marshall", "Owens", "McDonald", "Harrison", "Ruiz", "Kennedy",
+    "Wells", "Alvarez", "Woods", "Mendoza", "Castillo", "Olson", "Webb", "Washington", "Tucker", "Freeman",
+    "Burns", "Henry", "Vasquez", "Snyder", "Simpson", "Crawford", "Jimenez", "Porter", "Mason", "Shaw",
+    "Gordon", "Wagner", "Hunter", "Romero", "Hicks", "Dixon", "Hunt", "Palmer", "Robertson", "Black",
+    "Holmes", "Stone", "Meyer", "Boyd", "Mills", "Warren", "Fox", "Rose", "Rice", "Moreno",
+    "Schmidt", "Ferguson", "Nichols", "Herrera", "Medina", "Ryan", "Fernandez", "Weaver", "Daniels", "Stephens",
+    "Gardner", "Payne", "Kelley", "Dunn", "Pierce", "Arnold", "Tran", "Spencer", "Peters", "Hawkins",
+    "Grant", "Hansen", "Castro", "Hoffman", "Hart", "Elliott", "Cunningham", "Knight", "Bradley", "Unruh",
+    "Krehbiel", "Schroeder", "Koehn", "Friesen", "Janzen", "Penner", "Regier", "Goering", "Yoder", "Stucky",
+    "Hiebert", "Dyck", "Wiebe", "Klassen", "Becker", "Schultz", "Koch", "Bauer", "Richter", "Lang",
+    "Zimmerman", "Lindholm", "Swenson", "Carlson", "Pham", "Le", "Vo", "Huynh", "O'Brien", "Delgado",
+)  # fmt: skip
+
+# Some patients go by a short form of their legal name.
+NICKNAMES: dict[str, str] = {
+    "William": "Bill", "Robert": "Bob", "Richard": "Rick", "James": "Jim", "Michael": "Mike",
+    "Christopher": "Chris", "Joseph": "Joe", "Thomas": "Tom", "Daniel": "Dan", "Matthew": "Matt",
+    "Anthony": "Tony", "Steven": "Steve", "Andrew": "Drew", "Kenneth": "Ken", "Timothy": "Tim",
+    "Ronald": "Ron", "Edward": "Ed", "Jeffrey": "Jeff", "Nicholas": "Nick", "Jonathan": "Jon",
+    "Benjamin": "Ben", "Samuel": "Sam", "Gregory": "Greg", "Alexander": "Alex", "Zachary": "Zach",
+    "Elizabeth": "Liz", "Patricia": "Trish", "Jennifer": "Jen", "Margaret": "Maggie", "Kimberly": "Kim",
+    "Katherine": "Kate", "Rebecca": "Becky", "Samantha": "Sam", "Christina": "Tina", "Deborah": "Deb",
+    "Jacqueline": "Jackie", "Victoria": "Tori", "Abigail": "Abby", "Cynthia": "Cindy", "Pamela": "Pam",
+}  # fmt: skip
+
+SEX_AT_BIRTH_WEIGHTS: dict[str, int] = {"male": 54, "female": 44, "intersex": 1, "unknown": 1}
+
+# Gender identity as the patient wrote it (free text); blank = not asked or declined.
+GENDER_IDENTITIES: dict[str, tuple[tuple[str, int], ...]] = {
+    "male": (("Man", 86), ("", 10), ("Non-binary", 2), ("Transgender woman", 2)),
+    "female": (("Woman", 86), ("", 10), ("Non-binary", 2), ("Transgender man", 2)),
+    "intersex": (("Non-binary", 50), ("", 50)),
+    "unknown": (("", 100),),
+}
+
+EMERGENCY_RELATIONSHIPS: tuple[tuple[str, int], ...] = (
+    ("Spouse", 30), ("Partner", 15), ("Mother", 18), ("Father", 8), ("Sister", 8), ("Brother", 6),
+    ("Adult child", 6), ("Friend", 7), ("Grandmother", 2),
+)  # fmt: skip
+
+# --- Where they live: (city, county, area code, ZIP codes, weight ~ share of the clinic's patients). ---
+KANSAS_PLACES: tuple[tuple[str, str, str, tuple[str, ...], int], ...] = (
+    ("Wichita", "Sedgwick", "316", ("67203", "67204", "67207", "67208", "67211", "67212", "67213", "67214", "67216", "67217", "67218", "67226"), 30),
+    ("Derby", "Sedgwick", "316", ("67037",), 3),
+    ("Haysville", "Sedgwick", "316", ("67060",), 2),
+    ("Andover", "Butler", "316", ("67002",), 2),
+    ("El Dorado", "Butler", "316", ("67042",), 2),
+    ("Augusta", "Butler", "316", ("67010",), 1),
+    ("Newton", "Harvey", "316", ("67114",), 3),
+    ("Hutchinson", "Reno", "620", ("67501", "67502"), 5),
+    ("Salina", "Saline", "785", ("67401",), 5),
+    ("McPherson", "McPherson", "620", ("67460",), 2),
+    ("Emporia", "Lyon", "620", ("66801",), 3),
+    ("Topeka", "Shawnee", "785", ("66604", "66605", "66606", "66611", "66614", "66618"), 9),
+    ("Lawrence", "Douglas", "785", ("66044", "66046", "66047", "66049"), 6),
+    ("Manhattan", "Riley", "785", ("66502", "66503"), 4),
+    ("Junction City", "Geary", "785", ("66441",), 2),
+    ("Kansas City", "Wyandotte", "913", ("66101", "66102", "66104", "66106", "66109", "66112"), 6),
+    ("Overland Park", "Johnson", "913", ("66204", "66207", "66210", "66212", "66213", "66223"), 5),
+    ("Olathe", "Johnson", "913", ("66061", "66062"), 3),
+    ("Shawnee", "Johnson", "913", ("66216", "66217"), 2),
+    ("Leavenworth", "Leavenworth", "913", ("66048",), 2),
+    ("Ottawa", "Franklin", "785", ("66067",), 1),
+    ("Paola", "Miami", "913", ("66071",), 1),
+    ("Atchison", "Atchison", "913", ("66002",), 1),
+    ("Hiawatha", "Brown", "785", ("66434",), 1),
+    ("Holton", "Jackson", "785", ("66436",), 1),
+    ("Marysville", "Marshall", "785", ("66508",), 1),
+    ("Abilene", "Dickinson", "785", ("67410",), 1),
+    ("Concordia", "Cloud", "785", ("66901",), 1),
+    ("Beloit", "Mitchell", "785", ("67420",), 1),
+    ("Hays", "Ellis", "785", ("67601",), 2),
+    ("Russell", "Russell", "785", ("67665",), 1),
+    ("Great Bend", "Barton", "620", ("67530",), 2),
+    ("Larned", "Pawnee", "620", ("67550",), 1),
+    ("Pratt", "Pratt", "620", ("67124",), 1),
+    ("Dodge City", "Ford", "620", ("67801",), 2),
+    ("Garden City", "Finney", "620", ("67846",), 2),
+    ("Liberal", "Seward", "620", ("67901",), 1),
+    ("Ulysses", "Grant", "620", ("67880",), 1),
+    ("Colby", "Thomas", "785", ("67701",), 1),
+    ("Goodland", "Sherman", "785", ("67735",), 1),
+    ("Winfield", "Cowley", "620", ("67156",), 1),
+    ("Arkansas City", "Cowley", "620", ("67005",), 1),
+    ("Wellington", "Sumner", "620", ("67152",), 1),
+    ("Pittsburg", "Crawford", "620", ("66762",), 2),
+    ("Fort Scott", "Bourbon", "620", ("66701",), 1),
+    ("Iola", "Allen", "620", ("66749",), 1),
+    ("Chanute", "Neosho", "620", ("66720",), 1),
+    ("Parsons", "Labette", "620", ("67357",), 1),
+    ("Independence", "Montgomery", "620", ("67301",), 1),
+    ("Coffeyville", "Montgomery", "620", ("67337",), 1),
+)  # fmt: skip
+
+STREET_NAMES: tuple[str, ...] = (
+    "Main", "Oak", "Maple", "Elm", "Walnut", "Cedar", "Pine", "Washington", "Lincoln", "Jefferson",
+    "Kansas", "Broadway", "Central", "Douglas", "Harry", "Kellogg", "Hillside", "Rock", "Meridian", "Seneca",
+    "Santa Fe", "Chisholm", "Prairie", "Sunflower", "Cottonwood", "Buffalo", "Wheat", "Sycamore", "Hickory",
+    "Locust", "Poplar", "Park", "Church", "Mill", "College", "Country Club", "Osage", "Pawnee", "Kiowa",
+    "1st", "2nd", "3rd", "4th", "5th", "6th", "8th", "10th", "12th", "13th", "17th", "21st", "29th",
+)  # fmt: skip
+STREET_SUFFIXES: tuple[str, ...] = ("St", "St", "Ave", "Ave", "Rd", "Dr", "Ln", "Ct", "Pl", "Cir", "Ter")
+EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.net", "example.org")
+
+# --- The case: how they came and what they use. Codes are SPEC section 10's. ---
+
+REFERRAL_SOURCE_WEIGHTS: dict[str, int] = {
+    "self": 30, "family": 15, "primary_care": 20, "emergency_department": 12, "court": 8, "employer": 3,
+    "other_provider": 8, "other": 4,
+}  # fmt: skip
+KRATOM_FORM_WEIGHTS: dict[str, int] = {
+    "powder": 45, "capsules": 24, "extract": 12, "seven_oh_product": 13, "other": 6,
+}  # fmt: skip
+# Typical daily amount in grams by form: (low, mode, high) for a triangular draw.
+DAILY_GRAMS_BY_FORM: dict[str, tuple[float, float, float]] = {
+    "powder": (8.0, 30.0, 90.0),
+    "capsules": (4.0, 15.0, 45.0),
+    "extract": (1.0, 5.0, 20.0),
+    "seven_oh_product": (0.5, 2.0, 8.0),
+    "other": (3.0, 12.0, 40.0),
+}
+REASON_FOR_USE_WEIGHTS: dict[str, int] = {
+    "pain": 35, "anxiety_mood": 30, "energy": 20, "opioid_withdrawal": 20, "other": 5,
+}  # fmt: skip
+# How notes put the codes into words.
+FORM_WORDS: dict[str, str] = {
+    "powder": "powder", "capsules": "capsules", "extract": "extract", "seven_oh_product": "7-OH tablets",
+    "other": "other products",
+}  # fmt: skip
+REASON_WORDS: dict[str, str] = {
+    "pain": "chronic back pain", "anxiety_mood": "anxiety", "energy": "energy at work",
+    "opioid_withdrawal": "opioid withdrawal", "other": "sleep",
+}  # fmt: skip
+REFERRAL_WORDS: dict[str, str] = {
+    "self": "deciding on their own to get help", "family": "family urged them to get help",
+    "primary_care": "a referral from primary care", "emergency_department": "an emergency department visit",
+    "court": "a court referral", "employer": "a referral from their employer",
+    "other_provider": "a referral from another provider", "other": "a friend's suggestion",
+}  # fmt: skip
+OTHER_SUBSTANCES: tuple[str, ...] = (
+    "Alcohol, weekends", "Alcohol, 2-3 drinks most evenings", "Cannabis, occasional", "Cannabis, daily",
+    "Nicotine (vaping)", "Tobacco, about a pack a day", "Caffeine (energy drinks)",
+    "Past prescription opioid misuse, in sustained remission", "Benzodiazepines, occasional, not prescribed",
+    "Methamphetamine, remote history",
+)  # fmt: skip
+
+# --- How the population spreads over the workflow. ---
+
+# Where each patient's current (latest) case stands today.
+STAGE_WEIGHTS: dict[str, int] = {
+    "intake": 8, "assessment": 10, "treatment": 32, "recovery": 22, "discharged": 28,
+}  # fmt: skip
+# Patients with an earlier, discharged case and a new open one.
+READMISSION_SHARE = 0.12
+# Share of cases that relapse in recovery and return to treatment.
+RELAPSE_SHARE = 0.15
+DISCHARGE_REASON_WEIGHTS: dict[str, int] = {
+    "completed": 35, "left_against_advice": 28, "transferred": 12, "terminated_by_facility": 6,
+    "incarcerated": 7, "other": 12,
+}  # fmt: skip
+# An earlier episode that ended before the patient came back: more often a drop-out.
+EARLIER_DISCHARGE_REASON_WEIGHTS: dict[str, int] = {
+    "left_against_advice": 45, "completed": 25, "incarcerated": 10, "transferred": 5,
+    "terminated_by_facility": 5, "other": 10,
+}  # fmt: skip
+# The stage a case was in when discharged for each reason.
+DISCHARGED_FROM_WEIGHTS: dict[str, dict[str, int]] = {
+    "completed": {"recovery": 85, "treatment": 15},
+    "left_against_advice": {"intake": 10, "assessment": 20, "treatment": 60, "recovery": 10},
+    "transferred": {"assessment": 30, "treatment": 60, "recovery": 10},
+    "terminated_by_facility": {"treatment": 85, "recovery": 15},
+    "incarcerated": {"assessment": 10, "treatment": 60, "recovery": 30},
+    "other": {"intake": 15, "assessment": 15, "treatment": 40, "recovery": 30},
+}
+
+# --- Visits. ---
+
+ATTENDANCE_WEIGHTS: dict[str, int] = {"attended": 80, "no_show": 9, "cancelled": 7, "late_cancel": 4}
+VISIT_TYPE_WEIGHTS: dict[str, dict[str, int]] = {
+    "intake": {"phone_checkin": 100},
+    "assessment": {"lab_only": 60, "assessment": 40},
+    "treatment": {
+        "individual_counseling": 34, "medication_management": 22, "group_counseling": 20, "telehealth": 10,
+        "phone_checkin": 7, "lab_only": 7,
+    },
+    "recovery": {
+        "individual_counseling": 32, "group_counseling": 25, "telehealth": 15, "phone_checkin": 20,
+        "medication_management": 8,
+    },
+}  # fmt: skip
+VISIT_MINUTES: dict[str, int] = {
+    "intake": 90, "assessment": 60, "individual_counseling": 50, "group_counseling": 90,
+    "medication_management": 30, "telehealth": 45, "phone_checkin": 15, "lab_only": 15,
+}  # fmt: skip
+# Visits where vitals are taken (not over the phone or video).
+IN_PERSON_TYPES = frozenset(
+    {"intake", "assessment", "individual_counseling", "group_counseling", "medication_management", "lab_only"}
+)
+WITHDRAWAL_SYMPTOM_WEIGHTS: dict[str, int] = {
+    "irritability": 20, "insomnia": 22, "muscle_aches": 18, "restlessness": 14, "sweating": 10, "nausea": 8,
+    "diarrhea": 6, "other": 2,
+}  # fmt: skip
+SYMPTOM_WORDS: dict[str, str] = {
+    "irritability": "irritability", "insomnia": "poor sleep", "muscle_aches": "muscle aches",
+    "restlessness": "restless legs", "sweating": "sweats", "nausea": "nausea", "diarrhea": "loose stools",
+    "other": "runny nose",
+}  # fmt: skip
+
+# --- Assessments. Items, allowed values, bands and scoring come from `cases.instruments`; this is only how
+# likely each DSM-5 criterion is among people who come to the clinic. ---
+
+DSM5_CRITERION_WEIGHTS: dict[str, int] = {
+    "tolerance": 10, "withdrawal": 10, "craving": 9, "cut_down": 8, "larger_longer": 8, "time_spent": 6,
+    "physical_psych_problems": 5, "activities_given_up": 4, "role_failure": 4, "social_problems": 3,
+    "hazardous_use": 2,
+}  # fmt: skip
+
+# --- Stage history reasons. ---
+
+TRANSITION_REASONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("intake", "assessment"): (
+        "Intake complete; consents signed.",
+        "Intake interview done; assessment visit held.",
+        "Registration and intake complete.",
+    ),
+    ("assessment", "treatment"): (
+        "DSM-5 checklist completed; treatment plan agreed with patient.",
+        "Diagnosis confirmed; starting supervised taper.",
+        "Assessment complete; starting buprenorphine induction per plan.",
+        "Assessment complete; weekly counseling and taper schedule agreed.",
+    ),
+    ("treatment", "recovery"): (
+        "Taper completed; no kratom use for 8 weeks. Stepping down to recovery visits.",
+        "Sustained abstinence; moving to long-term recovery follow-up.",
+        "Treatment goals met; monthly recovery visits from now on.",
+    ),
+    ("recovery", "treatment"): (
+        "Return to daily kratom use after job loss; resuming weekly visits.",
+        "Relapse reported after back injury flare; back to active treatment.",
+        "Use restarted during family crisis; patient asked to resume treatment.",
+        "Positive screen and reported use for 3 weeks; returning to treatment.",
+    ),
+}
+DISCHARGE_NOTES: dict[str, tuple[str, ...]] = {
+    "completed": (
+        "Treatment completed; relapse-prevention plan given, follow up with primary care.",
+        "All plan goals met; discharged with community support referrals.",
+    ),
+    "left_against_advice": (
+        "No contact after repeated missed visits; outreach letters unanswered.",
+        "Patient declined further treatment against advice.",
+    ),
+    "transferred": (
+        "Transferred to residential program for a higher level of care.",
+        "Moved closer to family; transferred to an outpatient program in another city.",
+    ),
+    "terminated_by_facility": (
+        "Discharged by the facility after repeated violations of the treatment agreement.",
+    ),
+    "incarcerated": ("Patient incarcerated; records sent to the facility's medical unit on request.",),
+    "other": (
+        "Moved out of state.",
+        "Insurance coverage ended; referred to a sliding-scale program.",
+    ),
+}
+
+# --- Visit notes (SOAP). Placeholders are filled from the visit; unused ones are ignored. ---
+
+SUBJECTIVE: dict[str, tuple[str, ...]] = {
+    "pre": (
+        "{name} reports daily kratom use ({form}), about {grams} g/day for {years} years, started for {reason}. "
+        "Withdrawal within hours of a missed dose: {symptoms}. Craving {craving}/10.",
+        "{name} came in after {referral}. Uses kratom ({form}) about {grams} g/day; tried to stop twice alone "
+        "and restarted because of {symptoms}. Craving {craving}/10.",
+        "{name} says use has crept up over the last year to {grams} g/day ({form}). Sleep is poor, "
+        "{symptoms} when late on a dose. Craving {craving}/10.",
+    ),
+    "early": (
+        "{name} reports {days} days of use in the past 30, now about {grams} g/day on the taper schedule. "
+        "Withdrawal: {symptoms}. Craving {craving}/10.",
+        "Taper going slower than hoped; {days} use days in the last month, {grams} g/day. Bothered by "
+        "{symptoms}. Craving {craving}/10.",
+        "{name} is following the dosing plan. {days} days of use in 30, {grams} g/day. {symptoms_sentence} "
+        "Craving {craving}/10, worst in the evening.",
+    ),
+    "late": (
+        "{name} reports {days} days of use in the past 30 ({grams} g/day). {symptoms_sentence} "
+        "Craving {craving}/10; using coping skills from group.",
+        "Doing better at work. {days} use days in 30, {grams} g/day. {symptoms_sentence} Craving {craving}/10.",
+        "{name} feels steadier; {days} days of use in the past month. Sleeping 6-7 hours. Craving {craving}/10.",
+    ),
+    "recovery": (
+        "{name} reports no kratom use since the last visit. Craving {craving}/10. Attending mutual-help "
+        "meetings weekly.",
+        "No use. Craving {craving}/10, brief urges when stressed. Back to exercising most days.",
+        "{name} reports {days} days of use in the past 30. Craving {craving}/10. Working, supportive family.",
+    ),
+    "relapse": (
+        "{name} reports a return to use: {days} days in the past 30, about {grams} g/day. "
+        "{symptoms_sentence} Craving {craving}/10.",
+        "Back to using kratom ({form}) after a stressful month; {grams} g/day on {days} days. Craving {craving}/10.",
+    ),
+    "group": (
+        "{name} attended group; shared about {topic}. Craving {craving}/10.",
+        "Participated actively in group ({topic}). Reports {days} use days in the past 30.",
+    ),
+    "phone": (
+        "Phone check-in. {name} reports {days} days of use in the past 30, craving {craving}/10.",
+        "Brief call: doing okay, craving {craving}/10, no safety concerns.",
+    ),
+    "lab": ("Here for labs only.",),
+}
+GROUP_TOPICS: tuple[str, ...] = (
+    "managing triggers at work", "sleep without kratom", "pain coping skills", "repairing trust at home",
+    "handling cravings in the evening", "building a weekly routine", "relapse warning signs",
+)  # fmt: skip
+OBJECTIVE_IN_PERSON: tuple[str, ...] = (
+    "BP {bp}, HR {hr}, weight {weight} kg. Alert, oriented, {affect}. {exam}",
+    "Vitals: BP {bp}, HR {hr}, wt {weight} kg. {exam} Affect {affect}.",
+)
+OBJECTIVE_REMOTE: tuple[str, ...] = (
+    "Video visit; patient at home, alert, {affect}. No acute distress.",
+    "Telephone contact. Speech clear and coherent; {affect}.",
+)
+OBJECTIVE_LAB: tuple[str, ...] = (
+    "Urine drug screen collected (observed). Liver panel drawn.",
+    "Urine specimen collected for drug screen; blood drawn for liver panel.",
+)
+AFFECTS: tuple[str, ...] = (
+    "euthymic",
+    "mildly anxious",
+    "calm and engaged",
+    "tired but cooperative",
+    "bright",
+)
+EXAMS: tuple[str, ...] = (
+    "Pupils normal, no tremor or piloerection.",
+    "Mild tremor, no yawning or rhinorrhea.",
+    "Skin warm and dry, no diaphoresis.",
+    "No signs of intoxication or acute withdrawal.",
+)
+ASSESSMENT_NOTES: dict[str, tuple[str, ...]] = {
+    "pre": (
+        "{icd} other substance (kratom) use disorder, {severity}; physiologic dependence.",
+        "Kratom use disorder, {severity}, with withdrawal; motivated for treatment.",
+    ),
+    "early": (
+        "Kratom use disorder, {severity}; early treatment, taper in progress.",
+        "Withdrawal manageable; engaged in treatment.",
+    ),
+    "late": (
+        "Kratom use disorder, {severity}; improving, use markedly reduced.",
+        "Good progress toward plan goals.",
+    ),
+    "recovery": (
+        "Kratom use disorder, {severity}, in remission in early recovery.",
+        "Stable in recovery; low relapse risk today.",
+    ),
+    "relapse": (
+        "Kratom use disorder, {severity}; recurrence of use.",
+        "Return to use; re-engaged in treatment.",
+    ),
+}
+PLAN_NOTES: dict[str, tuple[str, ...]] = {
+    "pre": (
+        "Complete DSM-5 checklist, PHQ-9 and GAD-7; urine drug screen and liver panel. Return in {weeks} week(s).",
+        "Discussed taper versus buprenorphine. Labs today. Follow up in {weeks} week(s).",
+    ),
+    "early": (
+        "Continue taper, reduce to {next_grams} g/day this week. Clonidine as needed for sweats. Return in "
+        "{weeks} week(s).",
+        "Continue weekly counseling and taper plan. Sleep hygiene reviewed. Return in {weeks} week(s).",
+    ),
+    "late": (
+        "Continue counseling; relapse-prevention plan updated. Return in {weeks} week(s).",
+        "Keep current plan; review goals next visit. Return in {weeks} week(s).",
+    ),
+    "recovery": (
+        "Continue monthly recovery visits and group. Call sooner if cravings rise.",
+        "Maintain plan; urine screen at next visit. Return in {weeks} week(s).",
+    ),
+    "relapse": (
+        "Resume weekly visits; restart taper at {next_grams} g/day. Return in {weeks} week(s).",
+        "Safety plan reviewed; increase visit frequency. Return in {weeks} week(s).",
+    ),
+    "lab": ("Results to be reviewed at the next visit.",),
+}
+ADDENDUM_TEXTS: tuple[str, ...] = (
+    "Correction: weight recorded in pounds by mistake; intended value is in the vitals entry.",
+    "Late entry: patient called after the visit to report a new prescription (sertraline 50 mg daily).",
+    "Urine drug screen result received: negative for mitragynine and all other analytes tested.",
+    "Urine drug screen result received: positive for mitragynine, consistent with reported use.",
+    "Liver panel within normal limits.",
+    "Clarification: taper target is per day, not per dose.",
+    "Spoke with primary care; they will manage blood pressure follow-up.",
+)

@@ -1,0 +1,362 @@
+"""`manage.py seed_demo`: a login for every role, and a fictional clinic that obeys the workflow, the same each run."""
+
+import datetime as dt
+import hashlib
+import io
+from collections import defaultdict
+from itertools import pairwise
+from statistics import mean
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+from django.utils import timezone
+
+from cases import demo_data
+from cases.demo import DemoGenerator, DemoRows, DemoStaff, quota
+from cases.kansas import KANSAS_COUNTIES
+from cases.models import Assessment, CareTeamMember, Case, Patient, StageTransition, Visit, VisitAddendum
+from clinic.models import User
+from clinic.roles import Role
+
+PATIENTS = 40
+DSM5_CODES = {
+    "larger_longer", "cut_down", "time_spent", "craving", "role_failure", "social_problems",
+    "activities_given_up", "hazardous_use", "physical_psych_problems", "tolerance", "withdrawal",
+}  # fmt: skip
+DISCHARGE_REASONS = {
+    "completed", "left_against_advice", "transferred", "terminated_by_facility", "incarcerated", "other",
+}  # fmt: skip
+
+
+def seed(**options: object) -> str:
+    """Run the command as the test settings require (DEBUG is off there) and return what it printed."""
+    out = io.StringIO()
+    call_command("seed_demo", force=True, stdout=out, **options)
+    return out.getvalue()
+
+
+def printed_logins(output: str) -> dict[str, tuple[str, str]]:
+    """{username: (password, role)} from the login table at the end of the output."""
+    table = output.split("Demo logins", 1)[1].splitlines()[2:]
+    return {cells[0]: (cells[1], cells[2]) for cells in (line.split() for line in table) if len(cells) == 3}
+
+
+@pytest.fixture
+def seeded(db) -> str:
+    return seed(patients=PATIENTS, seed=11)
+
+
+def dsm5_band(total: int) -> str:
+    return "none" if total <= 1 else "mild" if total <= 3 else "moderate" if total <= 5 else "severe"
+
+
+# --- Safety and flags. ---
+
+
+def test_it_refuses_to_run_when_debug_is_off(db):
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", patients=3, stdout=io.StringIO())
+    assert not Patient.objects.exists()
+    assert not User.objects.filter(username="clinician").exists()
+
+
+def test_it_refuses_a_patient_count_below_one(db):
+    with pytest.raises(CommandError, match="at least 1"):
+        seed(patients=0)
+
+
+def test_if_empty_adds_no_patients_but_restores_the_demo_logins(seeded):
+    before = (Patient.objects.count(), Case.objects.count(), Visit.objects.count())
+    clinician = User.objects.get(username="clinician")
+    clinician.set_password("someone-changed-it-123")
+    clinician.save()
+
+    output = seed(patients=PATIENTS, seed=11, if_empty=True)
+
+    assert (Patient.objects.count(), Case.objects.count(), Visit.objects.count()) == before
+    assert "no demo patients added" in output
+    password, _ = printed_logins(output)["clinician"]
+    assert authenticate(username="clinician", password=password) is not None
+    assert User.objects.filter(username="clinician").count() == 1
+
+
+def test_if_empty_seeds_an_empty_database(db):
+    seed(patients=5, if_empty=True)
+
+    assert Patient.objects.count() == 5
+
+
+# --- Demo logins. ---
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_has_a_demo_login_that_works_with_the_printed_password(seeded, role):
+    logins = {name: pw for name, (pw, code) in printed_logins(seeded).items() if code == role}
+
+    assert logins, f"no demo login printed for {role}"
+    for username, password in logins.items():
+        assert len(password) >= 12
+        user = authenticate(username=username, password=password)
+        assert user is not None
+        assert role in user.roles
+
+
+def test_the_login_table_lists_every_demo_user(seeded):
+    assert printed_logins(seeded) == {m.username: (m.password, str(m.role)) for m in demo_data.DEMO_STAFF}
+
+
+def test_only_the_administrator_demo_user_is_staff(seeded):
+    assert list(User.objects.filter(is_staff=True).values_list("username", flat=True)) == ["admin"]
+
+
+def test_caseloads_are_spread_over_several_clinicians(seeded):
+    primaries = set(Case.objects.values_list("primary_clinician__username", flat=True))
+
+    assert {"clinician", "dr.okafor", "np.reyes"} <= primaries
+    assert CareTeamMember.objects.exists()
+
+
+# --- The clinic the command builds. ---
+
+
+def test_patients_are_spread_over_every_stage(seeded):
+    stages = set(Case.objects.values_list("stage", flat=True))
+
+    assert stages == set(Case.Stage.values)
+    assert Patient.objects.count() == PATIENTS
+
+
+def test_some_patients_are_readmitted_after_an_earlier_discharge(seeded):
+    readmitted = Patient.objects.annotate(n=Count("cases")).filter(n__gt=1)
+
+    assert readmitted.exists()
+    for patient in readmitted:
+        earlier, latest = patient.cases.order_by("opened_on")
+        assert earlier.status == "closed" and latest.status == "open"
+        assert earlier.closed_on <= latest.opened_on
+
+
+def test_cases_are_discharged_for_every_listed_reason(seeded):
+    reasons = set(Case.objects.filter(status="closed").values_list("discharge_reason", flat=True))
+
+    assert reasons >= DISCHARGE_REASONS
+
+
+def test_every_case_history_is_one_clean_chain_ending_in_its_stage(seeded):
+    now = timezone.now()
+    chains: dict[object, list[StageTransition]] = defaultdict(list)
+    for transition in StageTransition.objects.order_by("case_id", "sequence"):
+        chains[transition.case_id].append(transition)
+
+    for case in Case.objects.all():
+        chain = chains[case.pk]
+        assert [t.sequence for t in chain] == list(range(1, len(chain) + 1))
+        assert (chain[0].from_stage, chain[0].to_stage) == (None, "intake")
+        assert timezone.localdate(chain[0].effective_at) == case.opened_on
+        for previous, current in pairwise(chain):
+            assert current.from_stage == previous.to_stage
+            assert previous.effective_at <= current.effective_at
+        assert chain[-1].effective_at <= now
+        assert chain[-1].to_stage == case.stage
+        assert case.version == len(chain)
+
+
+def test_discharged_cases_are_closed_on_the_day_of_their_discharge(seeded):
+    for case in Case.objects.filter(stage="discharged"):
+        discharge = case.stage_history.get(to_stage="discharged")
+        assert case.status == "closed"
+        assert case.closed_on == timezone.localdate(discharge.effective_at)
+        assert case.discharge_reason == discharge.discharge_reason is not None
+
+
+def test_cases_reach_treatment_only_after_a_dsm5_checklist(seeded):
+    first_treatment = StageTransition.objects.filter(to_stage="treatment", from_stage="assessment")
+
+    assert first_treatment.exists()
+    for transition in first_treatment:
+        checklists = Assessment.objects.filter(
+            case_id=transition.case_id, instrument="dsm5_sud", administered_at__lte=transition.effective_at
+        )
+        assert checklists.exists()
+
+
+def test_assessments_carry_their_computed_total_and_band(seeded):
+    for checklist in Assessment.objects.filter(instrument="dsm5_sud"):
+        assert set(checklist.responses) == DSM5_CODES
+        assert all(isinstance(value, bool) for value in checklist.responses.values())
+        assert checklist.total == sum(checklist.responses.values())
+        assert checklist.band == dsm5_band(checklist.total)
+    for screen in Assessment.objects.exclude(instrument="dsm5_sud"):
+        assert screen.total == sum(screen.responses.values())
+    assert set(Assessment.objects.values_list("instrument", flat=True)) >= {"dsm5_sud", "phq9", "gad7"}
+
+
+def test_no_visit_is_scheduled_before_its_case_opened(seeded):
+    for visit in Visit.objects.select_related("case"):
+        assert timezone.localdate(visit.scheduled_at) >= visit.case.opened_on
+
+
+def test_visits_are_with_clinical_staff_on_the_case(seeded):
+    for visit in Visit.objects.select_related("clinician", "case").prefetch_related("clinician__groups"):
+        assert visit.clinician.roles & {Role.CLINICIAN, Role.SUPERVISOR}
+        team = {visit.case.primary_clinician_id, *visit.case.care_team.values_list("pk", flat=True)}
+        assert visit.clinician_id in team
+
+
+def test_visits_show_a_believable_mix_of_attendance(seeded):
+    statuses = set(Visit.objects.values_list("status", flat=True))
+    attended = Visit.objects.filter(status="attended").count()
+
+    assert statuses == set(Visit.Status.values)
+    assert attended > Visit.objects.exclude(status__in=["attended", "scheduled"]).count() * 3
+
+
+def test_only_future_visits_of_open_cases_are_still_scheduled(seeded):
+    start_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    scheduled = Visit.objects.filter(status="scheduled")
+
+    assert not scheduled.filter(scheduled_at__lt=start_of_today).exists()
+    assert not scheduled.filter(case__status="closed").exists()
+    for case in Case.objects.filter(status="open"):
+        assert case.visits.filter(status="scheduled").exists(), f"open case {case.pk} has nothing booked"
+
+
+def test_most_notes_are_signed_and_a_few_recent_ones_wait(seeded):
+    attended = Visit.objects.filter(status="attended")
+    signed = attended.filter(signed_at__isnull=False)
+
+    assert signed.count() > attended.count() * 0.9
+    for visit in signed:
+        assert visit.signed_by_id == visit.clinician_id
+        assert visit.signed_at >= visit.scheduled_at
+        assert visit.signed_at <= timezone.now()
+    assert not Visit.objects.exclude(status="attended").filter(signed_at__isnull=False).exists()
+    assert attended.filter(signed_at__isnull=True).exists()
+
+
+def test_addenda_follow_the_signature_of_their_note(seeded):
+    addenda = VisitAddendum.objects.select_related("visit")
+
+    assert addenda.exists()
+    for addendum in addenda:
+        assert addendum.visit.signed_at is not None
+        assert addendum.visit.signed_at < addendum.created_at <= timezone.now()
+
+
+def test_use_and_craving_come_down_between_intake_and_recovery(seeded):
+    at_intake = Visit.objects.filter(status="attended", visit_type="intake")
+    in_recovery = []
+    for case in Case.objects.filter(stage="recovery"):
+        since = case.stage_history.order_by("-sequence").first().effective_at
+        in_recovery += case.visits.filter(status="attended", scheduled_at__gt=since, craving__isnull=False)
+
+    assert in_recovery
+    assert mean(at_intake.values_list("craving", flat=True)) >= mean(v.craving for v in in_recovery) + 3
+    assert mean(at_intake.values_list("kratom_days_used_30", flat=True)) >= 25
+    assert mean(v.kratom_days_used_30 for v in in_recovery) < 3
+    assert Visit.objects.filter(bp_systolic__gte=140).exists()  # a few patients run high blood pressure
+
+
+def test_patients_are_adults_living_in_kansas(seeded):
+    today = timezone.localdate()
+    for patient in Patient.objects.all():
+        age = (
+            today.year
+            - patient.date_of_birth.year
+            - (today.timetuple()[1:3] < patient.date_of_birth.timetuple()[1:3])
+        )
+        assert 19 <= age <= 75
+        assert patient.state == "KS"
+        assert patient.county in KANSAS_COUNTIES
+        assert patient.mrn.startswith("KR")
+
+
+def test_every_place_in_the_vocabulary_is_a_kansas_county():
+    assert {place[1] for place in demo_data.KANSAS_PLACES} <= set(KANSAS_COUNTIES)
+
+
+# --- Reproducibility. ---
+
+
+def clinic_digest() -> str:
+    """A fingerprint of the seeded clinic that ignores random ids and MRN values but keeps their order."""
+    digest = hashlib.sha256()
+    patients = Patient.objects.order_by("mrn")
+    case_fields = ("opened_on", "stage", "closed_on", "discharge_reason", "primary_clinician__username")
+    for patient in patients.values_list("first_name", "last_name", "date_of_birth", "city", "phone"):
+        digest.update(repr(patient).encode())
+    cases = Case.objects.order_by("patient__mrn", "opened_on")
+    for row in cases.values_list(*case_fields, "kratom_daily_grams"):
+        digest.update(repr(row).encode())
+    transitions = StageTransition.objects.order_by("case__patient__mrn", "case__opened_on", "sequence")
+    for row in transitions.values_list("to_stage", "effective_at", "by__username", "reason"):
+        digest.update(repr(row).encode())
+    visits = Visit.objects.order_by("case__patient__mrn", "scheduled_at")
+    for row in visits.values_list(
+        "scheduled_at", "visit_type", "status", "craving", "subjective", "signed_at"
+    ):
+        digest.update(repr(row).encode())
+    for row in Assessment.objects.order_by("case__patient__mrn", "administered_at", "instrument").values_list(
+        "instrument", "total", "administered_at"
+    ):
+        digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def wipe_patients() -> None:
+    VisitAddendum.objects.all().delete()
+    Visit.objects.all().delete()
+    Assessment.objects.all().delete()
+    StageTransition.objects.all().delete()
+    CareTeamMember.objects.all().delete()
+    Case.objects.all().delete()
+    Patient.objects.all().delete()
+
+
+def test_the_same_seed_builds_the_same_clinic_and_another_seed_a_different_one(db):
+    seed(patients=15, seed=5)
+    first = clinic_digest()
+    wipe_patients()
+    seed(patients=15, seed=5)
+    again = clinic_digest()
+    wipe_patients()
+    seed(patients=15, seed=6)
+
+    assert again == first
+    assert clinic_digest() != first
+
+
+def rows_digest(rows: DemoRows, names: dict[object, str]) -> str:
+    digest = hashlib.sha256()
+    for model, objects in rows.in_insert_order():
+        for obj in objects:
+            values = {
+                field.attname: getattr(obj, field.attname)
+                for field in model._meta.concrete_fields
+                if not field.primary_key and not field.attname.endswith("_id")
+            }
+            owner = getattr(obj, "clinician_id", None) or getattr(obj, "by_id", None)
+            digest.update(repr((model.__name__, sorted(values.items()), names.get(owner))).encode())
+    return digest.hexdigest()
+
+
+def test_the_generator_depends_only_on_its_seed_and_day():
+    users = {m.username: User(username=m.username) for m in demo_data.DEMO_STAFF}
+    names = {user.pk: username for username, user in users.items()}
+    staff = DemoStaff.from_users(users)
+    tz = ZoneInfo("America/Chicago")
+
+    def build(seed: int, today: dt.date) -> str:
+        generator = DemoGenerator(seed=seed, today=today, tz=tz, staff=staff)
+        return "".join(rows_digest(rows, names) for rows in generator.batches(25, batch_size=10))
+
+    assert build(3, dt.date(2026, 3, 2)) == build(3, dt.date(2026, 3, 2))
+    assert build(3, dt.date(2026, 3, 2)) != build(4, dt.date(2026, 3, 2))
+
+
+def test_a_small_quota_still_names_every_label_once():
+    assert sorted(quota(5, {"a": 90, "b": 5, "c": 5})) == ["a", "a", "a", "b", "c"]
+    assert quota(2, {"a": 1, "b": 1, "c": 1}) == ["a", "b"]
