@@ -92,8 +92,14 @@ class Dsm5ChecklistFactory(factory.django.DjangoModelFactory):
     case = factory.SubFactory(CaseFactory)
     instrument = Assessment.Instrument.DSM5_SUD
     responses = factory.LazyFunction(
-        lambda: {"craving": True, "tolerance": True, "withdrawal": True, "cut_down": True}
-    )
+        lambda: {
+            code: code in {"craving", "tolerance", "withdrawal", "cut_down"}
+            for code in (
+                "larger_longer", "cut_down", "time_spent", "craving", "role_failure", "social_problems",
+                "activities_given_up", "hazardous_use", "physical_psych_problems", "tolerance", "withdrawal",
+            )
+        }
+    )  # fmt: skip
     total = 4
     band = "moderate"
     administered_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(hours=1))
