@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz lint typecheck check-migrations clean
+.PHONY: install demo test fuzz bench lint typecheck check-migrations clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -24,6 +24,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(DEV) $(BIN)/python manage.py migrate --noinput
 	$(DEV) $(BIN)/python manage.py seed_demo --if-empty
+	$(DEV) $(BIN)/python manage.py raise_alerts
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL points there)
@@ -47,3 +48,7 @@ check-migrations: $(STAMP)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+## bench: seed PostgreSQL with 10,000 patients once (BENCH_DATABASE_URL), then time the API's hot reads
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_api.py

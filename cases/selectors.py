@@ -34,7 +34,6 @@ def cases_visible_to(user: User, capability: Capability = Capability.READ_DEMOGR
         .prefetch_related(
             "care_team",
             Prefetch("stage_history", queryset=StageTransition.objects.order_by("sequence")),
-            dsm5_checklists_prefetch(),
         )
     )
 

@@ -19,7 +19,7 @@ from api.serializers.cases import (
     TransitionRequestSerializer,
 )
 from cases.models import Case
-from cases.selectors import cases_visible_to
+from cases.selectors import cases_visible_to, dsm5_checklists_prefetch
 from cases.services.cases import case_assign_clinicians, case_open, case_update_profile
 from cases.services.stages import case_transition
 from clinic.models import User
@@ -76,7 +76,10 @@ class CaseViewSet(
 
     def get_queryset(self) -> QuerySet[Case]:
         capability = required_capability(self) or Capability.READ_DEMOGRAPHICS
-        return cases_visible_to(acting_user(self.request), capability)
+        cases = cases_visible_to(acting_user(self.request), capability)
+        if self.action == "list":  # one query for the page; a single case loads its checklists only in recovery
+            cases = cases.prefetch_related(dsm5_checklists_prefetch())
+        return cases
 
     def _read(self, case: Case) -> dict[str, object]:
         return CaseSerializer(self.get_queryset().get(pk=case.pk)).data
