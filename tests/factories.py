@@ -172,3 +172,110 @@ def case_in_stage(stage: str, *, actor: User, **case_fields: object) -> Case:
             discharge_reason=Case.DischargeReason.COMPLETED if to_stage == Case.Stage.DISCHARGED else None,
         )
     return case
+
+
+# --- The clinical record (goals, screens, panels, alerts), instrument responses, back-dated treatment ---
+
+from decimal import Decimal  # noqa: E402  (this section is appended; the imports above belong to others)
+
+
+class TreatmentGoalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cases.TreatmentGoal"
+
+    case = factory.SubFactory(CaseFactory)
+    problem = "Daily kratom use, about 30 g of powder"
+    goal = "No kratom use for 30 days"
+    interventions = "Weekly counseling; buprenorphine/naloxone taper"
+    status = "active"
+    review_date = factory.LazyFunction(timezone.localdate)
+    created_by = factory.SubFactory(UserFactory, roles=[Role.CLINICIAN])
+
+
+class DrugScreenFactory(factory.django.DjangoModelFactory):
+    """A urine drug screen with every analyte not tested unless given."""
+
+    class Meta:
+        model = "cases.DrugScreen"
+
+    case = factory.SubFactory(CaseFactory)
+    collected_on = factory.LazyFunction(timezone.localdate)
+    created_by = factory.SubFactory(UserFactory, roles=[Role.CLINICIAN])
+
+
+class LiverPanelFactory(factory.django.DjangoModelFactory):
+    """A normal liver panel (ALT/AST/ALP in U/L, bilirubin in mg/dL, with typical lab upper limits)."""
+
+    class Meta:
+        model = "cases.LiverPanel"
+
+    case = factory.SubFactory(CaseFactory)
+    collected_on = factory.LazyFunction(timezone.localdate)
+    alt = Decimal("30.0")
+    alt_uln = Decimal("40.0")
+    ast = Decimal("28.0")
+    ast_uln = Decimal("40.0")
+    alp = Decimal("90.0")
+    alp_uln = Decimal("120.0")
+    total_bilirubin = Decimal("0.80")
+    total_bilirubin_uln = Decimal("1.20")
+    created_by = factory.SubFactory(UserFactory, roles=[Role.CLINICIAN])
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open alert on a case (written directly, as `alert_raise` would)."""
+
+    class Meta:
+        model = "cases.Alert"
+
+    case = factory.SubFactory(CaseFactory)
+    patient = factory.SelfAttribute("case.patient")
+    kind = "suicide_risk"
+    severity = "urgent"
+    message = "PHQ-9 item 9 (thoughts of self-harm) answered 1: assess suicide risk today."
+    raised_at = factory.LazyFunction(timezone.now)
+
+
+def responses_totalling(instrument: str, total: int) -> dict[str, int | bool]:
+    """A complete response set for `instrument` that scores `total`, built only from each item's allowed values.
+
+    Sums are found by a depth-first search (COWS items have gaps, e.g. gooseflesh is 0, 3 or 5); the DSM-5
+    checklist meets its first `total` criteria, without the medical-supervision box."""
+    from cases.instruments import INSTRUMENTS
+
+    definition = INSTRUMENTS[instrument]
+    counted = [item for item in definition.items if item.counted]
+    if definition.scoring == "count_true":
+        if not 0 <= total <= len(counted):
+            raise ValueError(f"{instrument} cannot total {total}")
+        return {item.code: index < total for index, item in enumerate(counted)}
+
+    def fill(items: list, remaining: int) -> dict[str, int] | None:
+        if not items:
+            return {} if remaining == 0 else None
+        head, *rest = items
+        for value in sorted(head.allowed, reverse=True):
+            if value <= remaining and (tail := fill(rest, remaining - value)) is not None:
+                return {head.code: value, **tail}
+        return None
+
+    found = fill(counted, total)
+    if found is None:
+        raise ValueError(f"{instrument} cannot total {total}")
+    return found
+
+
+def case_in_treatment_since(days_ago: float, *, actor: User, **case_fields: object) -> Case:
+    """A case that entered treatment `days_ago` days ago through `case_transition` with back-dated moves
+    (opened a week earlier, assessed three days before, its DSM-5 checklist the day before)."""
+    from cases.services.stages import case_transition
+
+    entered = timezone.now() - dt.timedelta(days=days_ago)
+    case_fields.setdefault("opened_on", timezone.localdate(entered) - dt.timedelta(days=7))
+    case = CaseFactory(**case_fields)
+    case_transition(
+        case=case, to_stage=Case.Stage.ASSESSMENT, actor=actor, effective_at=entered - dt.timedelta(days=3)
+    )
+    Dsm5ChecklistFactory(case=case, by=actor, administered_at=entered - dt.timedelta(days=1))
+    case_transition(case=case, to_stage=Case.Stage.TREATMENT, actor=actor, effective_at=entered)
+    return case

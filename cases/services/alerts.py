@@ -125,16 +125,20 @@ def alerts_check(obj: Any) -> list[Alert]:
 
 
 def alerts_check_attendance(visit: Visit) -> Alert | None:
-    """Two no-shows in a row (the latest two visits that had an outcome) is an engagement risk."""
+    """Two no-shows in a row (next to each other among the visits that had an outcome; cancellations and visits
+    still scheduled are skipped) is an engagement risk."""
     if visit.status != Visit.Status.NO_SHOW:
         return None
-    latest_two = list(
-        Visit.objects.filter(case_id=visit.case_id, scheduled_at__lte=visit.scheduled_at)
+    outcomes = (
+        Visit.objects.filter(case_id=visit.case_id)
+        .exclude(pk=visit.pk)
         .exclude(status__in=[Visit.Status.SCHEDULED, Visit.Status.CANCELLED])
-        .order_by("-scheduled_at")
-        .values_list("status", flat=True)[:2]
+        .values_list("status", flat=True)
     )
-    if latest_two != [Visit.Status.NO_SHOW, Visit.Status.NO_SHOW]:
+    # Attendance is often marked late and out of order: the run may be completed by the visit before or after.
+    before = outcomes.filter(scheduled_at__lte=visit.scheduled_at).order_by("-scheduled_at").first()
+    after = outcomes.filter(scheduled_at__gte=visit.scheduled_at).order_by("scheduled_at").first()
+    if Visit.Status.NO_SHOW not in (before, after):
         return None
     return alert_raise(
         case=visit.case,
