@@ -34,3 +34,72 @@ class User(AbstractUser):
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
+
+
+class AuditAction(models.TextChoices):
+    LIST = "list", "List"
+    VIEW = "view", "View"
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    SIGN = "sign", "Sign"
+    ADDENDUM = "addendum", "Addendum"
+    TRANSITION = "transition", "Stage change"
+    EXPORT = "export", "Export"
+    LOGIN = "login", "Login"
+    LOGOUT = "logout", "Logout"
+    LOGIN_FAILED = "login_failed", "Failed login"
+    BREAK_GLASS = "break_glass", "Break-glass access"
+    ROLE_CHANGE = "role_change", "Role change"
+
+
+class AuditOutcome(models.TextChoices):
+    ALLOWED = "allowed", "Allowed"
+    DENIED = "denied", "Denied"
+
+
+class AuditEvent(models.Model):
+    """One access or change, append-only (database triggers refuse UPDATE and DELETE) and hash-chained:
+    `hash` covers this event's canonical content and `prev_hash`, the previous event's hash."""
+
+    Action = AuditAction
+    Outcome = AuditOutcome
+
+    id = models.BigAutoField(primary_key=True)
+    sequence = models.BigIntegerField(unique=True)
+    occurred_at = models.DateTimeField()
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(max_length=150, blank=True)
+    roles = models.JSONField(default=list)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    patient_id = models.UUIDField(null=True, blank=True)
+    # Patients shown by a list request, space-separated, so "who saw this record" finds list views too.
+    patients_seen = models.TextField(blank=True)
+    data_category = models.CharField(max_length=24, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-sequence"]
+        indexes = [
+            models.Index(fields=["patient_id", "occurred_at"], name="audit_patient_time_idx"),
+            models.Index(fields=["user", "occurred_at"], name="audit_user_time_idx"),
+            models.Index(fields=["action", "occurred_at"], name="audit_action_time_idx"),
+            models.Index(fields=["occurred_at"], name="audit_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(action__in=AuditAction.values), name="audit_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=AuditOutcome.values), name="audit_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.username or '-'} {self.action} {self.object_type} {self.outcome}"

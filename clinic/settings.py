@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "clinic.audit.RequestContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,6 +158,12 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "cases.models.episodes.CaseStatus",
         "VisitStatusEnum": "cases.models.visits.VisitStatus",
         "DischargeReasonEnum": "cases.models.episodes.CaseDischargeReason",
+        "InstrumentEnum": "cases.models.assessments.AssessmentInstrument",
+        "GoalStatusEnum": "cases.models.clinical.TreatmentGoalStatus",
+        "ScreenResultEnum": "cases.models.clinical.ScreenResult",
+        "AlertStatusEnum": "cases.models.alerts.AlertStatus",
+        "AlertSeverityEnum": "cases.models.alerts.AlertSeverity",
+        "AlertKindEnum": "cases.models.alerts.AlertKind",
     },
 }
 

@@ -22,6 +22,7 @@ from cases.models import (
     TreatmentGoal,
     Visit,
 )
+from clinic.audit import audit_record
 from clinic.models import User
 
 Kind, Severity = Alert.Kind, Alert.Severity
@@ -169,6 +170,15 @@ def _settle(alert: Alert, *, actor: User, note: str, to_status: str) -> Alert:
         for name, value in {**fields, "status": to_status}.items():
             setattr(current, name, value)
         current.save(update_fields=[*fields, "status"])
+        audit_record(
+            user=actor,
+            action="update",
+            object_type="alert",
+            object_id=current.pk,
+            patient_id=current.patient_id,
+            data_category="alert",
+            detail={"status": to_status},
+        )
     return current
 
 

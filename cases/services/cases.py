@@ -10,6 +10,7 @@ from django.utils import timezone
 from cases.errors import OpenCaseExists, ValidationFailed
 from cases.models import CareTeamMember, Case, Patient, StageTransition
 from cases.services.validation import full_clean_or_raise
+from clinic.audit import audit_record
 from clinic.models import User
 from clinic.roles import Role
 
@@ -109,6 +110,14 @@ def case_open(
                 by=actor,
                 reason="Case opened",
             )
+            audit_record(
+                user=actor,
+                action="create",
+                object_type="case",
+                object_id=case.pk,
+                patient_id=patient.pk,
+                data_category="case",
+            )
     except IntegrityError as exc:
         if Case.objects.filter(patient=patient, status=Case.Status.OPEN).exists():
             raise OpenCaseExists("The patient already has an open case.", field="patient") from exc
@@ -124,7 +133,17 @@ def case_update_profile(*, case: Case, actor: User | None, data: Mapping[str, An
     for name, value in fields.items():
         setattr(case, name, value)
     full_clean_or_raise(case, exclude=["patient", "care_team"])
-    case.save(update_fields=[*fields, "updated_at"])
+    with transaction.atomic():
+        case.save(update_fields=[*fields, "updated_at"])
+        audit_record(
+            user=actor,
+            action="update",
+            object_type="case",
+            object_id=case.pk,
+            patient_id=case.patient_id,
+            data_category="substance_history",
+            detail={"fields": sorted(fields)},
+        )
     return case
 
 
@@ -143,5 +162,14 @@ def case_assign_clinicians(
         existing = set(CareTeamMember.objects.filter(case=case).values_list("user_id", flat=True))
         CareTeamMember.objects.bulk_create(
             [CareTeamMember(case=case, user=user) for user in care_team if user.pk not in existing]
+        )
+        audit_record(
+            user=actor,
+            action="update",
+            object_type="case",
+            object_id=case.pk,
+            patient_id=case.patient_id,
+            data_category="case",
+            detail={"fields": ["primary_clinician", "care_team"]},
         )
     return case

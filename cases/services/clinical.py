@@ -13,6 +13,7 @@ from cases.instruments import score_responses
 from cases.models import ANALYTES, Assessment, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.services.alerts import alerts_check
 from cases.services.validation import full_clean_or_raise
+from clinic.audit import audit_record
 from clinic.models import User
 
 GOAL_FIELDS = ("problem", "goal", "interventions", "target_date", "status", "review_date")
@@ -45,13 +46,33 @@ def _only(data: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
 
 
-def _save_checked(record: Record, *, fields: list[str] | None = None) -> Record:
+# The data category each record is audited under (so access to substance-use records can be reported).
+DATA_CATEGORIES = {
+    "assessment": "assessment",
+    "treatmentgoal": "plan",
+    "medication": "medication",
+    "drugscreen": "lab",
+    "liverpanel": "lab",
+}
+
+
+def _save_checked(record: Record, *, actor: User, fields: list[str] | None = None) -> Record:
     full_clean_or_raise(record, exclude=["case", "created_by"])
     with transaction.atomic():
         if fields is None:
             record.save(force_insert=True)
         else:
             record.save(update_fields=fields)
+        model_name = record._meta.model_name or ""
+        audit_record(
+            user=actor,
+            action="create" if fields is None else "update",
+            object_type=model_name,
+            object_id=record.pk,
+            patient_id=record.case.patient_id,  # type: ignore[attr-defined]
+            data_category=DATA_CATEGORIES.get(model_name, "clinical"),
+            detail={"fields": sorted(fields)} if fields else {},
+        )
         alerts_check(record)
     return record
 
@@ -80,7 +101,7 @@ def assessment_record(
         administered_at=administered_at,
         by=actor,
     )
-    return _save_checked(assessment)
+    return _save_checked(assessment, actor=actor)
 
 
 def assessment_mark_entered_in_error(*, assessment: Assessment, actor: User, reason: str) -> Assessment:
@@ -104,6 +125,15 @@ def assessment_mark_entered_in_error(*, assessment: Assessment, actor: User, rea
                 "entered_in_error_by",
             ]
         )
+        audit_record(
+            user=actor,
+            action="update",
+            object_type="assessment",
+            object_id=current.pk,
+            patient_id=current.case.patient_id,
+            data_category="assessment",
+            detail={"entered_in_error": True},
+        )
     return current
 
 
@@ -115,7 +145,7 @@ def goal_add(*, case: Case, actor: User, data: Mapping[str, Any]) -> TreatmentGo
     fields = _only(data, GOAL_FIELDS)
     fields.setdefault("review_date", timezone.localdate())
     _check_day(case, fields["review_date"], "review_date")
-    return _save_checked(TreatmentGoal(case=case, created_by=actor, **fields))
+    return _save_checked(TreatmentGoal(case=case, created_by=actor, **fields), actor=actor)
 
 
 def goal_update(*, goal: TreatmentGoal, actor: User, data: Mapping[str, Any]) -> TreatmentGoal:
@@ -124,7 +154,7 @@ def goal_update(*, goal: TreatmentGoal, actor: User, data: Mapping[str, Any]) ->
         _check_day(goal.case, fields["review_date"], "review_date")
     for name, value in fields.items():
         setattr(goal, name, value)
-    return _save_checked(goal, fields=[*fields, "updated_at"])
+    return _save_checked(goal, actor=actor, fields=[*fields, "updated_at"])
 
 
 # --- Medications --------------------------------------------------------------------------------------------
@@ -141,7 +171,7 @@ def medication_add(*, case: Case, actor: User, data: Mapping[str, Any]) -> Medic
     _check_open(case)
     medication = Medication(case=case, created_by=actor, **_only(data, MEDICATION_FIELDS))
     _check_medication(medication)
-    return _save_checked(medication)
+    return _save_checked(medication, actor=actor)
 
 
 def medication_update(*, medication: Medication, actor: User, data: Mapping[str, Any]) -> Medication:
@@ -149,7 +179,7 @@ def medication_update(*, medication: Medication, actor: User, data: Mapping[str,
     for name, value in fields.items():
         setattr(medication, name, value)
     _check_medication(medication)
-    return _save_checked(medication, fields=[*fields, "updated_at"])
+    return _save_checked(medication, actor=actor, fields=[*fields, "updated_at"])
 
 
 # --- Labs ---------------------------------------------------------------------------------------------------
@@ -174,7 +204,7 @@ def drug_screen_record(*, case: Case, actor: User, collected_on: dt.date, result
     _check_open(case)
     _check_day(case, collected_on, "collected_on")
     screen = DrugScreen(case=case, created_by=actor, collected_on=collected_on, **_screen_results(results))
-    return _save_checked(screen)
+    return _save_checked(screen, actor=actor)
 
 
 def drug_screen_update(
@@ -192,14 +222,14 @@ def drug_screen_update(
             fields.append(analyte)
     if not fields:
         return screen
-    return _save_checked(screen, fields=fields)
+    return _save_checked(screen, actor=actor, fields=fields)
 
 
 def liver_panel_record(*, case: Case, actor: User, data: Mapping[str, Any]) -> LiverPanel:
     _check_open(case)
     fields = _only(data, LIVER_FIELDS)
     _check_day(case, fields.get("collected_on"), "collected_on")
-    return _save_checked(LiverPanel(case=case, created_by=actor, **fields))
+    return _save_checked(LiverPanel(case=case, created_by=actor, **fields), actor=actor)
 
 
 def liver_panel_update(*, panel: LiverPanel, actor: User, data: Mapping[str, Any]) -> LiverPanel:
@@ -208,4 +238,4 @@ def liver_panel_update(*, panel: LiverPanel, actor: User, data: Mapping[str, Any
         _check_day(panel.case, fields["collected_on"], "collected_on")
     for name, value in fields.items():
         setattr(panel, name, value)
-    return _save_checked(panel, fields=list(fields))
+    return _save_checked(panel, actor=actor, fields=list(fields))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from cases.errors import ValidationFailed
 from cases.models import MrnAllocation, Patient, format_mrn
 from cases.services.validation import full_clean_or_raise
+from clinic.audit import audit_record
 from clinic.models import User
 
 # The demographic fields a client may write; everything else (id, MRN, timestamps) is server-owned.
@@ -69,6 +70,14 @@ def patient_register(*, actor: User | None, data: Mapping[str, Any]) -> Patient:
     with transaction.atomic():
         patient.mrn = mrn_allocate()[0]
         patient.save(force_insert=True)
+        audit_record(
+            user=actor,
+            action="create",
+            object_type="patient",
+            object_id=patient.pk,
+            patient_id=patient.pk,
+            data_category="demographics",
+        )
     return patient
 
 
@@ -82,7 +91,17 @@ def patient_update(*, patient: Patient, actor: User | None, data: Mapping[str, A
     full_clean_or_raise(patient)
     if "date_of_birth" in fields:
         _check_date_of_birth(patient.date_of_birth)
-    patient.save(update_fields=[*fields, "updated_at"])
+    with transaction.atomic():
+        patient.save(update_fields=[*fields, "updated_at"])
+        audit_record(
+            user=actor,
+            action="update",
+            object_type="patient",
+            object_id=patient.pk,
+            patient_id=patient.pk,
+            data_category="demographics",
+            detail={"fields": sorted(fields)},
+        )
     return patient
 
 
@@ -100,4 +119,13 @@ def patient_mark_entered_in_error(*, patient: Patient, actor: User | None, reaso
         patient.entered_in_error = True
         patient.entered_in_error_reason = reason
         patient.save(update_fields=["entered_in_error", "entered_in_error_reason", "updated_at"])
+        audit_record(
+            user=actor,
+            action="update",
+            object_type="patient",
+            object_id=patient.pk,
+            patient_id=patient.pk,
+            data_category="demographics",
+            detail={"entered_in_error": True},
+        )
     return patient

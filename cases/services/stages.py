@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cases.errors import ConcurrentChange, TransitionNotAllowed, ValidationFailed
 from cases.models import Assessment, Case, StageTransition
+from clinic.audit import audit_record
 from clinic.models import User
 
 Stage = Case.Stage
@@ -147,6 +148,15 @@ def case_transition(
                 )
         except IntegrityError as exc:
             raise ConcurrentChange("The case was changed by someone else; reload it and try again.") from exc
+        audit_record(
+            user=actor,
+            action="transition",
+            object_type="case",
+            object_id=current.pk,
+            patient_id=current.patient_id,
+            data_category="case",
+            detail={"from": current.stage, "to": to_stage},
+        )
 
     case.refresh_from_db(fields=["stage", "status", "closed_on", "discharge_reason", "version", "updated_at"])
     return transition

@@ -11,6 +11,7 @@ from cases.errors import NoteLocked, ValidationFailed
 from cases.models import Case, Visit, VisitAddendum
 from cases.services.alerts import alerts_check, alerts_check_attendance
 from cases.services.validation import full_clean_or_raise
+from clinic.audit import audit_record
 from clinic.models import User
 from clinic.roles import Role
 
@@ -59,6 +60,18 @@ def _check_aware(scheduled_at: dt.datetime) -> None:
         raise ValidationFailed("Give the visit time with a time zone offset.", field="scheduled_at")
 
 
+def _audit(visit: Visit, actor: User | None, action: str, category: str, **detail: object) -> None:
+    audit_record(
+        user=actor,
+        action=action,
+        object_type="visit",
+        object_id=visit.pk,
+        patient_id=visit.case.patient_id,
+        data_category=category,
+        detail=detail,
+    )
+
+
 def _has_clinical_content(visit: Visit) -> bool:
     return any(getattr(visit, name) not in (None, "", []) for name in Visit.CLINICAL_FIELDS)
 
@@ -87,7 +100,9 @@ def visit_schedule(
         created_by=actor,
     )
     full_clean_or_raise(visit, exclude=["case", "clinician", "signed_by", "created_by"])
-    visit.save(force_insert=True)
+    with transaction.atomic():
+        visit.save(force_insert=True)
+        _audit(visit, actor, "create", "visit_schedule")
     return visit
 
 
@@ -136,6 +151,10 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
         _check_blood_pressure(current)
         full_clean_or_raise(current, exclude=["case", "signed_by", "created_by"])
         current.save(update_fields=[*fields, "updated_at"])
+        category = (
+            "clinical_note" if any(name in Visit.CLINICAL_FIELDS for name in fields) else "visit_schedule"
+        )
+        _audit(current, actor, "update", category, fields=sorted(fields))
         if {"bp_systolic", "bp_diastolic"} & set(fields):
             alerts_check(current)
         if fields.get("status") == Visit.Status.NO_SHOW:
@@ -161,6 +180,7 @@ def visit_sign(*, visit: Visit, actor: User) -> Visit:
         )
         if updated != 1:  # pragma: no cover - the row lock makes this unreachable on PostgreSQL
             raise NoteLocked("This visit's note is already signed.")
+        _audit(current, actor, "sign", "clinical_note")
     visit.signed_at, visit.signed_by, visit.updated_at = now, actor, now
     return visit
 
@@ -172,4 +192,7 @@ def visit_add_addendum(*, visit: Visit, actor: User, text: str) -> VisitAddendum
         raise ValidationFailed("The addendum needs text.", field="text")
     if not visit.is_signed:
         raise ValidationFailed("Addenda are for signed notes; edit the unsigned note instead.", field="visit")
-    return VisitAddendum.objects.create(visit=visit, author=actor, text=text)
+    with transaction.atomic():
+        addendum = VisitAddendum.objects.create(visit=visit, author=actor, text=text)
+        _audit(visit, actor, "addendum", "clinical_note")
+    return addendum
