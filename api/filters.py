@@ -7,7 +7,7 @@ import django_filters as filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from cases.models import CareTeamMember, Case, Patient, Visit
+from cases.models import Alert, Assessment, CareTeamMember, Case, Patient, TreatmentGoal, Visit
 
 MAX_SEARCH_TERMS = 5
 
@@ -93,3 +93,27 @@ class VisitFilter(filters.FilterSet):
 
 def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+class ClinicalRecordFilter(filters.FilterSet):
+    """`?case=` and `?patient=`, for every kind of clinical record (each has a `case`)."""
+
+    case = filters.UUIDFilter(field_name="case_id")
+    patient = filters.UUIDFilter(field_name="case__patient_id")
+
+
+class AssessmentFilter(ClinicalRecordFilter):
+    instrument = filters.ChoiceFilter(choices=Assessment.Instrument.choices)
+    entered_in_error = filters.BooleanFilter(help_text="false: only the scores that count")
+
+
+class GoalFilter(ClinicalRecordFilter):
+    status = filters.ChoiceFilter(choices=TreatmentGoal.Status.choices)
+
+
+class AlertFilter(filters.FilterSet):
+    case = filters.UUIDFilter(field_name="case_id")
+    patient = filters.UUIDFilter(field_name="patient_id")
+    status = filters.ChoiceFilter(choices=Alert.Status.choices, help_text="`open`: the worklist")
+    severity = filters.ChoiceFilter(choices=Alert.Severity.choices)
+    kind = filters.ChoiceFilter(choices=Alert.Kind.choices)

@@ -4,8 +4,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from api.views.alerts import AlertViewSet
 from api.views.auth import LogoutView, MeView, TokenView
 from api.views.cases import CaseViewSet
+from api.views.clinical import (
+    AssessmentViewSet,
+    DrugScreenViewSet,
+    GoalViewSet,
+    LiverPanelViewSet,
+    MedicationViewSet,
+)
+from api.views.instruments import InstrumentViewSet
 from api.views.patients import PatientViewSet
 from api.views.staff import StaffViewSet
 from api.views.visits import VisitViewSet
@@ -16,6 +25,13 @@ router.register("patients", PatientViewSet, basename="patient")
 router.register("cases", CaseViewSet, basename="case")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("staff", StaffViewSet, basename="staff")
+router.register("instruments", InstrumentViewSet, basename="instrument")
+router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("goals", GoalViewSet, basename="goal")
+router.register("medications", MedicationViewSet, basename="medication")
+router.register("drug-screens", DrugScreenViewSet, basename="drug-screen")
+router.register("liver-panels", LiverPanelViewSet, basename="liver-panel")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),

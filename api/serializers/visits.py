@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.base import (
@@ -10,13 +11,14 @@ from api.serializers.base import (
     StrictModelSerializer,
     StrictSerializer,
 )
+from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Visit, VisitAddendum
 from cases.selectors import clinical_staff
 from clinic.policy import Capability, cases_in_scope
 
 NOTE_MAX_LENGTH = 20_000
 SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
-VISIT_CLINICAL_FIELDS = (*Visit.CLINICAL_FIELDS, "signed_at", "signed_by", "addenda")
+VISIT_CLINICAL_FIELDS = (*Visit.CLINICAL_FIELDS, "bp_class", "signed_at", "signed_by", "addenda")
 
 
 class AddendumSerializer(serializers.ModelSerializer):
@@ -38,6 +40,9 @@ class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
     patient = serializers.UUIDField(source="case.patient_id", read_only=True)
     addenda = AddendumSerializer(many=True, read_only=True)
     withdrawal_symptoms = WithdrawalSymptomsField(read_only=True)
+    bp_class = serializers.SerializerMethodField(
+        help_text="Blood pressure class, ACC/AHA 2017; null without both."
+    )
 
     class Meta:
         model = Visit
@@ -52,6 +57,13 @@ class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=[c.code for c in BloodPressureClass], allow_null=True)
+    )
+    def get_bp_class(self, visit: Visit) -> str | None:
+        bp_class = blood_pressure_class(visit.bp_systolic, visit.bp_diastolic)
+        return None if bp_class is None else bp_class.code
 
 
 _NOTE = {"max_length": NOTE_MAX_LENGTH, "required": False, "allow_blank": True}

@@ -77,7 +77,8 @@ class CaseViewSet(
     def get_queryset(self) -> QuerySet[Case]:
         capability = required_capability(self) or Capability.READ_DEMOGRAPHICS
         cases = cases_visible_to(acting_user(self.request), capability)
-        if self.action == "list":  # one query for the page; a single case loads its checklists only in recovery
+        # One query for the page; a single case loads its checklists only in recovery.
+        if self.action == "list":
             cases = cases.prefetch_related(dsm5_checklists_prefetch())
         return cases
 

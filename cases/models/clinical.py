@@ -1,6 +1,7 @@
 """The rest of the clinical record: treatment-plan goals, medications, urine drug screens and liver panels."""
 
 import uuid
+from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -164,8 +165,9 @@ class LiverPanel(models.Model):
     alp = models.DecimalField(max_digits=7, decimal_places=1, validators=[MinValueValidator(0)])
     alp_uln = models.DecimalField(max_digits=6, decimal_places=1, validators=[MinValueValidator(1)])
     total_bilirubin = models.DecimalField(max_digits=5, decimal_places=2, validators=[MinValueValidator(0)])
+    # A Decimal bound: the float 0.1 is a hair above Decimal("0.1"), so it refused a limit of exactly 0.1.
     total_bilirubin_uln = models.DecimalField(
-        max_digits=4, decimal_places=2, validators=[MinValueValidator(0.1)]
+        max_digits=4, decimal_places=2, validators=[MinValueValidator(Decimal("0.1"))]
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")

@@ -16,20 +16,36 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from cases.models import (
+    ANALYTES,
+    Alert,
+    Assessment,
     BreakGlassGrant,
     Case,
+    DrugScreen,
+    LiverPanel,
+    Medication,
     MrnAllocation,
     Patient,
     StageTransition,
+    TreatmentGoal,
     Visit,
     VisitAddendum,
 )
 from clinic.models import User
+from tests.api.conftest import PHQ9_MILD, record_each_kind
 from tests.factories import AttendedVisitFactory, CaseFactory, PatientFactory, SignedVisitFactory
 
 PASSWORD = "correct-horse-battery-staple"  # the factories' password
-COUNTED = (Patient, Case, StageTransition, Visit, VisitAddendum, BreakGlassGrant, MrnAllocation, AuthToken)
+COUNTED = (
+    Patient, Case, StageTransition, Visit, VisitAddendum, BreakGlassGrant, MrnAllocation, AuthToken,
+    Assessment, TreatmentGoal, Medication, DrugScreen, LiverPanel, Alert,
+)  # fmt: skip
 NUL = "a\u0000b"
+DSM5_NONE_BUT_CRAVING = {
+    code: False
+    for code in ("larger_longer", "cut_down", "time_spent", "role_failure", "social_problems", "activities_given_up",
+                 "hazardous_use", "physical_psych_problems", "tolerance", "withdrawal")
+}  # fmt: skip
 MISSING = object()  # an override that leaves the key out of the body
 
 
@@ -43,6 +59,13 @@ class World:
     other_patient: Patient  # another clinician's: the target of break-glass
     visit: Visit  # attended, with a note, unsigned
     signed_visit: Visit
+    # The clinical record of `case`: one of each kind, and an open alert.
+    assessment: Assessment
+    goal: TreatmentGoal
+    medication: Medication
+    screen: DrugScreen
+    panel: LiverPanel
+    alert: Alert
 
     def ids(self) -> dict[str, str]:
         return {
@@ -51,12 +74,19 @@ class World:
             "case": str(self.case.pk),
             "visit": str(self.visit.pk),
             "signed_visit": str(self.signed_visit.pk),
+            "assessment": str(self.assessment.pk),
+            "goal": str(self.goal.pk),
+            "medication": str(self.medication.pk),
+            "screen": str(self.screen.pk),
+            "panel": str(self.panel.pk),
+            "alert": str(self.alert.pk),
         }
 
 
 @pytest.fixture
 def world(supervisor, clinician, other_clinician) -> World:
     case = CaseFactory(primary_clinician=clinician)
+    record = record_each_kind(case, supervisor)
     return World(
         supervisor=supervisor,
         clinician=clinician,
@@ -68,6 +98,12 @@ def world(supervisor, clinician, other_clinician) -> World:
         signed_visit=SignedVisitFactory(
             case=case, clinician=clinician, scheduled_at=timezone.now() - dt.timedelta(days=2)
         ),
+        assessment=record["assessments"],
+        goal=record["goals"],
+        medication=record["medications"],
+        screen=record["drug-screens"],
+        panel=record["liver-panels"],
+        alert=record["alerts"],
     )
 
 
@@ -354,6 +390,277 @@ ENDPOINTS = [
         ],
     ),
     Endpoint(
+        "record assessment",
+        "post",
+        "/api/v1/assessments/",
+        lambda w: {"case": str(w.case.pk), "instrument": "phq9", "responses": dict(PHQ9_MILD)},
+        cases=[
+            ("case not a uuid", {"case": "not-a-uuid"}, 400, "case"),
+            ("case unknown", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("case missing", {"case": MISSING}, 400, "case"),
+            ("unknown instrument", {"instrument": "audit_c"}, 400, "instrument"),
+            ("instrument missing", {"instrument": MISSING}, 400, "instrument"),
+            ("instrument is a number", {"instrument": 9}, 400, "instrument"),
+            ("NUL in the instrument", {"instrument": NUL}, 400, "instrument"),
+            ("responses missing", {"responses": MISSING}, 400, "responses"),
+            ("responses a list", {"responses": [0, 1, 2]}, 400, "responses"),
+            ("responses a string", {"responses": "all zero"}, 400, "responses"),
+            ("responses null", {"responses": None}, 400, "responses"),
+            ("response off the scale", {"responses": {**PHQ9_MILD, "q1": 4}}, 400, "responses.q1"),
+            ("response negative", {"responses": {**PHQ9_MILD, "q1": -1}}, 400, "responses.q1"),
+            ("response a fraction", {"responses": {**PHQ9_MILD, "q1": 0.5}}, 400, "responses.q1"),
+            ("response a string", {"responses": {**PHQ9_MILD, "q1": "1"}}, 400, "responses.q1"),
+            ("response a boolean", {"responses": {**PHQ9_MILD, "q1": True}}, 400, "responses.q1"),
+            ("response an object", {"responses": {**PHQ9_MILD, "q1": {"v": 1}}}, 400, "responses.q1"),
+            ("NUL in a response", {"responses": {**PHQ9_MILD, "q1": NUL}}, 400, "responses.q1"),
+            ("response missing", {"responses": {**PHQ9_MILD, "q9": MISSING}}, 400, "responses.q9"),
+            ("unknown item", {"responses": {**PHQ9_MILD, "q10": 0}}, 400, "responses.q10"),
+            ("overlong item code", {"responses": {**PHQ9_MILD, "q" * 300: 0}}, 400, "responses." + "q" * 300),
+            ("a thousand items", {"responses": {f"x{n}": 0 for n in range(1000)}}, 400, "responses"),
+            ("administered in the future", {"administered_at": "IN_AN_HOUR"}, 400, "administered_at"),
+            ("administered 30 February", {"administered_at": "2026-02-30T10:00:00Z"}, 400, "administered_at"),
+            ("administered at is a number", {"administered_at": 1767225600}, 400, "administered_at"),
+            (
+                "administered at the end of time",
+                {"administered_at": "9999-12-31T23:59:59-12:00"},
+                400,
+                "administered_at",
+            ),
+            (
+                "administered before the case opened",
+                {"administered_at": "2001-01-01T10:00:00Z"},
+                400,
+                "administered_at",
+            ),
+            ("total sent", {"total": 0}, 400, "total"),
+            ("band sent", {"band": "minimal"}, 400, "band"),
+            ("author sent", {"by": "RANDOM_UUID"}, 400, "by"),
+        ],
+    ),
+    Endpoint(
+        "mark assessment entered in error",
+        "post",
+        "/api/v1/assessments/{assessment}/entered-in-error/",
+        lambda w: {"reason": "Recorded on the wrong patient."},
+        target="assessment",
+        cases=[
+            ("reason missing", {"reason": MISSING}, 400, "reason"),
+            ("reason blank", {"reason": "  "}, 400, "reason"),
+            ("reason over 2000", {"reason": "x" * 2001}, 400, "reason"),
+            ("reason is an object", {"reason": {"why": "oops"}}, 400, "reason"),
+            ("NUL in the reason", {"reason": NUL}, 400, "reason"),
+            ("total sent", {"total": 0}, 400, "total"),
+        ],
+    ),
+    Endpoint(
+        "add goal",
+        "post",
+        "/api/v1/goals/",
+        lambda w: {
+            "case": str(w.case.pk),
+            "problem": "Daily use",
+            "goal": "Taper",
+            "target_date": "2099-01-01",
+        },
+        cases=[
+            ("case unknown", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("case is a number", {"case": 7}, 400, "case"),
+            ("problem missing", {"problem": MISSING}, 400, "problem"),
+            ("problem blank", {"problem": "   "}, 400, "problem"),
+            ("problem over 4000", {"problem": "x" * 4001}, 400, "problem"),
+            ("goal is an object", {"goal": {"a": 1}}, 400, "goal"),
+            ("NUL in the goal", {"goal": NUL}, 400, "goal"),
+            ("interventions over 4000", {"interventions": "x" * 4001}, 400, "interventions"),
+            ("unknown status", {"status": "abandoned"}, 400, "status"),
+            ("reviewed in the future", {"review_date": "TOMORROW"}, 400, "review_date"),
+            ("reviewed before the case opened", {"review_date": "2001-01-01"}, 400, "review_date"),
+            ("review date 30 February", {"review_date": "2026-02-30"}, 400, "review_date"),
+            ("target date is a number", {"target_date": 20260101}, 400, "target_date"),
+            ("read-only author", {"created_by": "RANDOM_UUID"}, 400, "created_by"),
+        ],
+    ),
+    Endpoint(
+        "edit goal",
+        "patch",
+        "/api/v1/goals/{goal}/",
+        lambda w: {"status": "revised"},
+        target="goal",
+        cases=[
+            ("unknown status", {"status": "abandoned"}, 400, "status"),
+            ("status null", {"status": None}, 400, "status"),
+            ("problem blank", {"problem": ""}, 400, "problem"),
+            ("NUL in the interventions", {"interventions": NUL}, 400, "interventions"),
+            ("reviewed in the future", {"review_date": "TOMORROW"}, 400, "review_date"),
+            ("reviewed before the case opened", {"review_date": "2001-01-01"}, 400, "review_date"),
+            ("moving the goal to another case", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("read-only id", {"id": "RANDOM_UUID"}, 400, "id"),
+        ],
+    ),
+    Endpoint(
+        "add medication",
+        "post",
+        "/api/v1/medications/",
+        lambda w: {
+            "case": str(w.case.pk),
+            "medication": "naltrexone_oral",
+            "dose": "50 mg",
+            "frequency": "once daily",
+            "start_date": timezone.localdate().isoformat(),
+            "prescriber": "Dr. Reyes",
+        },
+        cases=[
+            ("case unknown", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("unknown medication", {"medication": "kratom"}, 400, "medication"),
+            ("medication missing", {"medication": MISSING}, 400, "medication"),
+            ("medication is a list", {"medication": ["clonidine"]}, 400, "medication"),
+            ("other without a name", {"medication": "other"}, 400, "other_name"),
+            ("other name over 120", {"medication": "other", "other_name": "x" * 121}, 400, "other_name"),
+            ("dose blank", {"dose": ""}, 400, "dose"),
+            ("dose over 60", {"dose": "x" * 61}, 400, "dose"),
+            ("NUL in the frequency", {"frequency": NUL}, 400, "frequency"),
+            ("prescriber over 120", {"prescriber": "x" * 121}, 400, "prescriber"),
+            ("prescriber missing", {"prescriber": MISSING}, 400, "prescriber"),
+            ("start date 30 February", {"start_date": "2026-02-30"}, 400, "start_date"),
+            ("start date is a number", {"start_date": 20260101}, 400, "start_date"),
+            ("stopped before it started", {"stop_date": "2001-01-01"}, 400, "stop_date"),
+        ],
+    ),
+    Endpoint(
+        "edit medication",
+        "patch",
+        "/api/v1/medications/{medication}/",
+        lambda w: {"stop_date": timezone.localdate().isoformat()},
+        target="medication",
+        cases=[
+            ("stopped before it started", {"stop_date": "2001-01-01"}, 400, "stop_date"),
+            ("unknown medication", {"medication": "kratom"}, 400, "medication"),
+            ("other without a name", {"medication": "other"}, 400, "other_name"),
+            ("dose null", {"dose": None}, 400, "dose"),
+            ("NUL in the dose", {"dose": NUL}, 400, "dose"),
+            ("moving the medication to another case", {"case": "RANDOM_UUID"}, 400, "case"),
+        ],
+    ),
+    Endpoint(
+        "record drug screen",
+        "post",
+        "/api/v1/drug-screens/",
+        lambda w: {
+            "case": str(w.case.pk),
+            "collected_on": timezone.localdate().isoformat(),
+            "results": {"mitragynine": "positive", "fentanyl": "negative"},
+        },
+        cases=[
+            ("case unknown", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("collected in the future", {"collected_on": "TOMORROW"}, 400, "collected_on"),
+            ("collected before the case opened", {"collected_on": "2001-01-01"}, 400, "collected_on"),
+            ("collected on 30 February", {"collected_on": "2026-02-30"}, 400, "collected_on"),
+            ("collected on missing", {"collected_on": MISSING}, 400, "collected_on"),
+            ("collected on is a number", {"collected_on": 20260101}, 400, "collected_on"),
+            ("results a list", {"results": ["fentanyl"]}, 400, "results"),
+            ("results null", {"results": None}, 400, "results"),
+            ("unknown analyte", {"results": {"heroin": "positive"}}, 400, "results.heroin"),
+            ("unknown result", {"results": {"fentanyl": "trace"}}, 400, "results.fentanyl"),
+            ("result null", {"results": {"fentanyl": None}}, 400, "results.fentanyl"),
+            ("result a boolean", {"results": {"fentanyl": True}}, 400, "results.fentanyl"),
+            ("NUL in a result", {"results": {"fentanyl": NUL}}, 400, "results.fentanyl"),
+            ("a hundred analytes", {"results": {f"x{n}": "positive" for n in range(100)}}, 400, "results"),
+        ],
+    ),
+    Endpoint(
+        "edit drug screen",
+        "patch",
+        "/api/v1/drug-screens/{screen}/",
+        lambda w: {"results": {"cocaine": "negative"}},
+        target="screen",
+        cases=[
+            ("unknown analyte", {"results": {"heroin": "positive"}}, 400, "results.heroin"),
+            ("unknown result", {"results": {"cocaine": "trace"}}, 400, "results.cocaine"),
+            ("results null", {"results": None}, 400, "results"),
+            ("collected in the future", {"collected_on": "TOMORROW"}, 400, "collected_on"),
+            ("collected on null", {"collected_on": None}, 400, "collected_on"),
+            ("moving the screen to another case", {"case": "RANDOM_UUID"}, 400, "case"),
+        ],
+    ),
+    Endpoint(
+        "record liver panel",
+        "post",
+        "/api/v1/liver-panels/",
+        lambda w: {
+            "case": str(w.case.pk),
+            "collected_on": timezone.localdate().isoformat(),
+            "alt": 30,
+            "alt_uln": 40,
+            "ast": 25,
+            "ast_uln": 40,
+            "alp": 80,
+            "alp_uln": 120,
+            "total_bilirubin": 0.8,
+            "total_bilirubin_uln": 1.2,
+        },
+        cases=[
+            ("case unknown", {"case": "RANDOM_UUID"}, 400, "case"),
+            ("alt missing", {"alt": MISSING}, 400, "alt"),
+            ("alt negative", {"alt": -1}, 400, "alt"),
+            ("alt is text", {"alt": "high"}, 400, "alt"),
+            ("alt is NaN text", {"alt": "NaN"}, 400, "alt"),
+            ("alt is infinite", {"alt": "Infinity"}, 400, "alt"),
+            ("alt over the digits", {"alt": 10_000_000}, 400, "alt"),
+            ("alt with two decimals", {"alt": 30.25}, 400, "alt"),
+            ("ALT limit zero", {"alt_uln": 0}, 400, "alt_uln"),
+            ("ALP limit null", {"alp_uln": None}, 400, "alp_uln"),
+            ("ast is an object", {"ast": {"u": 25}}, 400, "ast"),
+            ("bilirubin limit zero", {"total_bilirubin_uln": 0}, 400, "total_bilirubin_uln"),
+            ("collected in the future", {"collected_on": "TOMORROW"}, 400, "collected_on"),
+            ("collected on month 13", {"collected_on": "2026-13-01"}, 400, "collected_on"),
+            ("read-only R ratio", {"r_ratio": 1.0}, 400, "r_ratio"),
+            ("read-only Hy's law", {"hys_law": False}, 400, "hys_law"),
+        ],
+    ),
+    Endpoint(
+        "edit liver panel",
+        "patch",
+        "/api/v1/liver-panels/{panel}/",
+        lambda w: {"alt": 45},
+        target="panel",
+        cases=[
+            ("alt negative", {"alt": -1}, 400, "alt"),
+            ("alt null", {"alt": None}, 400, "alt"),
+            ("ast is text", {"ast": "normal"}, 400, "ast"),
+            ("collected in the future", {"collected_on": "TOMORROW"}, 400, "collected_on"),
+            ("read-only pattern", {"pattern": "mixed"}, 400, "pattern"),
+            ("moving the panel to another case", {"case": "RANDOM_UUID"}, 400, "case"),
+        ],
+    ),
+    Endpoint(
+        "acknowledge alert",
+        "post",
+        "/api/v1/alerts/{alert}/acknowledge/",
+        lambda w: {"note": "Called the patient."},
+        target="alert",
+        cases=[
+            ("note missing", {"note": MISSING}, 400, "note"),
+            ("note blank", {"note": "  "}, 400, "note"),
+            ("note over 2000", {"note": "x" * 2001}, 400, "note"),
+            ("note is a list", {"note": ["called"]}, 400, "note"),
+            ("NUL in the note", {"note": NUL}, 400, "note"),
+            ("status sent", {"status": "resolved"}, 400, "status"),
+        ],
+    ),
+    Endpoint(
+        "resolve alert",
+        "post",
+        "/api/v1/alerts/{alert}/resolve/",
+        lambda w: {"note": "Seen in clinic."},
+        target="alert",
+        cases=[
+            ("note missing", {"note": MISSING}, 400, "note"),
+            ("note blank", {"note": ""}, 400, "note"),
+            ("note over 2000", {"note": "x" * 2001}, 400, "note"),
+            ("note is an object", {"note": {"n": 1}}, 400, "note"),
+            ("NUL in the note", {"note": NUL}, 400, "note"),
+        ],
+    ),
+    Endpoint(
         "get a token",
         "post",
         "/api/v1/auth/token/",
@@ -387,7 +694,8 @@ def snapshot(world: World, endpoint: Endpoint) -> dict[str, Any]:
     if endpoint.target:
         row = getattr(world, endpoint.target)
         state["target"] = model_to_dict(type(row).objects.get(pk=row.pk))
-        state["target_updated_at"] = type(row).objects.values_list("updated_at", flat=True).get(pk=row.pk)
+        if any(f.name == "updated_at" for f in row._meta.fields):
+            state["target_updated_at"] = type(row).objects.values_list("updated_at", flat=True).get(pk=row.pk)
     return state
 
 
@@ -399,6 +707,8 @@ def body_with(world: World, endpoint: Endpoint, overrides: dict[str, Any]) -> di
             return placeholders.get(value, value)
         if isinstance(value, list):
             return [resolve(item) for item in value]
+        if isinstance(value, dict):  # e.g. an assessment's responses, where MISSING leaves an item out
+            return {key: resolve(item) for key, item in value.items() if item is not MISSING}
         return value
 
     body = endpoint.valid(world)
@@ -518,7 +828,12 @@ def test_a_bad_id_in_the_url_is_a_json_404_and_writes_nothing(world, endpoint, b
     assert_refused(response, 404, "detail", before, snapshot(world, endpoint))
 
 
-DETAILS = ["/api/v1/patients/{}/", "/api/v1/cases/{}/", "/api/v1/visits/{}/", "/api/v1/staff/{}/"]
+LISTS = [
+    "/api/v1/patients/", "/api/v1/cases/", "/api/v1/visits/", "/api/v1/staff/", "/api/v1/instruments/",
+    "/api/v1/assessments/", "/api/v1/goals/", "/api/v1/medications/", "/api/v1/drug-screens/",
+    "/api/v1/liver-panels/", "/api/v1/alerts/",
+]  # fmt: skip
+DETAILS = [f"{path}{{}}/" for path in LISTS]
 
 
 @pytest.mark.parametrize("path", DETAILS)
@@ -534,7 +849,7 @@ def test_reading_a_bad_id_is_a_json_404(world, path, bad_id):
 QUERIES = [
     *[
         (path, query, status, key)
-        for path in ("/api/v1/patients/", "/api/v1/cases/", "/api/v1/visits/", "/api/v1/staff/")
+        for path in LISTS
         for query, status, key in [
             ("page=0", 404, "detail"),
             ("page=-1", 404, "detail"),
@@ -575,6 +890,19 @@ QUERIES = [
     ("/api/v1/staff/", "role=janitor", 400, "role"),
     ("/api/v1/staff/", "is_active=perhaps", 200, None),  # not a boolean: no filter
     ("/api/v1/patients/", "unknown_parameter=1", 200, None),  # unknown parameters are ignored
+    *[
+        (path, query, 400, query.split("=")[0])
+        for path in LISTS[5:]
+        for query in ("case=not-a-uuid", "case=%00", "patient=12", "patient=" + "f" * 300)
+    ],
+    ("/api/v1/assessments/", "instrument=audit_c", 400, "instrument"),
+    ("/api/v1/assessments/", "instrument=%00", 400, "instrument"),
+    ("/api/v1/assessments/", "entered_in_error=perhaps", 200, None),  # not a boolean: no filter
+    ("/api/v1/goals/", "status=abandoned", 400, "status"),
+    ("/api/v1/alerts/", "status=ajar", 400, "status"),
+    ("/api/v1/alerts/", "severity=meh", 400, "severity"),
+    ("/api/v1/alerts/", "kind=%27%3B%20DROP%20TABLE", 400, "kind"),
+    ("/api/v1/alerts/", "status=open&severity=urgent&kind=suicide_risk", 200, None),
 ]
 
 
@@ -628,6 +956,36 @@ BOUNDARIES = [
     ("change stage", {"effective_at": "A_MINUTE_AGO"}),
     ("add addendum", {"text": "x" * 20_000}),
     ("break glass", {"reason": "x" * 2000}),
+    ("record assessment", {"administered_at": "A_MINUTE_AGO"}),
+    ("record assessment", {"responses": {**PHQ9_MILD, "q9": 3}}),
+    (
+        "record assessment",
+        {"instrument": "dsm5_sud", "responses": {"craving": True, **DSM5_NONE_BUT_CRAVING}},
+    ),
+    ("mark assessment entered in error", {"reason": "x" * 2000}),
+    (
+        "add goal",
+        {"review_date": "TODAY", "problem": "x" * 4000, "goal": "y" * 4000, "interventions": "z" * 4000},
+    ),
+    ("add goal", {"goal": "Ünïcödé ✓ 漢字 — emoji 🙂"}),
+    ("edit goal", {"review_date": "TODAY", "status": "discontinued"}),
+    (
+        "add medication",
+        {"medication": "other", "other_name": "x" * 120, "dose": "y" * 60, "prescriber": "z" * 120},
+    ),
+    ("add medication", {"stop_date": "TODAY"}),
+    ("record drug screen", {"collected_on": "TODAY"}),
+    ("record drug screen", {"results": dict.fromkeys(ANALYTES, "positive")}),
+    ("edit drug screen", {"results": dict.fromkeys(ANALYTES, "not_tested")}),
+    ("record liver panel", {"alt": 0, "ast": 0, "alp": 0, "total_bilirubin": 0}),
+    ("record liver panel", {"alt_uln": 1, "ast_uln": 1, "alp_uln": 1, "total_bilirubin_uln": 0.1}),
+    (
+        "record liver panel",
+        {"alt": 999999.9, "alt_uln": 99999.9, "total_bilirubin": 999.99, "total_bilirubin_uln": 99.99},
+    ),
+    ("edit liver panel", {"alt": 0.1}),
+    ("acknowledge alert", {"note": "x" * 2000}),
+    ("resolve alert", {"note": "Ünïcödé ✓ 漢字 — emoji 🙂"}),
 ]
 
 
@@ -649,7 +1007,7 @@ def test_values_on_the_boundary_are_accepted(world, name, overrides):
     assert response.status_code in (200, 201), response.content[:500]
     shown = response.json()
     for key, value in resolved.items():
-        if key not in shown or key in ("effective_at", "reason"):
+        if key not in shown or key in ("effective_at", "administered_at", "reason"):
             continue
         if isinstance(value, list):  # stored as a set of codes, in code order
             assert sorted(shown[key]) == sorted(value), key

@@ -24,8 +24,8 @@ CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
 # Everything front desk must never see in a visit (SPEC section 2).
 CLINICAL_KEYS = {
     "subjective", "objective", "assessment", "plan", "craving", "kratom_days_used_30", "kratom_daily_grams",
-    "withdrawal_symptoms", "bp_systolic", "bp_diastolic", "heart_rate", "weight_kg", "signed_at", "signed_by",
-    "addenda",
+    "withdrawal_symptoms", "bp_systolic", "bp_diastolic", "bp_class", "heart_rate", "weight_kg", "signed_at",
+    "signed_by", "addenda",
 }  # fmt: skip
 SCHEDULING_KEYS = {
     "id",
@@ -376,6 +376,42 @@ def test_clinician_writes_the_note_and_vitals(as_user, clinic):
         82,
         70,
     )
+
+
+@pytest.mark.parametrize(
+    ("systolic", "diastolic", "bp_class"),
+    [
+        (None, None, None),
+        (119, 79, "normal"),
+        (120, 79, "elevated"),
+        (129, 79, "elevated"),
+        (125, 80, "stage_1"),  # the numbers fall in different classes: the higher holds
+        (139, 70, "stage_1"),
+        (140, 70, "stage_2"),
+        (118, 90, "stage_2"),
+        (180, 120, "stage_2"),
+        (181, 100, "crisis"),
+        (150, 121, "crisis"),
+    ],
+)
+def test_visit_shows_the_blood_pressure_class(as_user, clinic, systolic, diastolic, bp_class):
+    Visit.objects.filter(pk=clinic.own_visit.pk).update(bp_systolic=systolic, bp_diastolic=diastolic)
+
+    body = as_user("clinician").get(detail_url(clinic.own_visit)).json()
+
+    assert body["bp_class"] == bp_class
+
+
+def test_the_blood_pressure_class_is_computed_never_sent(as_user, clinic):
+    response = as_user("clinician").patch(
+        detail_url(clinic.own_visit),
+        {"bp_systolic": 120, "bp_diastolic": 70, "bp_class": "crisis"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["bp_class"]
+    assert Visit.objects.get(pk=clinic.own_visit.pk).bp_systolic is None
 
 
 def test_signing_locks_the_note_under_the_signers_name(as_user, clinic, supervisor):
