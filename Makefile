@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench lint typecheck check-migrations clean
+.PHONY: install demo test fuzz bench lint typecheck security check-migrations clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -42,6 +42,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy clinic cases api
+
+## security: bandit on the code (settings in pyproject.toml), pip-audit on the installed packages (asks PyPI)
+security: $(STAMP)
+	$(BIN)/bandit -c pyproject.toml -r clinic cases api -q
+	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 check-migrations: $(STAMP)
 	$(DEV) $(BIN)/python manage.py makemigrations --check --dry-run

@@ -3,8 +3,8 @@
 `AutoSchema` (the `DEFAULT_SCHEMA_CLASS`) documents, besides each view's own responses, the errors of SPEC
 section 8 that the operation can answer with, so that a client (or a fuzzer) finds every status in the schema:
 400 for bad input or filters, 401 without credentials, 403 for a role that never has the action, 404 for a
-record outside the caller's scope or a page past the end, 415 for a body that is not JSON. Views add 409
-themselves where a conflict is possible.
+record outside the caller's scope or a page past the end, 415 for a body that is not JSON, 429 when throttled.
+Views add 409 themselves where a conflict is possible.
 
 The serializer extensions mark response fields that the serializer leaves out for some rows (clinical content
 the caller may not read, SPEC section 2) as optional, so that the schema does not promise what the API must
@@ -81,6 +81,11 @@ _ERRORS = {
     "403": (ErrorSerializer, "Your role never has this action."),
     "404": (ErrorSerializer, "No such record, or one outside what you may see; or a page past the end."),
     "415": (ErrorSerializer, "The body is not JSON."),
+    "429": (
+        ErrorSerializer,
+        "Too many requests: wait the seconds in `Retry-After`. At sign-in, also a username locked out at your "
+        "address after repeated failures.",
+    ),
 }
 
 
@@ -94,6 +99,10 @@ class AutoSchema(SpectacularAutoSchema):
                     **self._get_response_for_code(serializer, code, direction=direction),
                     "description": description,
                 }
+        for code, response in responses.items():
+            # Errors are JSON whatever format was asked for (`?format=csv` too; see api.audit).
+            if code.startswith("4") and "application/json" in response.get("content", {}):
+                response["content"] = {"application/json": response["content"]["application/json"]}
         return responses
 
     def _error_codes(self) -> list[str]:
@@ -105,4 +114,5 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("404")  # not in scope, or `?page=` past the end
         if writes:
             codes.append("415")  # a body that is not JSON (actions without input refuse one too)
+        codes.append("429")  # every operation is throttled (api/throttles.py)
         return codes

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from api.views.alerts import AlertViewSet
+from api.views.audit import AuditEventViewSet, BreakGlassGrantViewSet, PatientAccessLogViewSet
 from api.views.auth import LogoutView, MeView, TokenView
 from api.views.cases import CaseViewSet
 from api.views.clinical import (
@@ -32,12 +33,24 @@ router.register("medications", MedicationViewSet, basename="medication")
 router.register("drug-screens", DrugScreenViewSet, basename="drug-screen")
 router.register("liver-panels", LiverPanelViewSet, basename="liver-panel")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("break-glass-grants", BreakGlassGrantViewSet, basename="break-glass-grant")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("v1/me/", MeView.as_view(), name="api-me"),
+    path(
+        "v1/patients/<uuid:pk>/access-log/",
+        PatientAccessLogViewSet.as_view({"get": "list"}),
+        name="patient-access-log",
+    ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "docs/",
+        # the stock page, with a CSP nonce on its inline script and style (api/templates/api/swagger_ui.html)
+        SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
 ]

@@ -1,15 +1,26 @@
 """Reads that need thought: querysets scoped once by the access policy, reused by the API and the pages."""
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TypeVar
 
 from django.db.models import Case as DbCase
-from django.db.models import Model, Prefetch, QuerySet, Value, When
+from django.db.models import Model, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from cases.measures import remission_specifier
-from cases.models import Alert, Assessment, Case, Patient, StageTransition, Visit, VisitAddendum
-from clinic.models import User
+from cases.models import (
+    Alert,
+    Assessment,
+    BreakGlassGrant,
+    Case,
+    Patient,
+    StageTransition,
+    Visit,
+    VisitAddendum,
+)
+from clinic.audit import touching_patient
+from clinic.models import AuditEvent, User
 from clinic.policy import Capability, cases_in_scope, clinical_access, patients_in_scope, visits_in_scope
 
 ClinicalRecord = TypeVar("ClinicalRecord", bound=Model)
@@ -107,3 +118,33 @@ def case_remission(case: Case, as_of: dt.date | None = None) -> str | None:
         )
     dated = [(timezone.localdate(a.administered_at), a.responses) for a in checklists]
     return remission_specifier(dated, as_of or timezone.localdate())
+
+
+def break_glass_activity(grants: Sequence[BreakGlassGrant]) -> None:
+    """Set `grant.activity` on each grant: what its holder viewed or did on the patient while it ran (their audit
+    events naming the patient or listing it, the grant's own `break_glass` event left out), oldest first. One
+    query for all the grants, not one per grant."""
+    for grant in grants:
+        grant.activity = []  # type: ignore[attr-defined]
+    if not grants:
+        return
+    during = Q()
+    for grant in grants:
+        during |= Q(
+            touching_patient(grant.patient_id),
+            user_id=grant.user_id,
+            occurred_at__gte=grant.granted_at,
+            occurred_at__lt=grant.expires_at,
+        )
+    events = (
+        AuditEvent.objects.filter(during).exclude(action=AuditEvent.Action.BREAK_GLASS).order_by("sequence")
+    )
+    by_user: dict[object, list[BreakGlassGrant]] = {}
+    for grant in grants:
+        by_user.setdefault(grant.user_id, []).append(grant)
+    for event in events:
+        for grant in by_user.get(event.user_id, []):
+            if grant.granted_at <= event.occurred_at < grant.expires_at and (
+                event.patient_id == grant.patient_id or str(grant.patient_id) in event.patients_seen.split()
+            ):
+                grant.activity.append(event)  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpRequest
 
+from clinic.forms import SecondFactorMixin
 from clinic.policy import Capability, has_capability
 
 
@@ -15,7 +16,10 @@ def may_use_admin(user: object) -> bool:
     )
 
 
-class ClinicAdminAuthenticationForm(AdminAuthenticationForm):
+class ClinicAdminAuthenticationForm(SecondFactorMixin, AdminAuthenticationForm):
+    """The admin's own login page signs in like the staff login page: lockout, then a one-time code for the
+    roles that need one (`clinic.signin`); only those the policy lets into the admin get past the password."""
+
     def confirm_login_allowed(self, user):
         if not may_use_admin(user):
             raise forms.ValidationError(
@@ -30,6 +34,7 @@ class ClinicAdminSite(admin.AdminSite):
     site_title = "Clinic administration"
     index_title = "Staff accounts and roles"
     login_form = ClinicAdminAuthenticationForm
+    login_template = "clinic/admin_login.html"  # Django's, plus the one-time code field
 
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_admin(request.user)

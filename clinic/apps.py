@@ -9,6 +9,11 @@ class ClinicConfig(AppConfig):
     name = "clinic"
     verbose_name = "Staff and access"
 
+    def ready(self) -> None:
+        from clinic.security import connect_signals
+
+        connect_signals()  # audit logins, logouts and failed logins (after axes' receivers: see clinic.security)
+
 
 class ClinicAdminConfig(admin_apps.AdminConfig):
     default = False

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from clinic.models import AuditEvent, User
+from clinic.network import client_ip
 
 GENESIS_HASH = "0" * 64
 # Any fixed 64-bit number: the key of the PostgreSQL advisory lock that serializes appends to the chain.
@@ -44,9 +46,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = uuid.uuid4().hex
-        token = _request_context.set(
-            RequestContext(ip=request.META.get("REMOTE_ADDR") or None, request_id=request_id)
-        )
+        token = _request_context.set(RequestContext(ip=client_ip(request), request_id=request_id))
         try:
             response: HttpResponse = self.get_response(request)
         finally:
@@ -110,10 +110,11 @@ def audit_record(
     username: str = "",
 ) -> AuditEvent:
     """Append one event. Joins the caller's transaction when there is one, so the event and the change it
-    records commit or roll back together."""
+    records commit or roll back together (no savepoint of its own: a failed append fails the whole change, and
+    a read's append costs the lock, one SELECT and one INSERT)."""
     context = current_request_context()
     authenticated = user is not None and user.is_authenticated
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
         event = AuditEvent(
@@ -139,6 +140,13 @@ def audit_record(
         event.hash = event_hash(event)
         event.save(force_insert=True)
     return event
+
+
+def touching_patient(patient_id: uuid.UUID | str) -> Q:
+    """Events about one patient: those naming it, and lists that showed it (`patients_seen`, written above as
+    space-separated ids; a UUID's text never occurs inside another's)."""
+    patient_id = uuid.UUID(str(patient_id))
+    return Q(patient_id=patient_id) | Q(patients_seen__contains=str(patient_id))
 
 
 @dataclass(frozen=True)

@@ -57,12 +57,31 @@ class AuditOutcome(models.TextChoices):
     DENIED = "denied", "Denied"
 
 
+class AuditDataCategory(models.TextChoices):
+    """What kind of patient data an event touched, so that access to substance-use records can be reported.
+    Not a constraint on the column: events without patient data (logins) leave it blank."""
+
+    DEMOGRAPHICS = "demographics", "Demographics"
+    CASE = "case", "Case (episode, stage, care team)"
+    SUBSTANCE_HISTORY = "substance_history", "Substance-use history"
+    VISIT_SCHEDULE = "visit_schedule", "Visit schedule and attendance"
+    CLINICAL_NOTE = "clinical_note", "Clinical note and vitals"
+    ASSESSMENT = "assessment", "Assessment"
+    PLAN = "plan", "Treatment plan"
+    MEDICATION = "medication", "Medication"
+    LAB = "lab", "Lab result"
+    ALERT = "alert", "Alert"
+    ACCESS = "access", "Access (break-glass)"
+    AUDIT = "audit", "Audit log"
+
+
 class AuditEvent(models.Model):
     """One access or change, append-only (database triggers refuse UPDATE and DELETE) and hash-chained:
     `hash` covers this event's canonical content and `prev_hash`, the previous event's hash."""
 
     Action = AuditAction
     Outcome = AuditOutcome
+    DataCategory = AuditDataCategory
 
     id = models.BigAutoField(primary_key=True)
     sequence = models.BigIntegerField(unique=True)

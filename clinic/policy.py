@@ -38,6 +38,7 @@ class Capability(StrEnum):
     AUDIT_LOG = "audit_log"
     MANAGE_STAFF = "manage_staff"
     LIST_STAFF = "list_staff"  # the staff list, to pick a clinician (SPEC section 10, `staff/`)
+    REVIEW_BREAK_GLASS = "review_break_glass"  # the break-glass grants and what was viewed under them
 
 
 class Scope(IntEnum):
@@ -69,6 +70,9 @@ MATRIX: dict[Capability, dict[Role, Scope]] = {
     Capability.AUDIT_LOG: {_AD: _ALL},
     Capability.MANAGE_STAFF: {_AD: _ALL},
     Capability.LIST_STAFF: {_SU: _ALL, _AD: _ALL},
+    # Not a row of section 2: grants are flagged for supervisor review; administrators, as privacy officers,
+    # read them too (they already read the same facts in the audit log).
+    Capability.REVIEW_BREAK_GLASS: {_SU: _ALL, _AD: _ALL},
 }
 
 

@@ -4,9 +4,11 @@ import datetime as dt
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from clinic.env import env_bool, env_int, env_list, env_str
+from clinic.roles import Role
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,7 +18,7 @@ SECRET_KEY = env_str("SECRET_KEY") or ""
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (production).")
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG-mode"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-only-for-DEBUG-mode"  # noqa: S105  # nosec B105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -34,6 +36,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+    "axes",  # before "clinic": its sign-in receivers run before the audit's (clinic.security)
     "clinic",
     "cases",
     "api",
@@ -43,12 +49,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "clinic.audit.RequestContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "clinic.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clinic.security.SessionIdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into its 429 (clinic.security)
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -91,6 +101,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinic.User"
 
+# Argon2id for new and changed passwords; the others only verify older hashes (upgraded at the next login).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -101,6 +124,53 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in protection (clinic/signin.py, clinic/security.py) ---
+# Lockout (django-axes): 5 failures for one username from one address within 15 minutes lock that pair for 15
+# minutes, on the login pages and the token endpoint alike. Keyed on the pair, so that one mistyping colleague
+# behind the clinic's shared address locks out nobody else. Attempts are kept in the database (shared by every
+# worker); administrators unlock early by deleting the access attempt in the admin (or `axes_reset_username`).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = dt.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful sign-in forgets the earlier failures of that username and address
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock ends 15 minutes after it began, as told
+AXES_CLIENT_IP_CALLABLE = "clinic.network.client_ip"  # the same address as the audit trail and the throttles
+AXES_LOCKOUT_CALLABLE = "clinic.security.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # the audit trail records every sign-in; no second, editable copy
+AXES_ENABLE_ADMIN = False  # clinic/admin.py shows access attempts to the administrators instead
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp"]
+AXES_VERBOSE = False  # no start-up banner
+# Clients reach the app through this many reverse proxies that append to X-Forwarded-For (clinic/network.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Multi-factor sign-in (TOTP, django-otp) for these roles on the login pages and the token endpoint, and for
+# superusers whenever any role needs it; devices are set up by an administrator in the admin (or with `manage.py
+# enroll_authenticator`). Production default: administrators and supervisors; none with DEBUG.
+MFA_REQUIRED_ROLES = env_list(
+    "MFA_REQUIRED_ROLES", [] if DEBUG else [Role.ADMINISTRATOR.value, Role.SUPERVISOR.value]
+)
+if unknown_roles := sorted(set(MFA_REQUIRED_ROLES) - set(Role.values)):
+    raise ImproperlyConfigured(
+        f"MFA_REQUIRED_ROLES names unknown roles {unknown_roles}; the roles are {', '.join(Role.values)}."
+    )
+OTP_TOTP_ISSUER = "Kratom recovery clinic"
+
+# A browser session ends after this many seconds without a request (clinic.security.SessionIdleTimeoutMiddleware).
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 15 * 60)
+if SESSION_IDLE_TIMEOUT <= 0:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT must be a positive number of seconds.")
+
+# Throttles (api/throttles.py) count in this cache. The default, a per-process memory cache, is right for one
+# process; with several gunicorn workers each counts alone (the limits are then per worker), so production with
+# several workers sets CACHE_URL to a shared Redis (`pip install redis`). The lockout does not use the cache.
+CACHE_URL = env_str("CACHE_URL") or ""
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL in ("", "locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL must be redis://..., rediss://... or locmem://, not {CACHE_URL!r}")
 
 # --- Time: the clinic is in Kansas; the database stores UTC. ---
 LANGUAGE_CODE = "en-us"
@@ -135,6 +205,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    # Per user when signed in, per address when not; the token endpoint adds per username and address
+    # (api/throttles.py). Generous enough that fifty staff behind one address signing in at once pass.
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserRateThrottle", "api.throttles.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_RATE_USER") or "600/min",
+        "anon": env_str("API_RATE_ANON") or "300/min",
+        "sign_in": env_str("API_RATE_SIGN_IN") or "10/min",
+    },
     "COERCE_DECIMAL_TO_STRING": False,
     "PAGE_SIZE": 50,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -151,6 +229,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: it would send the schema's address to validator.swagger.io (and CSP refuses it).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
@@ -169,6 +249,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Security: strict unless DEBUG. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_ENABLED. ---
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # forms carry the token; the API docs page has it templated in
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
@@ -178,7 +259,25 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): the app's own scripts, styles, images and fonts only; no inline script or
+# style unless it carries the response's nonce (only the API docs page, api/templates/api/swagger_ui.html, does);
+# `data:` images for Swagger UI's icons. Permissions-Policy and no-store caching: clinic.security.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container health check speaks plain HTTP inside the host
 if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -16,3 +16,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Production turns multi-factor sign-in on for administrators and supervisors; the tests that exercise it turn it
+# on with override_settings, so that the rest sign in with a password as before.
+MFA_REQUIRED_ROLES = []

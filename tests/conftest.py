@@ -19,6 +19,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Each test starts with no throttle counts (they live in the cache, which outlives a test; the lockout's
+    failure counts live in the database and roll back with it)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def front_desk(db):
     return UserFactory(username="frontdesk", roles=[Role.FRONT_DESK])

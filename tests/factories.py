@@ -5,6 +5,8 @@ import datetime as dt
 import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases.models import Assessment, BreakGlassGrant, CareTeamMember, Case, Patient, StageTransition, Visit
 from cases.services.patients import mrn_allocate
@@ -279,3 +281,21 @@ def case_in_treatment_since(days_ago: float, *, actor: User, **case_fields: obje
     Dsm5ChecklistFactory(case=case, by=actor, administered_at=entered - dt.timedelta(days=1))
     case_transition(case=case, to_stage=Case.Stage.TREATMENT, actor=actor, effective_at=entered)
     return case
+
+
+class AuthenticatorFactory(factory.django.DjangoModelFactory):
+    """A confirmed TOTP device (an authenticator app) for `user`; `current_code(device)` is what the app shows."""
+
+    class Meta:
+        model = TOTPDevice
+
+    user = factory.SubFactory(UserFactory)
+    name = "Phone"
+    confirmed = True
+
+
+def current_code(device: TOTPDevice, *, steps_ago: int = 0) -> str:
+    """The code the device's authenticator app shows now (or `steps_ago` 30-second steps earlier)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = totp.time - steps_ago * device.step
+    return f"{totp.token():0{device.digits}d}"

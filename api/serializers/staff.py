@@ -22,6 +22,13 @@ class StaffSerializer(serializers.ModelSerializer):
 class TokenRequestSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
+    otp = serializers.CharField(
+        max_length=12,
+        required=False,
+        allow_blank=True,
+        help_text="The current code of your authenticator app; required for the roles in MFA_REQUIRED_ROLES "
+        "(by default administrators and supervisors).",
+    )
 
 
 class TokenSerializer(serializers.Serializer):

@@ -5,11 +5,12 @@ from collections.abc import Callable
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.filters import AlertFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
@@ -22,7 +23,7 @@ from clinic.policy import Capability
 _SETTLED = "The alert is already resolved (or, to acknowledge, already acknowledged)."
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
     """Alerts are raised by the server when the data that warrants one arrives; clients only settle them."""
 
     serializer_class = AlertSerializer
@@ -35,6 +36,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "acknowledge": Capability.RECORD_CLINICAL,
         "resolve": Capability.RECORD_CLINICAL,
     }
+    audited = AuditedResource(object_type="alert", data_category="alert", patient_path="patient_id")
 
     def get_queryset(self) -> QuerySet[Alert]:
         capability = required_capability(self) or Capability.READ_CLINICAL

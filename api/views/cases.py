@@ -8,6 +8,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.filters import CaseFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
@@ -56,9 +57,9 @@ def _check_field_rights(
     partial_update=extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer),
 )
 class CaseViewSet(
-    mixins.ListModelMixin,
+    AuditedListMixin,
+    AuditedRetrieveMixin,
     mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
@@ -73,6 +74,7 @@ class CaseViewSet(
         "partial_update": Capability.READ_DEMOGRAPHICS,  # then per field, see _check_field_rights
         "transition": Capability.CHANGE_STAGE,
     }
+    audited = AuditedResource(object_type="case", data_category="case", patient_path="patient_id")
 
     def get_queryset(self) -> QuerySet[Case]:
         capability = required_capability(self) or Capability.READ_DEMOGRAPHICS

@@ -6,12 +6,13 @@ from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.filters import AssessmentFilter, ClinicalRecordFilter, GoalFilter
 from api.permissions import acting_user, required_capability
 from api.serializers.clinical import (
@@ -48,6 +49,8 @@ from cases.services.clinical import (
 from clinic.models import User
 from clinic.policy import Capability
 
+PATIENT = "case__patient_id"  # every clinical record hangs off a case
+
 CLINICAL_CAPABILITIES = {
     "list": Capability.READ_CLINICAL,
     "retrieve": Capability.READ_CLINICAL,
@@ -57,11 +60,12 @@ CLINICAL_CAPABILITIES = {
 
 
 class ClinicalRecordViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
+    AuditedListMixin,
+    AuditedRetrieveMixin,
     viewsets.GenericViewSet,
 ):
-    """List, read and record one kind of record. A subclass names its model, its shapes and its service."""
+    """List, read and record one kind of record. A subclass names its model, how it is audited, its shapes and its
+    service."""
 
     model: ClassVar[type[Model]]
     write_serializer_class: ClassVar[type[BaseSerializer]]
@@ -115,6 +119,7 @@ class GoalViewSet(CorrectableRecordViewSet):
     """Treatment-plan goals; review the plan at least every 90 days while the case is in treatment."""
 
     model = TreatmentGoal
+    audited = AuditedResource(object_type="treatmentgoal", data_category="plan", patient_path=PATIENT)
     serializer_class = GoalSerializer
     write_serializer_class = GoalWriteSerializer
     update_serializer_class = GoalUpdateSerializer
@@ -134,6 +139,7 @@ class GoalViewSet(CorrectableRecordViewSet):
 )
 class MedicationViewSet(CorrectableRecordViewSet):
     model = Medication
+    audited = AuditedResource(object_type="medication", data_category="medication", patient_path=PATIENT)
     serializer_class = MedicationSerializer
     write_serializer_class = MedicationWriteSerializer
     update_serializer_class = MedicationUpdateSerializer
@@ -154,6 +160,7 @@ class DrugScreenViewSet(CorrectableRecordViewSet):
     """Urine drug screens: `results` maps analytes to results; one left out is `not_tested`."""
 
     model = DrugScreen
+    audited = AuditedResource(object_type="drugscreen", data_category="lab", patient_path=PATIENT)
     serializer_class = DrugScreenSerializer
     write_serializer_class = DrugScreenWriteSerializer
     update_serializer_class = DrugScreenUpdateSerializer
@@ -174,6 +181,7 @@ class LiverPanelViewSet(CorrectableRecordViewSet):
     """Liver panels, with the injury pattern (R ratio) and Hy's law derived by the server."""
 
     model = LiverPanel
+    audited = AuditedResource(object_type="liverpanel", data_category="lab", patient_path=PATIENT)
     serializer_class = LiverPanelSerializer
     write_serializer_class = LiverPanelWriteSerializer
     update_serializer_class = LiverPanelUpdateSerializer
@@ -194,6 +202,7 @@ class AssessmentViewSet(ClinicalRecordViewSet):
     never changes (no PATCH, PUT or DELETE); a mistaken one is marked entered in error."""
 
     model = Assessment
+    audited = AuditedResource(object_type="assessment", data_category="assessment", patient_path=PATIENT)
     serializer_class = AssessmentSerializer
     write_serializer_class = AssessmentWriteSerializer
     filterset_class = AssessmentFilter

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.filters import PatientFilter
 from api.permissions import acting_user, required_capability
 from api.serializers.patients import (
@@ -22,6 +23,7 @@ from cases.models import Patient
 from cases.selectors import patient_possible_duplicates, patients_visible_to
 from cases.services.access import break_glass_grant
 from cases.services.patients import patient_register, patient_update
+from clinic.models import AuditEvent
 from clinic.policy import Capability, may_break_glass, patients_in_scope
 
 
@@ -36,9 +38,9 @@ from clinic.policy import Capability, may_break_glass, patients_in_scope
     partial_update=extend_schema(request=PatientSerializer, responses=PatientSerializer),
 )
 class PatientViewSet(
-    mixins.ListModelMixin,
+    AuditedListMixin,
+    AuditedRetrieveMixin,
     mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
@@ -55,6 +57,7 @@ class PatientViewSet(
         "partial_update": Capability.EDIT_DEMOGRAPHICS,
         "break_glass": Capability.BREAK_GLASS,
     }
+    audited = AuditedResource(object_type="patient", data_category="demographics", patient_path="pk")
 
     def get_queryset(self) -> QuerySet[Patient]:
         if self.action == "break_glass":  # by definition outside the caseload: any registered patient
@@ -76,6 +79,11 @@ class PatientViewSet(
                     pk__in=patients_in_scope(acting_user(request), Capability.READ_DEMOGRAPHICS)
                 )
                 shown = list(visible[:20])
+                self.audit_access(  # the duplicates' demographics are shown: a read
+                    AuditEvent.Action.LIST,
+                    patients_seen=[patient.pk for patient in shown],
+                    detail={"possible_duplicates": True},
+                )
                 body = {
                     "detail": "Possible duplicates: a patient with this last name and date of birth exists. "
                     "Send confirm_not_duplicate=true to register anyway.",

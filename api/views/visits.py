@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.filters import VisitFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
@@ -34,9 +35,9 @@ _SIGNED = "The note is signed (locked); corrections are addenda."
     ),
 )
 class VisitViewSet(
-    mixins.ListModelMixin,
+    AuditedListMixin,
+    AuditedRetrieveMixin,
     mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
@@ -52,6 +53,13 @@ class VisitViewSet(
         "sign": Capability.WRITE_NOTES,
         "addenda": Capability.WRITE_NOTES,
     }
+    # Front desk sees the schedule; the note and vitals only where the user may read them (`clinical_visible`).
+    audited = AuditedResource(
+        object_type="visit",
+        data_category="visit_schedule",
+        patient_path="case__patient_id",
+        clinical_data_category="clinical_note",
+    )
 
     def get_queryset(self) -> QuerySet[Visit]:
         capability = required_capability(self) or Capability.SCHEDULE_VISITS

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cases.models import CareTeamMember, Case, StageTransition
 from clinic.roles import Role
-from tests.api.conftest import ids
+from tests.api.conftest import AUDIT_APPEND_QUERIES, ids
 from tests.factories import CaseFactory, ClosedCaseFactory, UserFactory, case_in_stage
 
 LIST_URL = "/api/v1/cases/"
@@ -541,8 +541,11 @@ def test_patient_filter_lists_every_case_of_the_patient(as_user, clinician):
 
 # Query counts: the bound holds for 5 rows and for 60.
 
-LIST_QUERIES = 6  # groups, count, page, care teams, stage histories, DSM-5 checklists (remission)
-DETAIL_QUERIES = 4  # groups, case, care team, stage history (+1 for the checklists of a case in recovery)
+# List: groups, count, page, care teams, stage histories, DSM-5 checklists (remission).
+# Detail: groups, case, care team, stage history (+1 for the checklists of a case in recovery).
+# Then, for both, the audit event of the read.
+LIST_QUERIES = 6 + AUDIT_APPEND_QUERIES
+DETAIL_QUERIES = 4 + AUDIT_APPEND_QUERIES
 
 
 @pytest.mark.parametrize("rows", [5, 60])

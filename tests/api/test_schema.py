@@ -51,10 +51,15 @@ ENDPOINTS = {
     "/alerts/{id}/": {"get"},
     "/alerts/{id}/acknowledge/": {"post"},
     "/alerts/{id}/resolve/": {"post"},
+    "/audit-events/": {"get"},
+    "/patients/{id}/access-log/": {"get"},
+    "/break-glass-grants/": {"get"},
+    "/break-glass-grants/{id}/": {"get"},
 }
 LISTS = {
     "/patients/", "/cases/", "/visits/", "/staff/", "/instruments/", "/assessments/", "/goals/", "/medications/",
-    "/drug-screens/", "/liver-panels/", "/alerts/",
+    "/drug-screens/", "/liver-panels/", "/alerts/", "/audit-events/", "/patients/{id}/access-log/",
+    "/break-glass-grants/",
 }  # fmt: skip
 # Actions that take no input: no request body in the schema.
 NO_BODY = {("/auth/logout/", "post"), ("/visits/{id}/sign/", "post")}
@@ -67,6 +72,7 @@ CONFLICTS = {
     ("/alerts/{id}/acknowledge/", "post"),  # already acknowledged or resolved
     ("/alerts/{id}/resolve/", "post"),  # already resolved
 }
+AUDIT_FILTERS = {"user", "action", "outcome", "since", "until", "data_category", "object_type", "object_id"}
 CDN_MARKERS = ("cdn.", "unpkg", "jsdelivr", "cdnjs", "googleapis", "//")
 
 
@@ -159,7 +165,7 @@ def test_each_operation_documents_its_request_its_response_and_its_errors(schema
         success = responses[successes[0]]["content"]["application/json"]["schema"]
         assert resolve(schema, success).get("properties"), "response fields"
 
-    expected_errors = {"401"}
+    expected_errors = {"401", "429"}  # every operation is throttled
     if path != "/auth/token/":
         expected_errors.add("403")
     is_list = method == "get" and path in LISTS
@@ -190,6 +196,9 @@ def test_lists_document_pagination_and_their_filters(schema):
         "/drug-screens/": {"case", "patient"},
         "/liver-panels/": {"case", "patient"},
         "/alerts/": {"case", "patient", "status", "severity", "kind"},
+        "/audit-events/": {*AUDIT_FILTERS, "patient", "format"},
+        "/patients/{id}/access-log/": {*AUDIT_FILTERS, "id", "format"},
+        "/break-glass-grants/": {"user", "patient", "active", "since"},
     }
     for path, expected in filters.items():
         operation = schema["paths"][V1 + path]["get"]
@@ -293,3 +302,24 @@ def test_swagger_ui_is_served_with_its_assets_from_the_app_not_a_cdn(db):
             response = client.get(asset)
             assert response.status_code == 200, asset
             assert int(response.get("Content-Length", "1")) > 0
+
+
+def test_the_audit_log_documents_its_csv_export_and_json_errors(schema):
+    """`?format=csv` answers text/csv (the whole filtered log, not a page); errors stay JSON."""
+    for path in ("/audit-events/", "/patients/{id}/access-log/"):
+        operation = schema["paths"][V1 + path]["get"]
+        ok = operation["responses"]["200"]["content"]
+        assert set(ok) == {"application/json", "text/csv"}, path
+        assert ok["text/csv"]["schema"] == {"type": "string"}
+        page = resolve(schema, ok["application/json"]["schema"])
+        assert {"count", "next", "previous", "results"} <= set(page["properties"])
+        format_parameter = next(p for p in operation["parameters"] if p["name"] == "format")
+        assert set(format_parameter["schema"]["enum"]) == {"json", "csv"}
+        for code, response in operation["responses"].items():
+            if code.startswith("4"):
+                assert set(response["content"]) == {"application/json"}, f"{path} {code}"
+    event = schema["components"]["schemas"]["AuditEvent"]["properties"]
+    assert {
+        "id", "occurred_at", "user", "roles", "action", "object_type", "object_id", "patient", "outcome", "ip",
+        "request_id", "hash", "prev_hash", "data_category", "detail",
+    } <= set(event)  # fmt: skip

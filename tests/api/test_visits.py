@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cases.models import Visit, VisitAddendum
 from clinic.roles import Role
-from tests.api.conftest import ids
+from tests.api.conftest import AUDIT_APPEND_QUERIES, ids
 from tests.factories import (
     AttendedVisitFactory,
     CaseFactory,
@@ -587,8 +587,9 @@ def test_visits_are_listed_latest_first(as_user, dated_visits):
 
 # Query counts: the bound holds for 5 rows and for 60.
 
-LIST_QUERIES = 4  # groups, count, page (with its case), addenda
-DETAIL_QUERIES = 3  # groups, visit (with its case), addenda
+# The audit event of the read is part of the count.
+LIST_QUERIES = 4 + AUDIT_APPEND_QUERIES  # groups, count, page (with its case), addenda; audit event
+DETAIL_QUERIES = 3 + AUDIT_APPEND_QUERIES  # groups, visit (with its case), addenda; audit event
 
 
 @pytest.mark.parametrize("role", ["front_desk", "clinician"])

@@ -1,13 +1,14 @@
 """The Django admin: administrators manage staff accounts and roles; nobody deletes users or edits roles;
-the domain is visible read-only to superusers only (administrators have no access to clinical content)."""
+the domain is visible read-only to superusers only (administrators have no access to clinical content), and
+their reads of it are audited."""
 
 import pytest
 from django.contrib.auth.models import Group
 
 from cases.models import Patient
-from clinic.models import User
+from clinic.models import AuditEvent, User
 from clinic.roles import Role
-from tests.factories import CaseFactory, PatientFactory, UserFactory
+from tests.factories import AttendedVisitFactory, CaseFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,9 @@ def test_anonymous_visitors_are_sent_to_the_admin_login(client, path):
     assert response["Location"].startswith("/admin/login/?next=")
 
 
-def test_the_administrators_admin_index_lists_staff_and_roles_only(client, administrator):
+def test_the_administrators_admin_index_lists_staff_roles_authenticators_and_lockouts_only(
+    client, administrator
+):
     client.force_login(administrator)
 
     response = client.get("/admin/")
@@ -104,7 +107,12 @@ def test_the_administrators_admin_index_lists_staff_and_roles_only(client, admin
     models = {
         (app["app_label"], m["object_name"]) for app in response.context["app_list"] for m in app["models"]
     }
-    assert models == {("clinic", "User"), ("auth", "Group")}
+    assert models == {
+        ("clinic", "User"),
+        ("auth", "Group"),
+        ("otp_totp", "TOTPDevice"),
+        ("axes", "AccessAttempt"),
+    }
 
 
 # --- Staff accounts -------------------------------------------------------------------------------------------
@@ -349,3 +357,48 @@ def test_a_superuser_cannot_delete_a_patient(client, superuser):
 
     assert response.status_code == 403
     assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+# --- A superuser's reads of the domain are audited like the API's ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "object_type", "category"),
+    [
+        ("/admin/cases/patient/", "patient", "demographics"),
+        ("/admin/cases/case/", "case", "case"),
+        ("/admin/cases/visit/", "visit", "clinical_note"),
+    ],
+)
+def test_a_superusers_domain_changelist_is_a_list_event_naming_the_patients_shown(
+    client, superuser, path, object_type, category
+):
+    visit = AttendedVisitFactory()
+    client.force_login(superuser)
+    before = set(AuditEvent.objects.values_list("pk", flat=True))
+
+    client.get(path)
+
+    [event] = AuditEvent.objects.exclude(pk__in=before)
+    assert (event.user_id, event.action, event.object_type, event.data_category) == (
+        superuser.pk,
+        "list",
+        object_type,
+        category,
+    )
+    assert event.patients_seen.split() == [str(visit.case.patient_id)]
+
+
+def test_a_superuser_opening_a_patient_is_a_view_event(client, superuser):
+    patient = PatientFactory()
+    client.force_login(superuser)
+
+    client.get(f"/admin/cases/patient/{patient.pk}/change/")
+
+    event = AuditEvent.objects.get(action="view")
+    assert (event.object_type, event.object_id, event.patient_id, event.detail) == (
+        "patient",
+        str(patient.pk),
+        patient.pk,
+        {"via": "admin"},
+    )

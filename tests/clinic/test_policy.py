@@ -56,6 +56,8 @@ SPEC_MATRIX: dict[Capability, tuple[Scope, Scope, Scope, Scope]] = {
     Capability.MANAGE_STAFF: (N, N, N, A),
     # Not a row of section 2: section 8's `staff/` list, "supervisors and administrators".
     Capability.LIST_STAFF: (N, N, A, A),
+    # Section 2's "break-glass ... flagged": supervisors review the grants; administrators read them too.
+    Capability.REVIEW_BREAK_GLASS: (N, N, A, A),
 }
 
 SPEC_CELLS = [
