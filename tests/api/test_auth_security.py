@@ -314,3 +314,42 @@ def test_an_anonymous_client_cannot_log_out_and_nothing_is_audited():
 
     assert response.status_code == 401
     assert audit("logout") == []
+
+
+# --- Secrets never reach the audit trail or the logs ---------------------------------------------------------------
+
+
+@MFA_ROLES
+def test_no_password_token_or_one_time_code_appears_in_an_audit_event_or_a_log_line(api, client, caplog):
+    import json
+    import logging
+
+    supervisor = UserFactory(username="supervisor", roles=[Role.SUPERVISOR])
+    device = AuthenticatorFactory(user=supervisor)
+    wrong_password, wrong_code = "not-the-password-4711", "000000"
+    caplog.set_level(logging.DEBUG)
+
+    request_token(api, "supervisor", wrong_password)
+    code = current_code(device)
+    granted = request_token(api, "supervisor", otp=code)
+    assert granted.status_code == 200, granted.json()
+    token = granted.json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    api.get(ME_URL)
+    api.post(LOGOUT_URL)
+    api.credentials()
+    request_token(api, "supervisor", otp=wrong_code)  # last: a failed code throttles the device for a while
+    client.post("/accounts/login/", {"username": "supervisor", "password": wrong_password}, REMOTE_ADDR=HERE)
+
+    assert granted.status_code == 200
+    trail = json.dumps(
+        [
+            {field.name: str(getattr(event, field.name)) for field in AuditEvent._meta.fields}
+            for event in AuditEvent.objects.all()
+        ]
+    )
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert AuditEvent.objects.filter(action__in=["login", "login_failed", "logout"]).count() >= 4
+    for secret in (PASSWORD, wrong_password, token, code):
+        assert secret not in trail
+        assert secret not in logged
