@@ -2,6 +2,7 @@
 
 import datetime as dt
 import random
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,12 +12,27 @@ from django.db import models
 
 from cases import demo_data as data
 from cases.instruments import INSTRUMENTS, score_responses
-from cases.models import Assessment, CareTeamMember, Case, Patient, StageTransition, Visit, VisitAddendum
+from cases.models import (
+    ANALYTES,
+    Assessment,
+    CareTeamMember,
+    Case,
+    DrugScreen,
+    LiverPanel,
+    Medication,
+    Patient,
+    StageTransition,
+    TreatmentGoal,
+    Visit,
+    VisitAddendum,
+)
 from clinic.models import User
 
 Stage = Case.Stage
 Attendance = Visit.Status
 VisitType = Visit.VisitType
+Result = DrugScreen.Result
+GoalStatus = TreatmentGoal.Status
 
 # The order a case walks through its open stages (SPEC 3.3).
 OPEN_STAGE_ORDER = (Stage.INTAKE, Stage.ASSESSMENT, Stage.TREATMENT, Stage.RECOVERY)
@@ -32,6 +48,9 @@ GROUP_START = 17 * 60 + 30
 RECENT_DAYS = 3
 # Treatment progress is measured against this many clinic days (a typical taper plus stabilisation).
 TREATMENT_SCALE = 80
+# Alerts are raised for what was recorded in this window before "now". Older data belongs to a past the
+# worklist has long dealt with, and checking a year of it would cost time at 10,000 patients.
+ALERT_WINDOW = dt.timedelta(days=30)
 
 
 # --- Small deterministic helpers around the seeded random source. ---
@@ -153,6 +172,12 @@ class DemoRows:
     assessments: list[Assessment] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
     addenda: list[VisitAddendum] = field(default_factory=list)
+    goals: list[TreatmentGoal] = field(default_factory=list)
+    medications: list[Medication] = field(default_factory=list)
+    drug_screens: list[DrugScreen] = field(default_factory=list)
+    liver_panels: list[LiverPanel] = field(default_factory=list)
+    # Not rows: the recent records whose alert rules the command runs once the rows are written.
+    alert_checks: list["AlertCheck"] = field(default_factory=list)
 
     def in_insert_order(self) -> list[tuple[type[models.Model], list[Any]]]:
         """(model, rows) with every row after the rows it references."""
@@ -164,7 +189,22 @@ class DemoRows:
             (Assessment, self.assessments),
             (Visit, self.visits),
             (VisitAddendum, self.addenda),
+            (TreatmentGoal, self.goals),
+            (Medication, self.medications),
+            (DrugScreen, self.drug_screens),
+            (LiverPanel, self.liver_panels),
         ]
+
+
+@dataclass(frozen=True)
+class AlertCheck:
+    """A recent record to run the alert rules on, at the moment it was saved (the alert's raise time)."""
+
+    at: dt.datetime
+    record: Assessment | Visit | DrugScreen | LiverPanel
+    case: Case
+    clinician: User  # the case's primary clinician, who settles its alerts
+    attendance: bool = False  # a no-show: the attendance rule, not the record rules
 
 
 @dataclass(frozen=True)
@@ -172,6 +212,7 @@ class PatientPlan:
     stage: str  # where the patient's latest case stands today
     discharge_reason: str | None  # set when that case is discharged
     readmission: bool  # an earlier, discharged case precedes it
+    findings: frozenset[str] = frozenset()  # rare findings (`demo_data.RARE_FINDINGS`) on the latest case
 
 
 @dataclass(frozen=True)
@@ -222,6 +263,7 @@ class PlannedVisit:
     status: str
     entry: bool = False  # the visit at which the case entered this segment's stage
     discharge: bool = False  # the closing session of a completed or transferred case
+    days_used: int = 0  # days of kratom use in the 30 before an attended visit
 
 
 # --- The generator. ---
@@ -233,7 +275,12 @@ class DemoGenerator:
 
     def __init__(self, *, seed: int, today: dt.date, tz: dt.tzinfo, staff: DemoStaff) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - fictional data, not secrets; must be reproducible
+        # How staff settle the alerts the data raises: its own stream, so that the rows stay the same
+        # whether or not the alerts are raised.
+        self.alert_rng = random.Random(f"{seed}/alerts")  # noqa: S311
         self.calendar = ClinicCalendar(today, tz)
+        # The moment the demo is "as of": the start of today. Everything recorded lies before it.
+        self.now = dt.datetime.combine(today, dt.time.min, tzinfo=tz)
         self.staff = staff
 
     def batches(self, count: int, batch_size: int) -> Iterator[DemoRows]:
@@ -257,14 +304,31 @@ class DemoGenerator:
         wanted = max(1, round(count * data.READMISSION_SHARE)) if count >= 3 else 0
         readmitted = set(rng.sample(open_positions, min(wanted, len(open_positions))))
         next_reason = iter(reasons)
+        findings = self._rare_findings(stages)
         return [
             PatientPlan(
                 stage=stage,
                 discharge_reason=next(next_reason) if stage == Stage.DISCHARGED else None,
                 readmission=i in readmitted,
+                findings=frozenset(findings.get(i, ())),
             )
             for i, stage in enumerate(stages)
         ]
+
+    def _rare_findings(self, stages: Sequence[str]) -> dict[int, set[str]]:
+        """{patient position: findings}: a fixed few per clinic size, at most one liver finding each."""
+        findings: dict[int, set[str]] = defaultdict(set)
+        for finding in data.RARE_FINDINGS:
+            wanted = max(finding.minimum, round(len(stages) * finding.share))
+            liver = finding.code in ("liver_injury", "hys_law")
+            candidates = [
+                i
+                for i, stage in enumerate(stages)
+                if stage == finding.stage and not (liver and findings[i] & {"liver_injury", "hys_law"})
+            ]
+            for i in self.rng.sample(candidates, min(wanted, len(candidates))):
+                findings[i].add(finding.code)
+        return findings
 
     def add_patient(self, rows: DemoRows, plan: PatientPlan) -> None:
         budget = HISTORY_BUDGET - 100 if plan.readmission else HISTORY_BUDGET
@@ -280,7 +344,9 @@ class DemoGenerator:
         for number, timeline in enumerate(timelines):
             if number:
                 profile = self._profile(profile)
-            opening = CaseHistory(self, rows, patient, timeline, profile, body).build()
+            latest = number == len(timelines) - 1
+            findings = plan.findings if latest else frozenset()
+            opening = CaseHistory(self, rows, patient, timeline, profile, body, findings).build()
             if number == 0:
                 # Registered at the front desk just before the intake visit.
                 patient.created_at = patient.updated_at = opening - dt.timedelta(minutes=15)
@@ -452,10 +518,14 @@ class CaseHistory:
         timeline: Timeline,
         profile: Profile,
         body: Body,
+        findings: frozenset[str] = frozenset(),
     ) -> None:
         self.rng = generator.rng
         self.calendar = generator.calendar
         self.staff = generator.staff
+        self.findings = findings
+        # Records saved from here on are recent enough to be checked against the alert rules.
+        self.alert_window_start = generator.now - ALERT_WINDOW
         self.rows = rows
         self.patient = patient
         self.timeline = timeline
@@ -472,6 +542,19 @@ class CaseHistory:
         self.severity = self._dsm5_band(self.dsm5_criteria)
         self.phq9_baseline = rng.triangular(2, 22, 9)
         self.gad7_baseline = rng.triangular(2, 19, 8)
+        # Most patients' mood lifts as treatment takes hold; some stay where they started.
+        non_responder = rng.random() < data.MOOD_NON_RESPONDER_SHARE
+        self.mood_response = rng.uniform(-0.1, 0.15) if non_responder else rng.uniform(0.45, 0.85)
+        # How hard withdrawal hits when kratom is stopped (drives COWS; falls as treatment goes on): mild for
+        # most, moderate (COWS 13+) for about one in five, harder with concentrated 7-OH products.
+        self.cows_intensity = rng.triangular(0.06, 0.45, 0.18) + (
+            0.06 if profile.form == "seven_oh_product" else 0
+        )
+        liver = [code for code in ("hys_law", "liver_injury") if code in findings]
+        self.liver_state = liver[0] if liver else "mild" if rng.random() < data.LIVER_MILD_SHARE else "normal"
+        self.liver_lab = rng.choices(data.LIVER_LABS, weights=[lab[5] for lab in data.LIVER_LABS])[0]
+        self.liver_baseline = bool(liver) or rng.random() < data.LIVER_BASELINE_SHARE
+        self.plan_review_lapses = rng.random() < data.PLAN_REVIEW_LAPSE_SHARE
         self.case = Case(
             patient_id=patient.pk,
             opened_on=self.calendar.date(timeline.opened),
@@ -485,9 +568,16 @@ class CaseHistory:
             created_by_id=self.staff.front_desk.pk,
         )
         self.last_screen_day: int | None = None
+        self.last_cows_day: int | None = None
+        self.prescriber = next((c for c in (self.primary, *self.team) if c in self.staff.prescribers), None)
+        self.approach = pick(rng, data.TREATMENT_APPROACH_WEIGHTS) if self.prescriber else "none"
+        # Clinic days on buprenorphine, as (start, stop) with stop None while still taking it.
+        self.buprenorphine_days: list[tuple[int, int | None]] = []
 
     def build(self) -> dt.datetime:
         """Append the case's rows; returns the moment the case was opened."""
+        rows = self.rows
+        first = (len(rows.assessments), len(rows.drug_screens), len(rows.liver_panels))
         planned = self._plan_visits()
         visits = [self._visit(p) for p in planned]
         opening = visits[0].scheduled_at - dt.timedelta(minutes=10)
@@ -495,6 +585,12 @@ class CaseHistory:
         transitions = self._transitions(planned, visits, opening)
         self._assessments(planned, visits)
         self._finish_case(transitions, opening)
+        self._medications()
+        self._labs(planned, visits)
+        self._plan_goals(planned, visits)
+        self._queue_alert_checks(
+            visits, rows.assessments[first[0] :], rows.drug_screens[first[1] :], rows.liver_panels[first[2] :]
+        )
         self.rows.cases.append(self.case)
         self.rows.care_team.extend(
             CareTeamMember(
@@ -643,7 +739,9 @@ class CaseHistory:
         if segment.stage == Stage.RECOVERY:
             return "recovery", 1.0
         returned = any(s.stage == Stage.RECOVERY for s in self.segments[: planned.segment])
-        progress = min(1.0, (planned.day - segment.start) / TREATMENT_SCALE * self.response)
+        # Buprenorphine takes over from kratom: use and withdrawal fall faster than on a taper alone.
+        speed = self.response * (1.5 if self.approach == "buprenorphine" else 1.0)
+        progress = min(1.0, (planned.day - segment.start) / TREATMENT_SCALE * speed)
         if returned:
             progress = min(1.0, 0.3 + 2 * progress)
             return ("relapse" if planned.day - segment.start < 10 else "late"), progress
@@ -688,6 +786,7 @@ class CaseHistory:
         rng = self.rng
         phase, progress = self._phase(planned)
         amount, days, craving, symptoms = self._use_since_last_visit(phase, progress)
+        planned.days_used = days
         in_person = planned.visit_type in data.IN_PERSON_TYPES
         if planned.visit_type != VisitType.LAB_ONLY:
             visit.craving = craving
@@ -800,13 +899,13 @@ class CaseHistory:
                 continue
             from_stage = self.segments[plan.segment - 1].stage
             to_stage = self.segments[plan.segment].stage
+            reasons = data.TRANSITION_REASONS[(from_stage, to_stage)]
+            inducted = from_stage == Stage.ASSESSMENT and self.approach == "buprenorphine"
+            if inducted:
+                reasons = data.BUPRENORPHINE_START_REASONS
             chain.append(
                 self._transition(
-                    chain,
-                    to_stage,
-                    visit.scheduled_at,
-                    by=visit.clinician_id,
-                    reason=rng.choice(data.TRANSITION_REASONS[(from_stage, to_stage)]),
+                    chain, to_stage, visit.scheduled_at, by=visit.clinician_id, reason=rng.choice(reasons)
                 )
             )
         reason = self.timeline.discharge_reason
@@ -869,39 +968,72 @@ class CaseHistory:
     # --- Structured assessments. ---
 
     def _assessments(self, planned: Sequence[PlannedVisit], visits: Sequence[Visit]) -> None:
-        """COWS at intake; DSM-5, PHQ-9 and GAD-7 at assessment; a fresh DSM-5 checklist on entering recovery
-        and on returning to treatment; PHQ-9 and GAD-7 again about every five weeks."""
+        """COWS at intake and at in-person visits of the first weeks of treatment, easing as the taper or
+        buprenorphine takes hold; DSM-5, PHQ-9 and GAD-7 at assessment; a fresh DSM-5 checklist on entering
+        recovery and on returning to treatment; PHQ-9 and GAD-7 again about every five weeks (and at the latest
+        such visit of a patient with the rare "self_harm" finding, who answers item 9 above 0 there)."""
         reached_treatment = any(s.stage == Stage.TREATMENT for s in self.segments)
+        screen_types = (
+            VisitType.INDIVIDUAL_COUNSELING,
+            VisitType.MEDICATION_MANAGEMENT,
+            VisitType.TELEHEALTH,
+        )
+        self_harm_at = None
+        if "self_harm" in self.findings:  # at the latest one-to-one contact (a PHQ-9 may be taken by phone)
+            self_harm_at = next(
+                (
+                    plan
+                    for plan, visit in zip(reversed(planned), reversed(visits), strict=True)
+                    if visit.status == Attendance.ATTENDED
+                    and plan.visit_type in (*screen_types, VisitType.PHONE_CHECKIN)
+                    and not plan.entry
+                ),
+                None,
+            )
         for plan, visit in zip(planned, visits, strict=True):
             if visit.status != Attendance.ATTENDED:
                 continue
-            stage = self.segments[plan.segment].stage
+            segment = self.segments[plan.segment]
+            stage = segment.stage
             phase, progress = self._phase(plan)
+            if (
+                stage == Stage.TREATMENT
+                and plan.visit_type in (VisitType.INDIVIDUAL_COUNSELING, VisitType.MEDICATION_MANAGEMENT)
+                and plan.day - segment.start < data.COWS_TREATMENT_DAYS
+                and (self.last_cows_day is None or plan.day - self.last_cows_day >= 2)
+            ):
+                # Observed withdrawal fades over the first weeks; a return to treatment starts lower.
+                start = self.cows_intensity * (0.8 if phase in ("relapse", "late") else 1.0)
+                self._record(visit, 10, "cows", self._cows(max(0.02, start * (1 - 2.2 * progress))))
+                self.last_cows_day = plan.day
             if plan.visit_type == VisitType.INTAKE:
-                self._record(visit, 30, "cows", self._cows())
+                self._record(visit, 30, "cows", self._cows(self.cows_intensity))
             elif plan.entry and stage == Stage.ASSESSMENT:
                 if reached_treatment or self.rng.random() < 0.5:
                     self._record(visit, 20, "dsm5_sud", self._dsm5(self.dsm5_criteria))
-                self._screen(visit, plan.day, progress)
+                self._screen(visit, plan.day, progress, self_harm=plan is self_harm_at)
             elif plan.entry and stage == Stage.RECOVERY:
                 self._record(visit, 20, "dsm5_sud", self._dsm5(0, craving=self.rng.random() < 0.5))
             elif plan.entry and phase == "relapse":
                 self._record(visit, 20, "dsm5_sud", self._dsm5(self.rng.randint(2, 5)))
-            elif (
-                stage in (Stage.TREATMENT, Stage.RECOVERY)
-                and plan.visit_type
-                in (VisitType.INDIVIDUAL_COUNSELING, VisitType.MEDICATION_MANAGEMENT, VisitType.TELEHEALTH)
-                and (self.last_screen_day is None or plan.day - self.last_screen_day >= 25)
+            elif stage in (Stage.TREATMENT, Stage.RECOVERY) and (
+                plan is self_harm_at
+                or (
+                    plan.visit_type in screen_types
+                    and (self.last_screen_day is None or plan.day - self.last_screen_day >= 25)
+                )
             ):
-                self._screen(visit, plan.day, progress)
+                self._screen(visit, plan.day, progress, self_harm=plan is self_harm_at)
 
-    def _screen(self, visit: Visit, day: int, progress: float) -> None:
-        """PHQ-9 and GAD-7, easing as treatment takes hold. Item 9 (self-harm) stays 0: a positive one would
-        need its urgent alert, which the demo does not fake."""
+    def _screen(self, visit: Visit, day: int, progress: float, *, self_harm: bool = False) -> None:
+        """PHQ-9 and GAD-7, easing for most patients as treatment takes hold. Item 9 (thoughts of self-harm)
+        is 0 but on the one `self_harm` screen of a rare patient: the command raises its urgent alert
+        through the domain's rules, and the primary clinician acknowledges it."""
         rng = self.rng
-        phq9 = round(self.phq9_baseline * (1 - 0.55 * progress) + rng.gauss(0, 1.5))
-        gad7 = round(self.gad7_baseline * (1 - 0.5 * progress) + rng.gauss(0, 1.5))
-        phq9_items = [*self._spread(min(max(phq9, 0), 24), 8, 3), 0]
+        phq9 = round(self.phq9_baseline * (1 - self.mood_response * progress) + rng.gauss(0, 1.3))
+        gad7 = round(self.gad7_baseline * (1 - 0.9 * self.mood_response * progress) + rng.gauss(0, 1.3))
+        item9 = 1 if self_harm else 0
+        phq9_items = [*self._spread(min(max(phq9, 0), 24), 8, 3), item9]
         self._record(visit, 35, "phq9", {f"q{i}": v for i, v in enumerate(phq9_items, 1)})
         gad7_items = self._spread(min(max(gad7, 0), 21), 7, 3)
         self._record(visit, 42, "gad7", {f"q{i}": v for i, v in enumerate(gad7_items, 1)})
@@ -925,9 +1057,8 @@ class CaseHistory:
         band = INSTRUMENTS["dsm5_sud"].band_for(met)
         return band.code if band else "severe"
 
-    def _cows(self) -> dict[str, Any]:
-        """Each observed item at one of its own allowed values, all leaning the same way for this patient."""
-        intensity = self.rng.uniform(0.05, 0.55)
+    def _cows(self, intensity: float) -> dict[str, Any]:
+        """Each observed item at one of its own allowed values, all leaning the same way (`intensity`, 0-1)."""
         scores = {}
         for item in INSTRUMENTS["cows"].items:
             values = item.allowed
@@ -952,3 +1083,344 @@ class CaseHistory:
                 by_id=visit.clinician_id,
             )
         )
+
+    # --- Medications. ---
+
+    def _closing_day(self) -> int | None:
+        """The clinic day the case was discharged, or None while it is open."""
+        return self.segments[-1].end if self.timeline.discharge_reason is not None else None
+
+    def _medications(self) -> None:
+        """Prescribed from the first treatment visit when a prescriber is on the case: buprenorphine/naloxone
+        for many (some titrated up, some tapered off in recovery, restarted on a return to treatment), a
+        withdrawal medication for the first weeks otherwise, a few on naltrexone once off kratom, and the
+        odd other medicine. Everything a discharged case took stops by the discharge."""
+        treatment = [segment for segment in self.segments if segment.stage == Stage.TREATMENT]
+        if self.prescriber is None or not treatment:
+            return
+        rng = self.rng
+        first = treatment[0]
+        if self.approach == "buprenorphine":
+            self._buprenorphine(first)
+            if rng.random() < 0.2:
+                self._withdrawal_medication(first.start)
+        elif self.approach == "withdrawal_medication":
+            self._withdrawal_medication(first.start)
+        if self.approach != "buprenorphine" and rng.random() < data.NALTREXONE_SHARE:
+            naltrexone = data.NALTREXONE
+            name, dose, frequency, _ = rng.choices(naltrexone, weights=[m[3] for m in naltrexone])[0]
+            self._prescribe(name, dose, frequency, first.start + rng.randint(20, 40), None)
+        if rng.random() < data.OTHER_MEDICATION_SHARE:
+            other = data.OTHER_MEDICATIONS
+            name, dose, frequency, days, _ = rng.choices(other, weights=[m[4] for m in other])[0]
+            start = first.start + rng.randint(0, 10)
+            self._prescribe("other", dose, frequency, start, start + days if days else None, other_name=name)
+
+    def _buprenorphine(self, first: Segment) -> None:
+        """Induction on entering treatment; about half taper off in recovery (a taper a return to treatment
+        interrupts just goes on), and those who had come off restart when they return."""
+        rng = self.rng
+        name, frequency = "buprenorphine_naloxone", "once daily"
+        dose = pick(rng, data.BUPRENORPHINE_DOSES)
+        taking_since: int | None = first.start
+        if rng.random() < 0.3:  # started low, raised within the first week or two
+            raised = first.start + rng.randint(3, 8)
+            self._prescribe(name, "8 mg/2 mg", frequency, first.start, raised)
+            dose, taking_since = pick(rng, data.BUPRENORPHINE_TITRATED_DOSES), raised
+        later = self.segments[self.segments.index(first) + 1 :]
+        for segment in later:
+            if segment.stage == Stage.RECOVERY and taking_since is not None and rng.random() < 0.45:
+                stop = max(segment.start + rng.randint(10, 60), taking_since)
+                if stop < segment.end or segment is later[-1]:
+                    self._prescribe(name, dose, frequency, taking_since, stop)
+                    taking_since = None
+            elif segment.stage == Stage.TREATMENT and taking_since is None:
+                taking_since = segment.start
+        if taking_since is not None:
+            self._prescribe(name, dose, frequency, taking_since, None)
+
+    def _withdrawal_medication(self, start: int) -> None:
+        choices = data.WITHDRAWAL_MEDICATIONS
+        name, dose, frequency, _ = self.rng.choices(choices, weights=[m[3] for m in choices])[0]
+        self._prescribe(name, dose, frequency, start, start + self.rng.randint(5, 15))
+
+    def _prescribe(
+        self, name: str, dose: str, frequency: str, start: int, stop: int | None, *, other_name: str = ""
+    ) -> None:
+        """One medication row from clinic day `start` to `stop` (None: still taking it). Not started yet or
+        after the discharge: no row. A stop still ahead for an open case is not known yet (None); a
+        discharged case's medication stops by the discharge at the latest."""
+        closing = self._closing_day()
+        prescriber = self.prescriber
+        if prescriber is None or start > (closing if closing is not None else -1):
+            return
+        if closing is not None:
+            stop = closing if stop is None else min(stop, closing)
+        elif stop is not None and stop >= 0:
+            stop = None
+        if stop is not None:
+            stop = max(stop, start)
+        created_at = self.calendar.at(start, 12 * 60 + self.rng.randint(0, 299))
+        self.rows.medications.append(
+            Medication(
+                case_id=self.case.pk,
+                medication=name,
+                other_name=other_name,
+                dose=dose,
+                frequency=frequency,
+                start_date=self.calendar.date(start),
+                stop_date=self.calendar.date(stop) if stop is not None else None,
+                prescriber=prescriber.full_name or prescriber.username,
+                created_at=created_at,
+                updated_at=self.calendar.at(stop, 17 * 60 + 30) if stop is not None else created_at,
+                created_by_id=prescriber.pk,
+            )
+        )
+        if name == "buprenorphine_naloxone":
+            self.buprenorphine_days.append((start, stop))
+
+    def _on_buprenorphine(self, day: int) -> bool:
+        return any(start <= day and (stop is None or day <= stop) for start, stop in self.buprenorphine_days)
+
+    # --- Labs: urine drug screens and liver panels. ---
+
+    def _labs(self, planned: Sequence[PlannedVisit], visits: Sequence[Visit]) -> None:
+        """Urine collected at in-person visits from assessment on: on entering each stage, at every lab-only
+        visit, and otherwise every two to three weeks in treatment, every month or so in recovery. A liver
+        panel with the first screen for most patients, and a follow-up for some (all whose first one was
+        abnormal). The rare fentanyl positive is the screen at the patient's latest visit."""
+        rng = self.rng
+        first_screen = len(self.rows.drug_screens)
+        last_screen: int | None = None
+        gap = 0
+        panels = 0
+        follow_up: int | None = None
+        lab_visits = [
+            (plan, visit)
+            for plan, visit in zip(planned, visits, strict=True)
+            if visit.status == Attendance.ATTENDED
+            and plan.visit_type in data.LAB_VISIT_TYPES
+            and self.segments[plan.segment].stage != Stage.INTAKE
+        ]
+        for plan, visit in lab_visits:
+            stage = self.segments[plan.segment].stage
+            if (
+                plan.visit_type == VisitType.LAB_ONLY
+                or plan.entry
+                or last_screen is None
+                or plan.day - last_screen >= gap
+                or ("fentanyl" in self.findings and plan is lab_visits[-1][0])
+            ):
+                self._drug_screen(visit, plan)
+                last_screen = plan.day
+                gap = rng.randint(*data.SCREEN_GAP_DAYS[stage])
+            if panels == 0 and self.liver_baseline:
+                self._liver_panel(visit, plan, self.liver_state)
+                panels = 1
+                if self.liver_state in ("liver_injury", "hys_law"):
+                    follow_up = plan.day + rng.randint(4, 8)  # repeat within a week or two
+                elif self.liver_state == "mild" or rng.random() < data.LIVER_FOLLOW_UP_SHARE:
+                    follow_up = plan.day + rng.randint(20, 45)
+            elif (
+                panels == 1 and follow_up is not None and plan.day >= follow_up and stage != Stage.ASSESSMENT
+            ):
+                self._liver_panel(visit, plan, pick_pair(rng, data.LIVER_FOLLOW_UP[self.liver_state]))
+                panels = 2
+        if "fentanyl" in self.findings:
+            # The latest screen, if recent (so it is on today's worklist).
+            recent = [
+                screen
+                for screen in self.rows.drug_screens[first_screen:]
+                if screen.created_at >= self.alert_window_start
+            ]
+            if recent:
+                recent[-1].fentanyl = Result.POSITIVE
+
+    def _drug_screen(self, visit: Visit, plan: PlannedVisit) -> None:
+        """Mitragynine positive while the patient still uses (detectable for about a week), negative once
+        off kratom; 7-OH products show as 7-hydroxymitragynine; buprenorphine when prescribed; the odd
+        other positive (more likely for what the patient reports using); a few analytes not tested."""
+        rng = self.rng
+        phase, _ = self._phase(plan)
+        used = phase == "pre" or rng.random() < 1 - (1 - plan.days_used / 30) ** 6
+        seven_oh = self.profile.form == "seven_oh_product"
+        chances = dict(data.SCREEN_BACKGROUND_POSITIVE)
+        for analyte, chance in data.OTHER_SUBSTANCE_POSITIVE.get(self.profile.other_substances, {}).items():
+            chances[analyte] = max(chances.get(analyte, 0.0), chance)
+        chances["mitragynine"] = (0.5 if seven_oh else 0.97) if used else 0.01
+        chances["seven_oh_mitragynine"] = (0.95 if seven_oh else 0.4) if used else 0.0
+        chances["buprenorphine"] = 0.95 if self._on_buprenorphine(plan.day) else 0.003
+        results: dict[str, str] = {}
+        for analyte in ANALYTES:
+            tested = rng.random() < data.SCREEN_TESTED_SHARE[analyte]
+            positive = rng.random() < chances.get(analyte, 0.0)
+            results[analyte] = Result.POSITIVE if positive else Result.NEGATIVE
+            if not tested:
+                results[analyte] = Result.NOT_TESTED
+        ended = visit.scheduled_at + dt.timedelta(minutes=visit.duration_minutes)
+        self.rows.drug_screens.append(
+            DrugScreen(
+                case_id=self.case.pk,
+                collected_on=self.calendar.date(plan.day),
+                created_at=ended + dt.timedelta(minutes=rng.randint(5, 90)),
+                created_by_id=visit.clinician_id,
+                **results,
+            )
+        )
+
+    def _liver_panel(self, visit: Visit, plan: PlannedVisit, state: str) -> None:
+        """ALT, AST, ALP (U/L) and total bilirubin (mg/dL) as multiples of the patient's lab's limits."""
+        rng = self.rng
+        _, alt_uln, ast_uln, alp_uln, bilirubin_uln, _ = self.liver_lab
+        ranges = data.LIVER_STATES[state]
+
+        def value(analyte: str, uln: str, places: int) -> Decimal:
+            return Decimal(f"{float(uln) * rng.uniform(*ranges[analyte]):.{places}f}")
+
+        self.rows.liver_panels.append(
+            LiverPanel(
+                case_id=self.case.pk,
+                collected_on=self.calendar.date(plan.day),
+                alt=value("alt", alt_uln, 0),
+                alt_uln=Decimal(alt_uln),
+                ast=value("ast", ast_uln, 0),
+                ast_uln=Decimal(ast_uln),
+                alp=value("alp", alp_uln, 0),
+                alp_uln=Decimal(alp_uln),
+                total_bilirubin=value("bilirubin", bilirubin_uln, 1),
+                total_bilirubin_uln=Decimal(bilirubin_uln),
+                # Resulted by the lab later the same day.
+                created_at=visit.scheduled_at + dt.timedelta(minutes=rng.randint(180, 360)),
+                created_by_id=visit.clinician_id,
+            )
+        )
+
+    # --- Treatment plan. ---
+
+    def _plan_goals(self, planned: Sequence[PlannedVisit], visits: Sequence[Visit]) -> None:
+        """One to three goals written on entering treatment (the kratom goal first), reviewed every month or
+        so at an individual, medication or telehealth visit, on returning to treatment (the kratom goal is
+        revised and a new one set) and at discharge. A few plans' reviews lapse after the first."""
+        treatment = [i for i, segment in enumerate(self.segments) if segment.stage == Stage.TREATMENT]
+        if not treatment:
+            return
+        rng = self.rng
+        start = self.segments[treatment[0]].start
+        returned = self.segments[treatment[1]].start if len(treatment) > 1 else None
+        reviews = [start]
+        gap = rng.randint(*data.PLAN_REVIEW_GAP_DAYS)
+        for plan, visit in zip(planned, visits, strict=True):
+            if visit.status != Attendance.ATTENDED or plan.day <= start:
+                continue
+            if plan.day == returned and plan.entry:
+                reviews.append(plan.day)
+            elif (
+                not self.plan_review_lapses
+                and self.segments[plan.segment].stage in (Stage.TREATMENT, Stage.RECOVERY)
+                and plan.visit_type
+                in (VisitType.INDIVIDUAL_COUNSELING, VisitType.MEDICATION_MANAGEMENT, VisitType.TELEHEALTH)
+                and plan.day - reviews[-1] >= gap
+            ):
+                reviews.append(plan.day)
+                gap = rng.randint(*data.PLAN_REVIEW_GAP_DAYS)
+        closing = self._closing_day()
+        if closing is not None and closing > reviews[-1]:
+            reviews.append(closing)  # the plan is closed out at discharge
+
+        reason = self.timeline.discharge_reason
+        outcome = (
+            str(self.segments[-1].stage)
+            if reason is None
+            else "completed"
+            if reason == "completed"
+            else "closed_early"
+        )
+        reached_recovery = any(segment.stage == Stage.RECOVERY for segment in self.segments)
+        kratom_status = {
+            "treatment": GoalStatus.ACTIVE,
+            "recovery": GoalStatus.MET,
+            "completed": GoalStatus.MET,
+            "closed_early": GoalStatus.MET if reached_recovery else GoalStatus.DISCONTINUED,
+        }[outcome]
+        profile = self.profile
+        topic_weights = {
+            "withdrawal": 20,
+            "mood": 30 if self.phq9_baseline >= 10 else 6,
+            "anxiety": 25 if "anxiety_mood" in profile.reasons or self.gad7_baseline >= 10 else 5,
+            "pain": 30 if "pain" in profile.reasons else 3,
+            "sleep": 10,
+            "relationships": 10,
+            "work": 8,
+            "other_substance": 20 if profile.other_substances else 0,
+            "liver": 40 if self.liver_baseline and self.liver_state != "normal" else 0,
+        }
+        extra = rng.choices((0, 1, 2), weights=(25, 45, 30))[0]
+        topics = sample_weighted(rng, {t: w for t, w in topic_weights.items() if w}, extra)
+        goals: list[tuple[str, int, str]] = [
+            ("kratom", start, GoalStatus.REVISED if returned is not None else kratom_status)
+        ]
+        goals += [(topic, start, pick_pair(rng, data.GOAL_STATUS_WEIGHTS[outcome])) for topic in topics]
+        if returned is not None:
+            goals.append(("kratom_return", returned, kratom_status))
+        fill = {
+            "grams": f"{profile.daily_grams:g}",
+            "form": data.FORM_WORDS[profile.form],
+            "severity": self.severity,
+            "other": profile.other_substances.lower(),
+        }
+        reviewed_at = self.calendar.at(reviews[-1], 17 * 60 + 30 + rng.randint(0, 29))
+        for topic, day, status in goals:
+            problem, goal, interventions = rng.choice(data.GOALS[topic])
+            self.rows.goals.append(
+                TreatmentGoal(
+                    case_id=self.case.pk,
+                    problem=problem.format(**fill),
+                    goal=goal.format(**fill),
+                    interventions=interventions.format(**fill),
+                    target_date=self.calendar.date(day) + dt.timedelta(days=rng.randint(60, 120)),
+                    status=status,
+                    review_date=self.calendar.date(reviews[-1]),
+                    created_at=self.calendar.at(day, 17 * 60 + rng.randint(0, 29)),
+                    updated_at=reviewed_at,
+                    created_by_id=self.primary.pk,
+                )
+            )
+
+    # --- What the alert rules will be run on. ---
+
+    def _queue_alert_checks(
+        self,
+        visits: Sequence[Visit],
+        assessments: Sequence[Assessment],
+        screens: Sequence[DrugScreen],
+        panels: Sequence[LiverPanel],
+    ) -> None:
+        """The case's records from the alert window, in the order they were saved: assessments, visits with
+        blood pressure, no-shows (the attendance rule), drug screens and liver panels."""
+        start = self.alert_window_start
+        checks: list[AlertCheck] = []
+
+        def check(at: dt.datetime, record: Any, *, attendance: bool = False) -> None:
+            if at >= start:
+                checks.append(AlertCheck(at, record, self.case, self.primary, attendance))
+
+        for assessment in assessments:
+            check(assessment.administered_at, assessment)
+        for visit in visits:
+            if visit.bp_systolic is not None:
+                check(visit.scheduled_at + dt.timedelta(minutes=10), visit)
+        # A no-show is checked once the next outcome is known too: the attendance rule looks at the visits on
+        # both sides, and a run of two no-shows is only there to see once the second is marked.
+        outcomes = [
+            visit for visit in visits if visit.status not in (Attendance.SCHEDULED, Attendance.CANCELLED)
+        ]
+        for visit, following in zip(outcomes, [*outcomes[1:], None], strict=True):
+            if visit.status == Attendance.NO_SHOW:
+                known = visit.updated_at if following is None else max(visit.updated_at, following.updated_at)
+                check(known, visit, attendance=True)
+        for screen in screens:
+            check(screen.created_at, screen)
+        for panel in panels:
+            check(panel.created_at, panel)
+        checks.sort(key=lambda c: c.at)
+        self.rows.alert_checks.extend(checks)

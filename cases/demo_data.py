@@ -327,7 +327,6 @@ TRANSITION_REASONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("assessment", "treatment"): (
         "DSM-5 checklist completed; treatment plan agreed with patient.",
         "Diagnosis confirmed; starting supervised taper.",
-        "Assessment complete; starting buprenorphine induction per plan.",
         "Assessment complete; weekly counseling and taper schedule agreed.",
     ),
     ("treatment", "recovery"): (
@@ -342,6 +341,11 @@ TRANSITION_REASONS: dict[tuple[str, str], tuple[str, ...]] = {
         "Positive screen and reported use for 3 weeks; returning to treatment.",
     ),
 }
+# Entering treatment on buprenorphine/naloxone (the case's medication list says so too).
+BUPRENORPHINE_START_REASONS: tuple[str, ...] = (
+    "Assessment complete; starting buprenorphine induction per plan.",
+    "DSM-5 checklist completed; buprenorphine/naloxone induction today, weekly counseling.",
+)
 DISCHARGE_NOTES: dict[str, tuple[str, ...]] = {
     "completed": (
         "Treatment completed; relapse-prevention plan given, follow up with primary care.",
@@ -495,3 +499,334 @@ ADDENDUM_TEXTS: tuple[str, ...] = (
     "Clarification: taper target is per day, not per dose.",
     "Spoke with primary care; they will manage blood pressure follow-up.",
 )
+
+# --- Rare findings: how many patients (share of the clinic, and at least `minimum`) get each, and among
+# patients whose current case stands in which stage (so the finding is recent enough to be on the worklist). ---
+
+
+@dataclass(frozen=True)
+class RareFinding:
+    code: str
+    stage: str
+    share: float
+    minimum: int
+
+
+RARE_FINDINGS: tuple[RareFinding, ...] = (
+    # A urine screen positive for fentanyl (contaminated pills or powder): about one patient in a hundred.
+    RareFinding("fentanyl", "treatment", 0.01, 1),
+    # PHQ-9 item 9 answered "several days" once: the suicide-risk alert, acknowledged with a safety plan.
+    RareFinding("self_harm", "treatment", 0.01, 1),
+    # Kratom-associated liver injury found on the intake labs: ALT above 3 x ULN, and rarely Hy's law.
+    RareFinding("hys_law", "assessment", 0.005, 0),
+    RareFinding("liver_injury", "assessment", 0.01, 1),
+)
+
+# --- Assessments over time. ---
+
+# Patients whose mood does not lift with treatment (PHQ-9 and GAD-7 stay about where they started).
+MOOD_NON_RESPONDER_SHARE = 0.15
+# COWS is repeated at in-person visits during the first clinic days of treatment (induction and taper).
+COWS_TREATMENT_DAYS = 15
+
+# --- Urine drug screens (codes are `cases.models.ANALYTES`). ---
+
+# Visit types at which urine is collected (observed, in the clinic).
+LAB_VISIT_TYPES = frozenset({"assessment", "lab_only", "individual_counseling", "medication_management"})
+# Clinic days between screens, by stage (a lab-only visit always collects one).
+SCREEN_GAP_DAYS: dict[str, tuple[int, int]] = {
+    "assessment": (8, 14), "treatment": (8, 14), "recovery": (15, 30),
+}  # fmt: skip
+# Share of screens on which the lab reports each analyte (the rest are `not_tested`).
+SCREEN_TESTED_SHARE: dict[str, float] = {
+    "mitragynine": 1.0, "seven_oh_mitragynine": 0.65, "opioids": 0.97, "fentanyl": 0.93, "buprenorphine": 0.95,
+    "methadone": 0.75, "benzodiazepines": 0.97, "amphetamines": 0.97, "cocaine": 0.95, "cannabinoids": 0.95,
+    "alcohol": 0.6,
+}  # fmt: skip
+# Chance of a positive result on any screen, for analytes the patient's story does not explain.
+SCREEN_BACKGROUND_POSITIVE: dict[str, float] = {
+    "opioids": 0.012, "methadone": 0.002, "benzodiazepines": 0.02, "amphetamines": 0.01, "cocaine": 0.005,
+    "cannabinoids": 0.05, "alcohol": 0.04,
+}  # fmt: skip
+# What the other substances a patient reports (OTHER_SUBSTANCES) make likely on a screen.
+OTHER_SUBSTANCE_POSITIVE: dict[str, dict[str, float]] = {
+    "Alcohol, weekends": {"alcohol": 0.3},
+    "Alcohol, 2-3 drinks most evenings": {"alcohol": 0.7},
+    "Cannabis, occasional": {"cannabinoids": 0.4},
+    "Cannabis, daily": {"cannabinoids": 0.9},
+    "Benzodiazepines, occasional, not prescribed": {"benzodiazepines": 0.3},
+    "Methamphetamine, remote history": {"amphetamines": 0.04},
+}
+
+# --- Liver panels: the lab's upper limits of normal, and how far above or below them each kind of patient
+# runs (multiples of the ULN, low-high for a uniform draw). ---
+
+# (name, ALT ULN, AST ULN, ALP ULN, total bilirubin ULN, weight): the hospital lab and a reference lab.
+LIVER_LABS: tuple[tuple[str, str, str, str, str, int], ...] = (
+    ("hospital", "40", "40", "120", "1.2", 75),
+    ("reference", "33", "36", "126", "1.0", 25),
+)
+# Share of patients with a liver panel at intake, and of those in treatment who get a follow-up panel.
+LIVER_BASELINE_SHARE = 0.85
+LIVER_FOLLOW_UP_SHARE = 0.3
+# Mildly raised enzymes (fatty liver, alcohol): below 3 x ULN, no alert.
+LIVER_MILD_SHARE = 0.12
+LIVER_STATES: dict[str, dict[str, tuple[float, float]]] = {
+    "normal": {"alt": (0.25, 0.9), "ast": (0.4, 0.85), "alp": (0.35, 0.9), "bilirubin": (0.25, 0.85)},
+    "mild": {"alt": (1.1, 2.6), "ast": (0.9, 2.0), "alp": (0.6, 1.2), "bilirubin": (0.35, 1.0)},
+    # Kratom injury is often cholestatic or mixed: ALP up with ALT, bilirubin not yet twice the limit.
+    "liver_injury": {"alt": (3.2, 6.0), "ast": (2.0, 4.5), "alp": (1.6, 3.2), "bilirubin": (0.9, 1.8)},
+    "hys_law": {"alt": (10.0, 18.0), "ast": (7.0, 14.0), "alp": (1.2, 2.0), "bilirubin": (2.6, 4.8)},
+}
+# Where a patient's enzymes stand at the follow-up panel, after stopping kratom: (state, weight) pairs.
+LIVER_FOLLOW_UP: dict[str, tuple[tuple[str, int], ...]] = {
+    "normal": (("normal", 95), ("mild", 5)),
+    "mild": (("normal", 50), ("mild", 50)),
+    "liver_injury": (("mild", 80), ("normal", 20)),
+    "hys_law": (("liver_injury", 100),),
+}
+
+# --- Medications (codes are `cases.models.Medication.Name`). ---
+
+# How a case is treated once it enters treatment, when a prescriber is on the care team.
+TREATMENT_APPROACH_WEIGHTS: dict[str, int] = {"buprenorphine": 55, "withdrawal_medication": 30, "none": 15}
+# Buprenorphine/naloxone sublingual film, daily dose (buprenorphine/naloxone).
+BUPRENORPHINE_DOSES: dict[str, int] = {"8 mg/2 mg": 45, "12 mg/3 mg": 20, "16 mg/4 mg": 20, "4 mg/1 mg": 15}
+BUPRENORPHINE_TITRATED_DOSES: dict[str, int] = {"12 mg/3 mg": 55, "16 mg/4 mg": 45}
+# Symptomatic withdrawal medication for the first weeks: (medication, dose, frequency, weight).
+WITHDRAWAL_MEDICATIONS: tuple[tuple[str, str, str, int], ...] = (
+    ("clonidine", "0.1 mg", "every 6 hours as needed for withdrawal", 75),
+    ("lofexidine", "0.54 mg", "four times daily", 25),
+)
+# Naltrexone once the taper is done: (medication, dose, frequency, weight).
+NALTREXONE: tuple[tuple[str, str, str, int], ...] = (
+    ("naltrexone_oral", "50 mg", "once daily", 70),
+    ("naltrexone_er", "380 mg IM", "every 4 weeks", 30),
+)
+NALTREXONE_SHARE = 0.12
+# Other medicines started in treatment: (name, dose, frequency, clinic days taken or 0 = ongoing, weight).
+OTHER_MEDICATIONS: tuple[tuple[str, str, str, int, int], ...] = (
+    ("Gabapentin", "300 mg", "three times daily", 20, 30),
+    ("Trazodone", "50 mg", "at bedtime as needed for sleep", 30, 25),
+    ("Hydroxyzine", "25 mg", "every 6 hours as needed for anxiety", 15, 20),
+    ("Loperamide", "2 mg", "as needed for loose stools, at most 8 mg a day", 7, 10),
+    ("Sertraline", "50 mg", "once daily", 0, 15),
+)
+OTHER_MEDICATION_SHARE = 0.15
+
+# --- Treatment plans: goals by topic. Placeholders as in the notes. ---
+
+GOALS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "kratom": (
+        (
+            "Daily kratom use ({grams} g/day of {form}) with withdrawal when late on a dose.",
+            "Stop kratom use; no use for 8 consecutive weeks, confirmed by urine screens.",
+            "Supervised taper or buprenorphine; weekly individual counseling; urine screens every 2-3 weeks.",
+        ),
+        (
+            "Kratom use disorder, {severity}; unable to cut down alone.",
+            "Reduce to zero use by the target date and stay abstinent.",
+            "Taper schedule reviewed weekly; relapse-prevention group; craving log.",
+        ),
+    ),
+    "kratom_return": (
+        (
+            "Return to kratom use after a period of abstinence.",
+            "Regain abstinence within 4 weeks; identify what led to the return to use.",
+            "Weekly visits again; relapse analysis; restart taper or medication as needed.",
+        ),
+    ),
+    "withdrawal": (
+        (
+            "Withdrawal symptoms (sweats, aches, poor sleep) make stopping hard.",
+            "Withdrawal manageable (COWS under 5) through the taper.",
+            "COWS at each visit early on; comfort medication; sleep hygiene.",
+        ),
+    ),
+    "mood": (
+        (
+            "Depressed mood (PHQ-9 in the moderate range) at intake.",
+            "PHQ-9 under 10 and back to usual activities.",
+            "Behavioral activation in counseling; PHQ-9 monthly; primary care for medication if no change.",
+        ),
+    ),
+    "anxiety": (
+        (
+            "Anxiety that kratom was used to manage.",
+            "Use two coping skills for anxiety instead of kratom; GAD-7 under 10.",
+            "CBT skills in individual sessions; breathing practice; GAD-7 monthly.",
+        ),
+    ),
+    "pain": (
+        (
+            "Chronic back pain that kratom was used to treat.",
+            "Pain managed without kratom; able to work a full week.",
+            "Referral to physical therapy; coordinate with primary care on non-opioid pain care.",
+        ),
+    ),
+    "sleep": (
+        (
+            "Poor sleep since cutting down.",
+            "Sleep 6 hours or more on most nights.",
+            "Sleep hygiene plan; sleep diary reviewed at visits.",
+        ),
+    ),
+    "relationships": (
+        (
+            "Conflict at home over kratom use.",
+            "Rebuild trust with partner and family.",
+            "Family session; communication skills in counseling.",
+        ),
+    ),
+    "work": (
+        (
+            "Missed work and money spent on kratom.",
+            "Keep steady work attendance and a budget without kratom spending.",
+            "Problem-solving in counseling; budget worksheet.",
+        ),
+    ),
+    "other_substance": (
+        (
+            "Other substance use ({other}) alongside kratom.",
+            "Cut down other substance use and keep it out of the recovery plan's risks.",
+            "Screening and brief intervention; urine screens; mutual-help meetings.",
+        ),
+    ),
+    "liver": (
+        (
+            "Raised liver enzymes on the intake panel.",
+            "Liver enzymes back within normal limits.",
+            "Stop kratom; avoid alcohol and acetaminophen excess; repeat liver panel in 4-6 weeks.",
+        ),
+    ),
+}
+# Share of treated cases whose plan reviews lapse after the first one (plan review overdue alerts).
+PLAN_REVIEW_LAPSE_SHARE = 0.12
+# Clinic days between plan reviews, held at an individual, medication or telehealth visit.
+PLAN_REVIEW_GAP_DAYS = (20, 40)
+# Status of a goal (other than the kratom-use goal) by how the case stands: (status, weight) pairs.
+GOAL_STATUS_WEIGHTS: dict[str, tuple[tuple[str, int], ...]] = {
+    "treatment": (("active", 75), ("met", 15), ("revised", 10)),
+    "recovery": (("met", 55), ("active", 35), ("revised", 10)),
+    "completed": (("met", 85), ("revised", 5), ("discontinued", 10)),
+    "closed_early": (("discontinued", 75), ("met", 20), ("revised", 5)),
+}
+
+# --- Alerts: how the clinic's staff settle them (by alert kind). ---
+
+
+@dataclass(frozen=True)
+class AlertHandling:
+    unhandled: float  # share left on the worklist however old
+    # Acknowledged this long after being raised, or (None) at the patient's next visit.
+    acknowledge_hours: tuple[float, float] | None
+    resolve_share: float  # share later resolved
+    resolve_days: tuple[float, float]  # resolved this long after being acknowledged
+    acknowledge_notes: tuple[str, ...]
+    resolve_notes: tuple[str, ...]
+
+
+ALERT_HANDLING: dict[str, AlertHandling] = {
+    "suicide_risk": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=(0.3, 2.0),
+        resolve_share=0.0,
+        resolve_days=(0, 0),
+        acknowledge_notes=(
+            "Spoke with patient in person; C-SSRS screen: passive thoughts, no plan, intent or means. Safety "
+            "plan written with patient; 988 and crisis line given. Follow-up call in 2 days.",
+            "Assessed same day: fleeting thoughts, no plan or intent, protective factors (children, work). "
+            "Safety plan completed; weekly PHQ-9; supervisor informed.",
+        ),
+        resolve_notes=(),
+    ),
+    "fentanyl_positive": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=None,  # talked through with the patient at the next visit
+        resolve_share=0.0,
+        resolve_days=(0, 0),
+        acknowledge_notes=(
+            "Discussed result with patient: took pills bought as oxycodone. Overdose education, naloxone kit "
+            "given; visits weekly.",
+            "Patient reached by phone; denies knowing use, likely contaminated supply. Naloxone prescribed; "
+            "repeat screen at next visit.",
+        ),
+        resolve_notes=(),
+    ),
+    "hypertensive_crisis": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=(0.2, 1.0),
+        resolve_share=1.0,
+        resolve_days=(1, 7),
+        acknowledge_notes=(
+            "Repeat BP after 10 minutes still high; no chest pain, headache or vision change. Sent to primary "
+            "care same day.",
+            "No symptoms of end-organ damage; patient walked to the ED next door for evaluation.",
+        ),
+        resolve_notes=("Seen by primary care; medication adjusted, BP now under 140/90.",),
+    ),
+    "elevated_bp": AlertHandling(
+        unhandled=0.2,
+        acknowledge_hours=(4.0, 120.0),
+        resolve_share=0.25,
+        resolve_days=(7, 30),
+        acknowledge_notes=(
+            "Known hypertension; letter sent to primary care. Recheck at next visit.",
+            "Likely withdrawal-related; recheck after taper. Advised home BP log.",
+            "Discussed with patient; appointment made with primary care.",
+        ),
+        resolve_notes=(
+            "BP back under 140/90 on two visits.",
+            "Primary care started amlodipine; BP controlled.",
+        ),
+    ),
+    "liver_injury": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=(4.0, 72.0),
+        resolve_share=0.3,
+        resolve_days=(14, 40),
+        acknowledge_notes=(
+            "Advised to stop kratom completely and avoid alcohol and acetaminophen. Repeat panel in 1 week; "
+            "hepatology referral sent.",
+            "Discussed with supervising physician: no jaundice or pain; repeat LFTs in 5-7 days.",
+        ),
+        resolve_notes=("Repeat liver panel improving; continue monitoring.",),
+    ),
+    "withdrawal_moderate": AlertHandling(
+        unhandled=0.05,
+        acknowledge_hours=(0.2, 4.0),
+        resolve_share=0.9,
+        resolve_days=(1, 5),
+        acknowledge_notes=(
+            "Comfort medication given; reassessed before leaving.",
+            "Induction started per protocol; patient comfortable at the end of the visit.",
+        ),
+        resolve_notes=(
+            "Withdrawal settled; COWS mild at follow-up.",
+            "Symptoms eased on the taper schedule.",
+        ),
+    ),
+    "engagement_risk": AlertHandling(
+        unhandled=0.15,
+        acknowledge_hours=(8.0, 96.0),
+        resolve_share=0.7,
+        resolve_days=(2, 14),
+        acknowledge_notes=(
+            "Called patient, left voicemail; outreach letter sent.",
+            "Reached patient by text; transport problems, rescheduled.",
+        ),
+        resolve_notes=(
+            "Patient back in care; attended the rescheduled visit.",
+            "Reached patient; visits rescheduled.",
+        ),
+    ),
+    "plan_review_overdue": AlertHandling(
+        unhandled=0.2,
+        acknowledge_hours=(24.0, 96.0),
+        resolve_share=0.0,
+        resolve_days=(0, 0),
+        acknowledge_notes=("Plan review booked for the next individual session.",),
+        resolve_notes=(),
+    ),
+}
+ALERT_DISCHARGE_NOTE = "Case discharged; follow-up handed over in the discharge plan."

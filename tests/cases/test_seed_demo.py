@@ -3,7 +3,9 @@
 import datetime as dt
 import hashlib
 import io
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
+from decimal import Decimal
 from itertools import pairwise
 from statistics import mean
 from zoneinfo import ZoneInfo
@@ -11,13 +13,32 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.db import models
 from django.db.models import Count
+from django.test import RequestFactory
 from django.utils import timezone
 
 from cases import demo_data
 from cases.demo import DemoGenerator, DemoRows, DemoStaff, quota
+from cases.instruments import score_responses
 from cases.kansas import KANSAS_COUNTIES
-from cases.models import Assessment, CareTeamMember, Case, Patient, StageTransition, Visit, VisitAddendum
+from cases.management.commands.seed_demo import ensure_demo_users, write_rows
+from cases.measures import hys_law
+from cases.models import (
+    ANALYTES,
+    Alert,
+    Assessment,
+    CareTeamMember,
+    Case,
+    DrugScreen,
+    LiverPanel,
+    Medication,
+    Patient,
+    StageTransition,
+    TreatmentGoal,
+    Visit,
+    VisitAddendum,
+)
 from clinic.models import User
 from clinic.roles import Role
 
@@ -79,7 +100,10 @@ def test_if_empty_adds_no_patients_but_restores_the_demo_logins(seeded):
     assert (Patient.objects.count(), Case.objects.count(), Visit.objects.count()) == before
     assert "no demo patients added" in output
     password, _ = printed_logins(output)["clinician"]
-    assert authenticate(username="clinician", password=password) is not None
+    assert (
+        authenticate(RequestFactory().post("/accounts/login/"), username="clinician", password=password)
+        is not None
+    )
     assert User.objects.filter(username="clinician").count() == 1
 
 
@@ -99,7 +123,8 @@ def test_each_role_has_a_demo_login_that_works_with_the_printed_password(seeded,
     assert logins, f"no demo login printed for {role}"
     for username, password in logins.items():
         assert len(password) >= 12
-        user = authenticate(username=username, password=password)
+        # the lockout (django-axes) needs the request that the credentials came with
+        user = authenticate(RequestFactory().post("/accounts/login/"), username=username, password=password)
         assert user is not None
         assert role in user.roles
 
@@ -278,6 +303,240 @@ def test_every_place_in_the_vocabulary_is_a_kansas_county():
     assert {place[1] for place in demo_data.KANSAS_PLACES} <= set(KANSAS_COUNTIES)
 
 
+# --- The clinical record: scores over time, urine screens, liver panels, medications, plans and alerts. ---
+
+
+def reached(stage: str) -> set[object]:
+    return set(StageTransition.objects.filter(to_stage=stage).values_list("case_id", flat=True))
+
+
+def case_window(case: Case) -> tuple[dt.date, dt.date]:
+    """The days a case's records may fall on: from its opening to its closing (or today)."""
+    return case.opened_on, case.closed_on or timezone.localdate()
+
+
+def test_every_stored_assessment_carries_the_registrys_total_and_band(seeded):
+    for assessment in Assessment.objects.all():
+        clean, score = score_responses(assessment.instrument, assessment.responses)
+        assert clean == assessment.responses
+        assert (assessment.total, assessment.band) == (score.total, score.band)
+
+
+def test_withdrawal_eases_through_treatment_and_mood_lifts_for_most(seeded):
+    series: dict[tuple[object, str], list[int]] = defaultdict(list)
+    for case_id, instrument, total in (
+        Assessment.objects.filter(instrument__in=["cows", "phq9"])
+        .order_by("administered_at")
+        .values_list("case_id", "instrument", "total")
+    ):
+        series[(case_id, instrument)].append(total)
+    for instrument in ("cows", "phq9"):
+        repeated = [totals for (_, code), totals in series.items() if code == instrument and len(totals) > 1]
+        assert len(repeated) >= 5
+        assert mean(totals[-1] for totals in repeated) < mean(totals[0] for totals in repeated) - 2
+        assert sum(totals[-1] < totals[0] for totals in repeated) > len(repeated) / 2
+    treated = reached("treatment")
+    assert Assessment.objects.filter(instrument="cows", case_id__in=treated).count() > len(treated)
+
+
+def test_item_nine_stays_zero_but_for_one_or_two_patients(seeded):
+    positive = [a for a in Assessment.objects.filter(instrument="phq9") if a.responses["q9"] > 0]
+
+    assert 1 <= len({a.case_id for a in positive}) <= 2
+    assert {a.responses["q9"] for a in positive} == {1}
+
+
+def test_urine_screens_show_use_early_and_mostly_negative_in_recovery(seeded):
+    screens = DrugScreen.objects.select_related("case")
+    treated = reached("treatment")
+
+    assert {screen.case_id for screen in screens} >= treated
+    for screen in screens:
+        first, last = case_window(screen.case)
+        assert first <= screen.collected_on <= last
+        assert screen.created_at <= timezone.now()
+    first_screens = {}
+    for screen in screens.order_by("-collected_on"):
+        first_screens[screen.case_id] = screen
+    early = [s.mitragynine for s in first_screens.values()]
+    assert early.count("positive") > 0.8 * len(early)
+    in_recovery = []
+    for case in Case.objects.filter(stage="recovery"):
+        since = case.stage_history.order_by("-sequence").first().effective_at
+        in_recovery += case.drug_screens.filter(collected_on__gt=timezone.localdate(since))
+    assert len(in_recovery) >= 5
+    assert sum(s.mitragynine == "negative" for s in in_recovery) >= 0.8 * len(in_recovery)
+    results = Counter((analyte, getattr(s, analyte)) for s in screens for analyte in ANALYTES)
+    assert results[("cannabinoids", "positive")] + results[("benzodiazepines", "positive")] > 0
+    assert any(results[(analyte, "not_tested")] for analyte in ANALYTES)
+    assert 1 <= results[("fentanyl", "positive")] <= 2  # very rare: one or two patients
+
+
+def test_buprenorphine_shows_on_the_screens_of_patients_prescribed_it(seeded):
+    on_it = set(
+        Medication.objects.filter(medication="buprenorphine_naloxone").values_list("case_id", flat=True)
+    )
+    positive = DrugScreen.objects.filter(buprenorphine="positive")
+
+    assert positive.exists()
+    assert positive.filter(case_id__in=on_it).count() >= 0.9 * positive.count()
+
+
+def test_liver_panels_at_intake_for_most_a_few_abnormal(seeded):
+    panels = LiverPanel.objects.select_related("case")
+    assessed = reached("assessment")
+
+    assert len({panel.case_id for panel in panels}) >= 0.7 * len(assessed)
+    above_uln = above_3x = 0
+    for panel in panels:
+        first, last = case_window(panel.case)
+        assert first <= panel.collected_on <= last
+        assert (panel.alt_uln, panel.ast_uln, panel.alp_uln, panel.total_bilirubin_uln) in {
+            (Decimal("40"), Decimal("40"), Decimal("120"), Decimal("1.2")),
+            (Decimal("33"), Decimal("36"), Decimal("126"), Decimal("1.0")),
+        }
+        assert min(panel.alt, panel.ast, panel.alp, panel.total_bilirubin) > 0
+        above_uln += panel.alt > panel.alt_uln or panel.ast > panel.ast_uln
+        above_3x += panel.alt > 3 * panel.alt_uln or panel.ast > 3 * panel.ast_uln
+    assert 0 < above_uln < 0.4 * panels.count()
+    assert 1 <= above_3x <= 3
+    hys = [
+        hys_law(
+            alt=p.alt,
+            alt_uln=p.alt_uln,
+            ast=p.ast,
+            ast_uln=p.ast_uln,
+            bilirubin=p.total_bilirubin,
+            bilirubin_uln=p.total_bilirubin_uln,
+        )
+        for p in panels
+    ]
+    assert sum(hys) <= 1
+
+
+def test_medications_start_in_treatment_and_stop_by_the_discharge(seeded):
+    medications = Medication.objects.select_related("case")
+    prescribers = {f"{m.first_name} {m.last_name}" for m in demo_data.DEMO_STAFF if m.prescriber}
+    treated = reached("treatment")
+
+    assert {"buprenorphine_naloxone", "clonidine"} <= set(medications.values_list("medication", flat=True))
+    for medication in medications:
+        case = medication.case
+        assert case.pk in treated
+        first, last = case_window(case)
+        assert first <= medication.start_date <= last
+        if medication.stop_date is not None:
+            assert medication.start_date <= medication.stop_date <= last
+        if case.status == "closed":
+            assert medication.stop_date is not None
+        assert medication.prescriber in prescribers
+        assert medication.medication != "other" or medication.other_name
+        assert medication.dose and medication.frequency
+    bup = medications.filter(medication="buprenorphine_naloxone")
+    assert bup.filter(dose="8 mg/2 mg", frequency="once daily").exists()
+    assert bup.filter(stop_date__isnull=True).exists()
+    withdrawal = medications.filter(medication__in=["clonidine", "lofexidine"])
+    assert withdrawal.filter(stop_date__isnull=False).count() >= 0.8 * withdrawal.count()
+
+
+def test_cases_in_treatment_have_a_plan_with_one_to_three_goals(seeded):
+    goals = TreatmentGoal.objects.select_related("case")
+    treated = reached("treatment")
+    by_case = Counter(goal.case_id for goal in goals)
+
+    assert set(by_case) == treated
+    assert all(1 <= n <= 4 for n in by_case.values())  # a return to treatment adds one
+    assert set(goals.values_list("status", flat=True)) == set(TreatmentGoal.Status.values)
+    today = timezone.localdate()
+    for goal in goals:
+        first, last = case_window(goal.case)
+        assert goal.problem and goal.goal and goal.interventions
+        assert first <= goal.review_date <= last
+        assert goal.target_date > goal.created_at.date()
+        assert goal.created_at <= goal.updated_at <= timezone.now()
+    in_treatment = goals.filter(case__stage="treatment")
+    assert in_treatment.filter(status="active").exists()
+    recent = in_treatment.filter(review_date__gte=today - dt.timedelta(days=90)).count()
+    assert recent >= 0.7 * in_treatment.count()
+
+
+def test_the_worklist_holds_a_few_open_alerts_some_urgent(seeded):
+    alerts = Alert.objects.select_related("case")
+
+    assert alerts.filter(status="open").exists()
+    assert alerts.filter(severity="urgent").exists()
+    assert alerts.filter(status="open").count() < 0.5 * Case.objects.filter(status="open").count()
+    unresolved = alerts.exclude(status="resolved").values("case_id", "kind").annotate(n=Count("id"))
+    assert all(row["n"] == 1 for row in unresolved)
+    now = timezone.now()
+    for alert in alerts:
+        assert alert.patient_id == alert.case.patient_id
+        assert alert.raised_at <= now
+        if alert.status != "open":
+            assert alert.raised_at <= alert.acknowledged_at <= now
+            assert alert.acknowledged_by_id == alert.case.primary_clinician_id
+        if alert.status == "resolved":
+            assert alert.acknowledged_at <= alert.resolved_at <= now
+            assert alert.resolve_note and alert.resolved_by_id == alert.case.primary_clinician_id
+        if alert.case.status == "closed":
+            assert alert.status == "resolved"
+
+
+def test_a_positive_suicide_risk_screen_is_acknowledged_with_a_note(seeded):
+    suicide_risk = Alert.objects.filter(kind="suicide_risk").select_related("case")
+
+    assert suicide_risk.exists()
+    for alert in suicide_risk:
+        assert alert.severity == "urgent"
+        assert alert.status == "acknowledged"
+        assert alert.acknowledge_note
+        assert alert.acknowledged_by_id == alert.case.primary_clinician_id
+        source = Assessment.objects.get(pk=alert.source_id)
+        assert source.instrument == "phq9" and source.responses["q9"] > 0
+
+
+def test_alerts_come_from_the_domain_rules_on_recent_records(seeded):
+    """Every alert points at the record that raised it, and that record still warrants it."""
+    sources = {"assessment": Assessment, "visit": Visit, "drugscreen": DrugScreen, "liverpanel": LiverPanel}
+    for alert in Alert.objects.exclude(source_type=""):
+        record = sources[alert.source_type].objects.get(pk=alert.source_id)
+        assert record.case_id == alert.case_id
+    assert Alert.objects.filter(kind="fentanyl_positive").count() >= 1
+    assert Alert.objects.filter(kind="liver_injury").exists()
+
+
+def test_the_summary_counts_the_clinical_record(seeded):
+    for label in ("drug screens", "liver panels", "medications", "plan goals", "alerts raised", "on record"):
+        assert label in seeded
+    assert "open " in seeded
+
+
+def test_generated_rows_read_back_unchanged(db):
+    """The seed writes rows straight into the tables (COPY or executemany): what comes back through the
+    ORM is what the generator made, on SQLite and on PostgreSQL alike."""
+    tz = timezone.get_default_timezone()
+    staff = DemoStaff.from_users(ensure_demo_users())
+    rows = next(DemoGenerator(seed=9, today=timezone.localdate(), tz=tz, staff=staff).batches(12, 12))
+    write_rows(rows)
+
+    def normal(value: object) -> object:
+        if isinstance(value, str):  # choices members too
+            return str(value)
+        if isinstance(value, Decimal):
+            return value.normalize()
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.UTC)
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, sort_keys=True)
+        return value
+
+    for model, objects in rows.in_insert_order():
+        names = [f.attname for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+        generated = Counter(repr(tuple(normal(getattr(obj, n)) for n in names)) for obj in objects)
+        stored = Counter(repr(tuple(normal(v) for v in row)) for row in model.objects.values_list(*names))
+        assert stored == generated, model.__name__
+
+
 # --- Reproducibility. ---
 
 
@@ -303,10 +562,40 @@ def clinic_digest() -> str:
         "instrument", "total", "administered_at"
     ):
         digest.update(repr(row).encode())
+    by_case = ("case__patient__mrn", "case__opened_on")
+    for model, order, fields in (
+        (TreatmentGoal, ("created_at", "goal"), ("goal", "status", "review_date", "target_date")),
+        (
+            Medication,
+            ("start_date", "medication"),
+            ("medication", "dose", "start_date", "stop_date", "prescriber"),
+        ),
+        (DrugScreen, ("collected_on", "created_at"), ("collected_on", *ANALYTES)),
+        (LiverPanel, ("collected_on",), ("collected_on", "alt", "ast", "alp", "total_bilirubin")),
+        (
+            Alert,
+            ("raised_at", "kind"),
+            (
+                "kind",
+                "severity",
+                "status",
+                "raised_at",
+                "acknowledged_at",
+                "resolved_at",
+                "message",
+                "resolve_note",
+            ),
+        ),
+    ):
+        for row in model.objects.order_by(*by_case, *order).values_list(*fields):
+            digest.update(repr(row).encode())
     return digest.hexdigest()
 
 
 def wipe_patients() -> None:
+    Alert.objects.all().delete()
+    for model in (TreatmentGoal, Medication, DrugScreen, LiverPanel):
+        model.objects.all().delete()
     VisitAddendum.objects.all().delete()
     Visit.objects.all().delete()
     Assessment.objects.all().delete()

@@ -1,19 +1,27 @@
 """`manage.py seed_demo`: demo staff logins and a clinic's worth of fictional patients with a year of history."""
 
+import datetime as dt
+import functools
+import heapq
+import itertools
+import random
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
-from cases.demo import DemoGenerator, DemoRows, DemoStaff
+from cases import demo_data
+from cases.demo import AlertCheck, DemoGenerator, DemoRows, DemoStaff
 from cases.demo_data import DEMO_STAFF
-from cases.models import Case, Patient, Visit
+from cases.measures import hys_law
+from cases.models import ANALYTES, Alert, Case, Medication, Patient, TreatmentGoal, Visit
+from cases.services.alerts import alerts_check, alerts_check_attendance, alerts_raise_periodic
 from cases.services.patients import mrn_allocate
 from clinic.models import User
 
@@ -21,7 +29,6 @@ DEFAULT_PATIENTS = 150
 DEFAULT_SEED = 2026
 # Patients generated and written together: memory stays flat at --patients 10000 while inserts stay bulk.
 PATIENTS_PER_BATCH = 500
-ROWS_PER_INSERT = 1000
 
 
 class Command(BaseCommand):
@@ -86,7 +93,20 @@ class Command(BaseCommand):
             f"  assessments       {tally['assessments']:,} ({spread('instrument:', ['dsm5_sud', 'cows', 'phq9', 'gad7'])})",
             f"  visits            {tally['visits']:,} ({spread('visit:', Visit.Status.values)})",
             f"  signed notes      {tally['signed']:,} (addenda {tally['addenda']:,})",
+            f"  drug screens      {tally['screens']:,} (positive: {spread('screen:', ANALYTES)})",
+            f"  liver panels      {tally['panels']:,} ({tally['panel:above_uln']:,} above the ULN, "
+            f"{tally['panel:above_3x']:,} ALT or AST above 3 x ULN, Hy's law {tally['panel:hys_law']:,})",
+            f"  medications       {tally['medications']:,} ({spread('medication:', Medication.Name.values)}; "
+            f"{tally['medications_current']:,} current)",
+            f"  plan goals        {tally['goals']:,} ({spread('goal:', TreatmentGoal.Status.values)})",
+            f"  alerts raised     {sum(tally['raised:' + kind] for kind in Alert.Kind.values):,} "
+            f"({spread('raised:', Alert.Kind.values)})",
+            f"    on record       {spread('alert:', Alert.Status.values) or 'none'}",
         ]
+        for severity in Alert.Severity.values:
+            prefix = f"open:{severity}:"
+            if any(tally[prefix + kind] for kind in Alert.Kind.values):
+                lines.append(f"    open {severity:<10} {spread(prefix, Alert.Kind.values)}")
         self.stdout.write("\n".join(lines))
 
     def _write_logins(self) -> None:
@@ -122,12 +142,17 @@ def ensure_demo_users() -> dict[str, User]:
 
 
 def seed_patients(generator: DemoGenerator, count: int) -> Counter[str]:
-    """Generate and bulk-insert `count` patients batch by batch; returns what was created, by kind."""
+    """Generate and bulk-insert `count` patients batch by batch, raise the alerts their recent records
+    warrant, then the time-based ones as of the demo's "now"; returns what was created, by kind."""
     tally: Counter[str] = Counter()
-    with timestamps_as_generated(model for model, _ in DemoRows().in_insert_order()):
+    with sqlite_page_cache():
         for rows in generator.batches(count, PATIENTS_PER_BATCH):
             write_rows(rows)
             tally.update(count_rows(rows))
+            tally.update(raise_recent_alerts(rows.alert_checks, generator.alert_rng, generator.now))
+    for kind, raised in alerts_raise_periodic(now=generator.now).items():
+        tally[f"raised:{kind}"] += raised
+    tally.update(count_alerts())
     return tally
 
 
@@ -135,7 +160,64 @@ def write_rows(rows: DemoRows) -> None:
     for patient, mrn in zip(rows.patients, mrn_allocate(len(rows.patients)), strict=True):
         patient.mrn = mrn
     for model, objects in rows.in_insert_order():
-        model._default_manager.bulk_create(objects, batch_size=ROWS_PER_INSERT)
+        insert_rows(model, objects)
+
+
+# Field types whose Python values the database driver takes as they are (no `get_db_prep_save` needed).
+PLAIN_TYPES = {
+    "BigIntegerField", "BooleanField", "CharField", "DecimalField", "IntegerField", "PositiveIntegerField",
+    "PositiveSmallIntegerField", "SmallIntegerField", "TextField",
+}  # fmt: skip
+# ... and on PostgreSQL, where psycopg adapts these natively (Django passes them through unchanged there).
+PLAIN_TYPES_POSTGRESQL = PLAIN_TYPES | {"DateField", "DateTimeField", "UUIDField"}
+
+
+def value_preparer(field: "models.Field[Any, Any]") -> Callable[[Any], Any] | None:
+    """How a generated value reaches the database driver, as Django would send it: None if unchanged."""
+    kind = (field.target_field if isinstance(field, models.ForeignKey) else field).get_internal_type()
+    if kind in (PLAIN_TYPES_POSTGRESQL if connection.vendor == "postgresql" else PLAIN_TYPES):
+        return None
+    if connection.vendor == "sqlite":  # the SQLite backend's own adaptations, without the per-value detour
+        if kind == "UUIDField":
+            return lambda value: None if value is None else value.hex
+        if kind == "DateField":
+            return lambda value: None if value is None else str(value)
+        if kind == "DateTimeField":
+            tz = connection.timezone
+            return lambda value: None if value is None else str(value.astimezone(tz).replace(tzinfo=None))
+    return functools.partial(field.get_db_prep_save, connection=connection)
+
+
+def insert_rows(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """Insert the generated rows as they are: COPY on PostgreSQL, one executemany elsewhere. The values are
+    the objects' own (defaults were applied when they were built; auto_now and auto_now_add are not, so a
+    year of back-dated history keeps the times the generator chose). `bulk_create` did the same but
+    prepared each of some ten million values through the field API, most of the seeding time."""
+    if not objects:
+        return
+    # An auto-incremented key is left to the database.
+    fields = [field for field in model._meta.concrete_fields if not isinstance(field, models.AutoField)]
+    prepare = [value_preparer(field) for field in fields]
+    attnames = [field.attname for field in fields]
+    rows = (
+        tuple(
+            value if convert is None else convert(value)
+            for value, convert in zip((getattr(obj, name) for name in attnames), prepare, strict=True)
+        )
+        for obj in objects
+    )
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - quoted model names
+            cursor.executemany(insert, list(rows))
 
 
 def count_rows(rows: DemoRows) -> Counter[str]:
@@ -148,32 +230,204 @@ def count_rows(rows: DemoRows) -> Counter[str]:
         visits=len(rows.visits),
         addenda=len(rows.addenda),
         signed=sum(visit.signed_at is not None for visit in rows.visits),
+        goals=len(rows.goals),
+        medications=len(rows.medications),
+        screens=len(rows.drug_screens),
+        panels=len(rows.liver_panels),
     )
     tally.update(f"stage:{case.stage}" for case in rows.cases)
     tally.update(f"reason:{case.discharge_reason}" for case in rows.cases if case.discharge_reason)
     tally.update(f"instrument:{assessment.instrument}" for assessment in rows.assessments)
     tally.update(f"visit:{visit.status}" for visit in rows.visits)
+    tally.update(f"goal:{goal.status}" for goal in rows.goals)
+    tally.update(f"medication:{medication.medication}" for medication in rows.medications)
+    tally["medications_current"] += sum(medication.stop_date is None for medication in rows.medications)
+    for screen in rows.drug_screens:
+        tally.update(
+            f"screen:{analyte}" for analyte, result in screen.results.items() if result == "positive"
+        )
+    for panel in rows.liver_panels:
+        tally["panel:above_uln"] += any(
+            value > limit
+            for value, limit in (
+                (panel.alt, panel.alt_uln),
+                (panel.ast, panel.ast_uln),
+                (panel.alp, panel.alp_uln),
+                (panel.total_bilirubin, panel.total_bilirubin_uln),
+            )
+        )
+        tally["panel:above_3x"] += panel.alt > 3 * panel.alt_uln or panel.ast > 3 * panel.ast_uln
+        tally["panel:hys_law"] += hys_law(
+            alt=panel.alt,
+            alt_uln=panel.alt_uln,
+            ast=panel.ast,
+            ast_uln=panel.ast_uln,
+            bilirubin=panel.total_bilirubin,
+            bilirubin_uln=panel.total_bilirubin_uln,
+        )
     return tally
 
 
-@contextmanager
-def timestamps_as_generated(model_classes: Iterable[type[models.Model]]) -> Iterator[None]:
-    """Let bulk_create keep the created/recorded times the generator chose.
+def count_alerts() -> Counter[str]:
+    """Alerts on record by status, and the open ones (the worklist) by severity and kind."""
+    tally: Counter[str] = Counter()
+    for kind, severity, status in Alert.objects.values_list("kind", "severity", "status").iterator():
+        tally[f"alert:{status}"] += 1
+        if status == Alert.Status.OPEN:
+            tally[f"open:{severity}:{kind}"] += 1
+    return tally
 
-    auto_now and auto_now_add would stamp every row with the moment of seeding, so a year of back-dated
-    history would read as all recorded today (and differ from run to run). Restored on the way out.
-    """
-    fields = [
-        field
-        for model in model_classes
-        for field in model._meta.concrete_fields
-        if isinstance(field, models.DateField) and (field.auto_now or field.auto_now_add)
-    ]
-    saved = [(field, field.auto_now, field.auto_now_add) for field in fields]
-    for field in fields:
-        field.auto_now = field.auto_now_add = False
+
+# --- Alerts: the domain's own rules, run on what the seed recorded recently, then settled by staff. ---
+
+
+def raise_recent_alerts(checks: Sequence[AlertCheck], rng: random.Random, now: dt.datetime) -> Counter[str]:
+    """Run the domain's alert rules (`alerts_check`, `alerts_check_attendance`) on each recent record, case
+    by case in the order the records were saved, and have the case's primary clinician acknowledge or
+    resolve what they raise the way the clinic does (`demo_data.ALERT_HANDLING`), in step with the records:
+    a resolved alert may be raised again by a later record, an acknowledged one may not. A discharged case's
+    alerts are resolved at its discharge.
+
+    The handling is written the way `alert_acknowledge` and `alert_resolve` write it, but directly, at the
+    time it happened: those services stamp the present and append an audit event per call, which would
+    record seeding as clinicians' actions today (and cost seconds at 10,000 patients). Raised alerts get the
+    time of the record that raised them. Each alert is written once: when resolved (so the rules may raise
+    it again), else once its case is done."""
+    tally: Counter[str] = Counter()
+    for _, case_checks in itertools.groupby(checks, key=lambda check: check.case.pk):
+        CaseAlerts(list(case_checks), rng, now, tally).run()
+    return tally
+
+
+# What acknowledging and resolving change on an alert (as `cases.services.alerts._settle` does), and when
+# it was raised.
+WRITTEN_FIELDS = (
+    "raised_at",
+    "status",
+    "acknowledged_at",
+    "acknowledged_by",
+    "acknowledge_note",
+    "resolved_at",
+    "resolved_by",
+    "resolve_note",
+)
+
+
+class CaseAlerts:
+    """One case's alerts, raised and settled in time order."""
+
+    def __init__(
+        self, checks: list[AlertCheck], rng: random.Random, now: dt.datetime, tally: Counter[str]
+    ) -> None:
+        self.checks = checks
+        self.case = checks[0].case
+        self.clinician = checks[0].clinician
+        self.rng = rng
+        self.tally = tally
+        self.raised: list[Alert] = []
+        # (when, order, alert, "acknowledge" or "resolve", note): what staff will do, soonest first.
+        self.pending: list[tuple[dt.datetime, int, Alert, str, str]] = []
+        self.order = itertools.count()
+        self.next_visit: list[tuple[Alert, str]] = []  # to acknowledge when the patient is next seen
+        self.tz = now.tzinfo
+        closed_on = self.case.closed_on
+        self.end = min(now, dt.datetime.combine(closed_on, dt.time(18), tzinfo=self.tz)) if closed_on else now
+
+    def run(self) -> None:
+        for check in self.checks:
+            self._settle_until(check.at)
+            record = check.record
+            if isinstance(record, Visit) and not check.attendance:  # the patient is here: talk it through
+                for waiting, note in self.next_visit:
+                    self._settle(waiting, check.at, "acknowledge", note)
+                self.next_visit.clear()
+            record.case = self.case  # already in hand: the rules need not fetch it
+            if check.attendance and isinstance(record, Visit):
+                engagement = alerts_check_attendance(record)
+                raised = [engagement] if engagement else []
+            else:
+                raised = alerts_check(record)
+            for alert in raised:
+                self._raised(alert, check.at)
+        self._settle_until(self.end)
+        for alert in self.raised:
+            if alert.status == Alert.Status.RESOLVED:
+                continue  # written when resolved
+            if self.case.closed_on:
+                self._settle(alert, self.end, "resolve", demo_data.ALERT_DISCHARGE_NOTE)
+            else:
+                self._write(alert)
+
+    def _raised(self, alert: Alert, at: dt.datetime) -> None:
+        self.tally[f"raised:{alert.kind}"] += 1
+        alert.raised_at = at
+        self.raised.append(alert)
+        rng = self.rng
+        handling = demo_data.ALERT_HANDLING[alert.kind]
+        if rng.random() < handling.unhandled:
+            return
+        note = rng.choice(handling.acknowledge_notes)
+        if handling.acknowledge_hours is None:
+            self.next_visit.append((alert, note))
+            return
+        acknowledged = self._working_time(at + dt.timedelta(hours=rng.uniform(*handling.acknowledge_hours)))
+        self._plan(acknowledged, alert, "acknowledge", note)
+        if rng.random() < handling.resolve_share:
+            resolved = self._working_time(
+                acknowledged + dt.timedelta(days=rng.uniform(*handling.resolve_days))
+            )
+            self._plan(resolved, alert, "resolve", rng.choice(handling.resolve_notes))
+
+    def _working_time(self, at: dt.datetime) -> dt.datetime:
+        """`at`, or when the clinic next opens (weekdays, 8:00 to 18:00) if it is closed then; whole minutes."""
+        local = at.astimezone(self.tz).replace(second=0, microsecond=0)
+        if local.hour >= 18:
+            local = local.replace(hour=8) + dt.timedelta(days=1, minutes=self.rng.randint(0, 90))
+        elif local.hour < 8:
+            local = local.replace(hour=8, minute=self.rng.randint(0, 59))
+        while local.weekday() >= 5:
+            local += dt.timedelta(days=1)
+        return local
+
+    def _plan(self, at: dt.datetime, alert: Alert, action: str, note: str) -> None:
+        heapq.heappush(self.pending, (at, next(self.order), alert, action, note))
+
+    def _settle_until(self, moment: dt.datetime) -> None:
+        while self.pending and self.pending[0][0] <= moment:
+            at, _, alert, action, note = heapq.heappop(self.pending)
+            if alert.status != Alert.Status.RESOLVED:
+                self._settle(alert, at, action, note)
+
+    def _settle(self, alert: Alert, at: dt.datetime, action: str, note: str) -> None:
+        """Acknowledge or resolve as the domain's services do: resolving implies having seen it."""
+        if action == "acknowledge":
+            alert.status = Alert.Status.ACKNOWLEDGED
+            alert.acknowledged_at, alert.acknowledged_by, alert.acknowledge_note = at, self.clinician, note
+            return
+        alert.status = Alert.Status.RESOLVED
+        alert.resolved_at, alert.resolved_by, alert.resolve_note = at, self.clinician, note
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at, alert.acknowledged_by = at, self.clinician
+        self._write(alert)
+
+    @staticmethod
+    def _write(alert: Alert) -> None:
+        Alert.objects.filter(pk=alert.pk).update(**{name: getattr(alert, name) for name in WRITTEN_FIELDS})
+
+
+@contextmanager
+def sqlite_page_cache(kib: int = 128 * 1024) -> Iterator[None]:
+    """A bigger SQLite page cache while seeding: index inserts on random UUID keys stop thrashing the default
+    2 MB cache once the database outgrows it (a third less time at 10,000 patients). Restored after."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (saved,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
     try:
         yield
     finally:
-        for field, auto_now, auto_now_add in saved:
-            field.auto_now, field.auto_now_add = auto_now, auto_now_add
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(saved)}")
