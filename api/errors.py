@@ -27,4 +27,6 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     answers JSON like every other API error; elsewhere, the site's own page."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
+    if getattr(request, "htmx", False):
+        return HttpResponse("Not found, or not in your caseload.", status=404, content_type="text/plain")
     return defaults.page_not_found(request, exception)

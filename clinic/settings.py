@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "csp",
+    "django_htmx",
+    "template_partials",  # {% partialdef %}: the fragments htmx swaps live inside the page's own template
     "axes",  # before "clinic": its sign-in receivers run before the audit's (clinic.security)
     "clinic",
     "cases",
@@ -57,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "clinic.security.SessionIdleTimeoutMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into its 429 (clinic.security)
 ]
@@ -75,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "cases.web.access.navigation",
             ],
         },
     },

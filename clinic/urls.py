@@ -8,12 +8,14 @@ from clinic import views
 from clinic.forms import ClinicLoginForm
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("cases.web.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=ClinicLoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/keepalive/", views.keepalive, name="keepalive"),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]
 
-handler404 = "api.errors.page_not_found"  # JSON under /api/, the default page elsewhere
+handler403 = "clinic.views.permission_denied"  # the refusal's reason, as a page or (htmx) as plain text
+handler404 = "api.errors.page_not_found"  # JSON under /api/, the site's page elsewhere

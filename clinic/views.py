@@ -1,11 +1,11 @@
-"""The landing page and the health check; the full staff pages live in cases/ (web pages issue)."""
+"""The health check, the session keep-alive, the refusal page; the staff pages live in cases/web/."""
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from cases.models import Case
 from clinic.admin_site import may_use_admin
@@ -44,3 +44,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@require_POST
+@login_required
+def keepalive(request: HttpRequest) -> HttpResponse:
+    """ "Stay signed in" on the idle warning: any request counts as activity (clinic.security); this one shows
+    nothing."""
+    return HttpResponse(status=204)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's `handler403`: the reason (`cases.web.access.refuse` words it) on the site's page, or as
+    plain text for an htmx request, which the page shows in its message area."""
+    reason = str(exception) or "You are not allowed to do this."
+    if getattr(request, "htmx", False):
+        return HttpResponse(reason, status=403, content_type="text/plain; charset=utf-8")
+    return render(request, "403.html", {"reason": reason}, status=403)

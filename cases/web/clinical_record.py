@@ -1,0 +1,5 @@
+"""Placeholder: filled in by the web pages work."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,14 @@
+"""The staff pages' routes: each area module keeps its own `urlpatterns`; this gathers them at the site root."""
+
+from cases.web import assessments, audit_log, chart, clinical_record, dashboard, patients, reports, visits
+
+urlpatterns = [
+    *dashboard.urlpatterns,
+    *patients.urlpatterns,
+    *chart.urlpatterns,
+    *visits.urlpatterns,
+    *assessments.urlpatterns,
+    *clinical_record.urlpatterns,
+    *reports.urlpatterns,
+    *audit_log.urlpatterns,
+]
