@@ -2,40 +2,9 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
-
-from cases.models import Case
-from clinic.admin_site import may_use_admin
-from clinic.policy import Capability, cases_in_scope, has_capability
-
-
-@require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's roles and, for roles that see patients, their open cases by stage."""
-    stages: list[tuple[str, int]] = []  # empty (no table) for roles that see no patients
-    if has_capability(request.user, Capability.READ_DEMOGRAPHICS):  # type: ignore[arg-type]
-        counts = (
-            cases_in_scope(request.user, Capability.READ_DEMOGRAPHICS)  # type: ignore[arg-type]
-            .filter(status=Case.Status.OPEN)
-            .values("stage")
-            .annotate(n=Count("id"))
-        )
-        by_stage = {row["stage"]: row["n"] for row in counts}
-        stages = [
-            (label, by_stage.get(code, 0))
-            for code, label in Case.Stage.choices
-            if code != Case.Stage.DISCHARGED
-        ]
-    context = {
-        "stages": stages,
-        "roles": sorted(request.user.roles),  # type: ignore[union-attr]
-        "may_use_admin": may_use_admin(request.user),
-    }
-    return render(request, "clinic/home.html", context)
 
 
 @require_GET
