@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 560, 220
@@ -43,21 +43,29 @@ def _svg(title: str, description: str, body: Sequence[str]) -> SafeString:
     )
 
 
+def _tag(template: str, *args: object) -> str:
+    """`format_html` with numbers written to one decimal. (`format_html` escapes each argument to text before
+    formatting, so a spec like `{:.1f}` in the template would meet a string.)"""
+    return format_html(
+        template.replace("{:.1f}", "{}"), *(f"{arg:.1f}" if isinstance(arg, float) else arg for arg in args)
+    )
+
+
 def _y_axis(y_max: float, ticks: int = 4) -> list[str]:
     parts: list[str] = []
     for i in range(ticks + 1):
         value = y_max * i / ticks
         y = _y(value, y_max)
         parts.append(
-            format_html(
+            _tag(
                 '<line class="grid-line" x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}"/>', LEFT, y, WIDTH - RIGHT, y
             )
         )
         parts.append(
-            format_html('<text x="{}" y="{:.1f}" text-anchor="end">{}</text>', LEFT - 6, y + 4, f"{value:g}")
+            _tag('<text x="{}" y="{:.1f}" text-anchor="end">{}</text>', LEFT - 6, y + 4, f"{value:g}")
         )
     parts.append(
-        format_html(
+        _tag(
             '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>',
             LEFT,
             HEIGHT - BOTTOM,
@@ -77,7 +85,7 @@ def line_chart(
     for band in bands:
         top, bottom = _y(min(band.high, y_max), y_max), _y(band.low, y_max)
         body.append(
-            format_html(
+            _tag(
                 '<rect class="band" x="{}" y="{:.1f}" width="{}" height="{:.1f}"/>',
                 LEFT,
                 top,
@@ -86,7 +94,7 @@ def line_chart(
             )
         )
         body.append(
-            format_html(
+            _tag(
                 '<text x="{}" y="{:.1f}" text-anchor="end">{}</text>', WIDTH - RIGHT - 4, top + 11, band.label
             )
         )
@@ -98,12 +106,12 @@ def line_chart(
     ]
     if len(xy) > 1:
         body.append(
-            format_html('<polyline class="series" points="{}"/>', " ".join(f"{x:.1f},{y:.1f}" for x, y in xy))
+            _tag('<polyline class="series" points="{}"/>', " ".join(f"{x:.1f},{y:.1f}" for x, y in xy))
         )
     label_every = max(1, len(points) // 8)
     for i, ((label, value), (x, y)) in enumerate(zip(points, xy, strict=True)):
         body.append(
-            format_html(
+            _tag(
                 '<circle class="point" cx="{:.1f}" cy="{:.1f}" r="4"><title>{}: {}</title></circle>',
                 x,
                 y,
@@ -113,11 +121,9 @@ def line_chart(
         )
         if i % label_every == 0 or i == len(points) - 1:
             body.append(
-                format_html(
-                    '<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>', x, HEIGHT - BOTTOM + 16, label
-                )
+                _tag('<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>', x, HEIGHT - BOTTOM + 16, label)
             )
-    description = "; ".join(f"{escape(label)}: {value:g}" for label, value in points) or "No scores yet."
+    description = "; ".join(f"{label}: {value:g}" for label, value in points) or "No scores yet."
     return _svg(title, description, body)
 
 
@@ -141,7 +147,7 @@ def bar_chart(
             value = vs[c] or 0
             y = _y(value, top)
             body.append(
-                format_html(
+                _tag(
                     '<rect class="bar{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}"><title>{}, {}: {}</title></rect>',
                     " alt" if s % 2 else "",
                     x0 + s * bar,
@@ -154,7 +160,7 @@ def bar_chart(
                 )
             )
         body.append(
-            format_html(
+            _tag(
                 '<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>',
                 x0 + group * 0.35,
                 HEIGHT - BOTTOM + 16,
@@ -164,17 +170,17 @@ def bar_chart(
     for s, (name, _) in enumerate(series):
         x = LEFT + s * 150
         body.append(
-            format_html(
+            _tag(
                 '<rect class="bar{}" x="{}" y="{}" width="10" height="10"/>',
                 " alt" if s % 2 else "",
                 x,
                 HEIGHT - 12,
             )
         )
-        body.append(format_html('<text x="{}" y="{}">{}</text>', x + 14, HEIGHT - 3, name))
+        body.append(_tag('<text x="{}" y="{}">{}</text>', x + 14, HEIGHT - 3, name))
     description = (
         "; ".join(
-            f"{escape(category)}: " + ", ".join(f"{escape(name)} {vs[c] or 0:g}" for name, vs in series)
+            f"{category}: " + ", ".join(f"{name} {vs[c] or 0:g}" for name, vs in series)
             for c, category in enumerate(categories)
         )
         or "No data."

@@ -1,16 +1,326 @@
-"""Placeholder: the visits pages (schedule, log, sign, addenda) and the chart's visits section."""
+"""The visits pages (SPEC 3.4): schedule a visit, log and edit its note, sign it, add addenda; and the chart's
+visits section.
 
+Who may do what is `clinic.policy`'s (schedule: front desk all, clinicians their caseload, supervisors all; the
+note, signing and addenda: clinicians their caseload, supervisors all); the rules of a visit (ranges, a note only
+on an attended visit, a signed note locked) are `cases.services.visits`'; these views translate HTTP to those calls
+and back. Front desk sees a visit's date, time, type, clinician and attendance, never its note (SPEC section 2).
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest
-from django.urls import URLPattern
+from django.contrib import messages
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import dateformat, timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
-from cases.models import Case, Patient
+from cases.errors import Conflict, DomainError
+from cases.measures import BloodPressureClass, blood_pressure_class
+from cases.models import Case, Patient, Visit, VisitAddendum
+from cases.services.visits import NOTE_FIELDS, visit_add_addendum, visit_schedule, visit_sign, visit_update
+from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
+from cases.web.visits_forms import NoteForm, ScheduleForm
+from clinic.models import AuditAction, AuditDataCategory, User
+from clinic.policy import Capability, may, may_read_clinical, visits_in_scope
+
+SECTION = "cases/web/visits/section.html"
+VISITS_SHOWN = 10  # the chart shows the latest ten; "Show all visits" shows the rest
+LOCKED = "Signed notes can't change; add an addendum."
+
+# How a blood pressure class reads on the chart, and the badge it wears (ACC/AHA 2017, cases.measures).
+BP_WORDS: dict[BloodPressureClass, tuple[str, str]] = {
+    BloodPressureClass.NORMAL: ("Normal", "ok"),
+    BloodPressureClass.ELEVATED: ("Elevated", ""),
+    BloodPressureClass.STAGE_1: ("Stage 1 hypertension", "warning"),
+    BloodPressureClass.STAGE_2: ("Stage 2 hypertension", "warning"),
+    BloodPressureClass.CRISIS: ("Hypertensive crisis", "urgent"),
+}
+STATUS_TONES: dict[str, str] = {
+    Visit.Status.ATTENDED: "attended",
+    Visit.Status.NO_SHOW: "warning",
+    Visit.Status.LATE_CANCEL: "warning",
+}
+SYMPTOMS = dict(Visit.WithdrawalSymptom.choices)
+
+
+# --- Shared by the visit and assessment pages ---------------------------------------------------------------
+
+
+def chart_url(patient_id: uuid.UUID) -> str:
+    return reverse("chart", args=[patient_id])
+
+
+def case_or_404(
+    request: HttpRequest, case_id: uuid.UUID, capability: Capability, *, action: str = AuditAction.VIEW
+) -> Case:
+    """The case, if the user may exercise `capability` on its patient; otherwise the audited 404 of
+    `patient_or_404` (a case outside the user's scope is not revealed)."""
+    case = Case.objects.select_related("primary_clinician").filter(pk=case_id).first()
+    patient = patient_or_404(request, case.patient_id if case else case_id, capability, action=action)
+    if case is None:  # pragma: no cover - an id that is a patient's, not a case's
+        raise Http404("No such case in your caseload.")
+    case.patient = patient
+    return case
+
+
+def renamed(error: DomainError, name: Callable[[str], str]) -> DomainError:
+    """The service's refusal with its field names turned into the form's."""
+    return DomainError(error.message, errors={name(field): m for field, m in error.errors.items()})
+
+
+def local(moment: dt.datetime, style: str = "D, M j, Y, g:i A") -> str:
+    return dateformat.format(timezone.localtime(moment), style)
+
+
+# --- Reading visits -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """A visit with what the chart shows beside its own fields."""
+
+    visit: Visit
+    has_note: bool
+    bp_words: str
+    bp_tone: str
+    status_tone: str
+    symptoms: list[str]
+
+
+def _row(visit: Visit) -> VisitRow:
+    bp = blood_pressure_class(visit.bp_systolic, visit.bp_diastolic)
+    words, tone = BP_WORDS[bp] if bp is not None else ("", "")
+    return VisitRow(
+        visit=visit,
+        has_note=any(getattr(visit, name) for name in NOTE_FIELDS),
+        bp_words=words,
+        bp_tone=tone,
+        status_tone=STATUS_TONES.get(visit.status, ""),
+        symptoms=[SYMPTOMS.get(code, code) for code in visit.withdrawal_symptoms or []],
+    )
+
+
+def _addenda() -> Prefetch:
+    return Prefetch("addenda", queryset=VisitAddendum.objects.select_related("author").order_by("created_at"))
+
+
+def _visit_or_404(request: HttpRequest, visit_id: uuid.UUID, capability: Capability, *, action: str) -> Visit:
+    visit = (
+        Visit.objects.select_related("case", "clinician", "signed_by")
+        .prefetch_related(_addenda())
+        .filter(pk=visit_id)
+        .first()
+    )
+    patient = patient_or_404(request, visit.case.patient_id if visit else visit_id, capability, action=action)
+    if visit is None:  # pragma: no cover - an id that is a patient's, not a visit's
+        raise Http404("No such visit in your caseload.")
+    visit.case.patient = patient
+    return visit
+
+
+def _permissions(user: User, patient: Patient) -> dict[str, Any]:
+    return {
+        "visits_clinical": may_read_clinical(user, patient),
+        "visits_may_schedule": may(user, Capability.SCHEDULE_VISITS, patient),
+        "visits_may_write": may(user, Capability.WRITE_NOTES, patient),
+        "visits_chart_url": chart_url(patient.pk),
+    }
 
 
 def visits_section(request: HttpRequest, patient: Patient, case: Case | None) -> dict[str, Any]:
-    """Context for `cases/web/visits/section.html`, included in the patient chart."""
-    return {}
+    """Context for `cases/web/visits/section.html`, included in the patient chart: the case's visits, newest first
+    (the latest `VISITS_SHOWN`, or all with `?visits=all`), with their notes for those who may read them.
+
+    Queries: one per policy question asked (three for a clinician, none for a supervisor or front desk), one for
+    the visits, and one for their addenda when the note is shown; never one per visit. Not audited here: the
+    chart's one `view` event covers it."""
+    if case is None:
+        return {"visits": [], "visits_more": False}
+    user: User = request.user  # type: ignore[assignment]
+    context = _permissions(user, patient)
+    visits: QuerySet[Visit] = (
+        visits_in_scope(user, Capability.SCHEDULE_VISITS)
+        .filter(case=case)
+        .select_related("clinician")
+        .order_by("-scheduled_at", "-created_at")
+    )
+    if context["visits_clinical"]:
+        visits = visits.select_related("signed_by").prefetch_related(_addenda())
+    show_all = request.GET.get("visits") == "all"
+    shown = list(visits if show_all else visits[: VISITS_SHOWN + 1])
+    return {
+        **context,
+        "visits": [_row(visit) for visit in shown[: None if show_all else VISITS_SHOWN]],
+        "visits_more": len(shown) > VISITS_SHOWN and not show_all,
+    }
 
 
-urlpatterns: list[URLPattern] = []
+def _one_visit(
+    request: HttpRequest, visit: Visit, *, status: int = 200, audit: bool = True, **extra: Any
+) -> HttpResponse:
+    """One visit as the chart shows it: the fragment for htmx, or a page of its own (a refusal without htmx)."""
+    user: User = request.user  # type: ignore[assignment]
+    patient = visit.case.patient
+    context = {
+        "patient": patient,
+        "case": visit.case,
+        "row": _row(visit),
+        **_permissions(user, patient),
+        **extra,
+    }
+    if audit:  # a write's own event (from the service) covers a successful request
+        audit_page_read(
+            request,
+            action=AuditAction.VIEW,
+            object_type="visit",
+            object_id=visit.pk,
+            patient_id=patient.pk,
+            data_category=AuditDataCategory.CLINICAL_NOTE
+            if context["visits_clinical"]
+            else AuditDataCategory.VISIT_SCHEDULE,
+        )
+    template = f"{SECTION}#visit" if request.htmx else "cases/web/visits/visit.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=status)
+
+
+def _written(request: HttpRequest, visit_id: uuid.UUID, done: str) -> HttpResponse:
+    """After a write: htmx gets the visit's fresh fragment; a plain POST goes back to the chart with a message."""
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.VIEW)
+    if request.htmx:  # type: ignore[attr-defined]
+        return _one_visit(request, visit, audit=False, visit_notice=done)
+    messages.success(request, done)
+    return redirect(f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}")
+
+
+def _refused(request: HttpRequest, visit: Visit, error: DomainError, **extra: Any) -> HttpResponse:
+    status = 409 if isinstance(error, Conflict) else 400
+    fresh = _visit_or_404(request, visit.pk, Capability.WRITE_NOTES, action=AuditAction.VIEW)
+    return _one_visit(request, fresh, status=status, visit_error=error.message, **extra)
+
+
+# --- Pages --------------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@page(Capability.SCHEDULE_VISITS)
+def schedule(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """Schedule a visit on an open case: type, date and time (clinic time), duration, clinician (the case's
+    primary clinician unless another is chosen)."""
+    posted = request.method == "POST"
+    action = AuditAction.CREATE if posted else AuditAction.VIEW
+    case = case_or_404(request, case_id, Capability.SCHEDULE_VISITS, action=action)
+    form = ScheduleForm(request.POST if posted else None, case=case)
+    if posted and form.is_valid():
+        try:
+            visit = visit_schedule(
+                case=case,
+                actor=request.user,  # type: ignore[arg-type]
+                clinician=form.cleaned_data["clinician"],
+                visit_type=form.cleaned_data["visit_type"],
+                scheduled_at=form.scheduled_at(),
+                duration_minutes=form.cleaned_data["duration_minutes"],
+            )
+        except DomainError as error:
+            add_domain_errors(
+                form, renamed(error, lambda field: "date" if field == "scheduled_at" else field)
+            )
+        else:
+            messages.success(
+                request, f"{visit.get_visit_type_display()} scheduled for {local(visit.scheduled_at)}."
+            )
+            return redirect(f"{chart_url(case.patient_id)}#visit-{visit.pk}")
+    audit_page_read(
+        request,
+        action=AuditAction.VIEW,
+        object_type="case",
+        object_id=case.pk,
+        patient_id=case.patient_id,
+        data_category=AuditDataCategory.VISIT_SCHEDULE,
+    )
+    context = {"patient": case.patient, "case": case, "form": form, "chart_url": chart_url(case.patient_id)}
+    return render(request, "cases/web/visits/schedule.html", context, status=400 if posted else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@page(Capability.WRITE_NOTES)
+def note(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Log or edit the note of a visit (marking it attended first if need be). A signed note answers 409."""
+    posted = request.method == "POST"
+    action = AuditAction.UPDATE if posted else AuditAction.VIEW
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=action)
+    if visit.is_signed:
+        return _one_visit(request, visit, status=409, visit_error=LOCKED)
+    form = NoteForm(request.POST if posted else None, visit=visit)
+    if posted and form.is_valid():
+        changes = form.changes()
+        try:
+            visit_update(visit=visit, actor=request.user, data=changes)  # type: ignore[arg-type]
+        except Conflict:
+            return _refused(request, visit, Conflict(LOCKED))
+        except DomainError as error:
+            add_domain_errors(
+                form,
+                renamed(
+                    error,
+                    lambda f: "mark_attended" if f == "status" and "mark_attended" in form.fields else f,
+                ),
+            )
+        else:
+            messages.success(request, "Note saved." if changes else "Nothing changed.")
+            return redirect(f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}")
+    audit_page_read(
+        request,
+        action=AuditAction.VIEW,
+        object_type="visit",
+        object_id=visit.pk,
+        patient_id=visit.case.patient_id,
+        data_category=AuditDataCategory.CLINICAL_NOTE,
+    )
+    context = {
+        "patient": visit.case.patient,
+        "case": visit.case,
+        "visit": visit,
+        "form": form,
+        "chart_url": chart_url(visit.case.patient_id),
+    }
+    return render(request, "cases/web/visits/note.html", context, status=400 if posted else 200)
+
+
+@require_POST
+@page(Capability.WRITE_NOTES, action=AuditAction.SIGN)
+def sign(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Sign and lock the note."""
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.SIGN)
+    try:
+        visit_sign(visit=visit, actor=request.user)  # type: ignore[arg-type]
+    except DomainError as error:
+        return _refused(request, visit, error)
+    return _written(request, visit.pk, "Note signed.")
+
+
+@require_POST
+@page(Capability.WRITE_NOTES, action=AuditAction.ADDENDUM)
+def addendum(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Append a correction to a signed note (field `text`)."""
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.ADDENDUM)
+    text = request.POST.get("text", "")
+    try:
+        visit_add_addendum(visit=visit, actor=request.user, text=text)  # type: ignore[arg-type]
+    except DomainError as error:
+        return _refused(request, visit, error, addendum_text=text, addendum_error="text" in error.errors)
+    return _written(request, visit.pk, "Addendum added.")
+
+
+urlpatterns = [
+    path("cases/<uuid:case_id>/visits/new/", schedule, name="visit-schedule"),
+    path("visits/<uuid:visit_id>/note/", note, name="visit-note"),
+    path("visits/<uuid:visit_id>/sign/", sign, name="visit-note-sign"),
+    path("visits/<uuid:visit_id>/addenda/", addendum, name="visit-addendum"),
+]

@@ -1,0 +1,127 @@
+"""The visit pages' forms: scheduling (date and time in the clinic's time zone) and the clinical note.
+
+They check shapes only (a number is a number, a choice is one of the codes); the clinic's rules (ranges, both
+blood pressure numbers or neither, notes only on attended visits, signed notes locked) are the service's, and
+its refusals are shown on these forms by `cases.web.access.add_domain_errors`. The plausible ranges of
+`cases.models.ranges` also reach the inputs as `min`/`max`, so a tablet offers the right keypad and bounds.
+"""
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from cases.models import Case, Visit
+from cases.models.ranges import RANGES
+from cases.selectors import clinical_staff
+
+
+def _bounded(name: str, **attrs: Any) -> forms.NumberInput:
+    low, high = RANGES[name]
+    return forms.NumberInput(attrs={"min": low, "max": high, **attrs})
+
+
+class ScheduleForm(forms.Form):
+    visit_type = forms.ChoiceField(label="Visit type", choices=Visit.VisitType.choices)
+    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(
+        label="Time",
+        help_text="Clinic time (Central).",
+        widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
+    )
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)", initial=50, widget=_bounded("duration_minutes", step=5)
+    )
+    clinician = forms.ModelChoiceField(  # each named by `str(user)`: the full name, else the username
+        label="Clinician", queryset=clinical_staff().order_by("last_name", "first_name", "username")
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["clinician"].initial = case.primary_clinician_id
+
+    def scheduled_at(self) -> dt.datetime:
+        """The chosen date and time, read in the clinic's time zone (the active one)."""
+        return timezone.make_aware(dt.datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"]))
+
+
+def _text(label: str) -> forms.CharField:
+    return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NoteForm(forms.Form):
+    """The SOAP note, vitals, craving, kratom use and withdrawal symptoms of one visit."""
+
+    mark_attended = forms.BooleanField(
+        label="The patient attended: mark the visit attended",
+        required=False,
+        help_text="A note and vitals can only be recorded for an attended visit.",
+    )
+    subjective = _text("Subjective")
+    objective = _text("Objective")
+    assessment = _text("Assessment")
+    plan = _text("Plan")
+    bp_systolic = forms.IntegerField(
+        label="Blood pressure, systolic (mmHg)", required=False, widget=_bounded("bp_systolic")
+    )
+    bp_diastolic = forms.IntegerField(
+        label="Blood pressure, diastolic (mmHg)", required=False, widget=_bounded("bp_diastolic")
+    )
+    heart_rate = forms.IntegerField(
+        label="Heart rate (beats per minute)", required=False, widget=_bounded("heart_rate")
+    )
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)",
+        required=False,
+        max_digits=5,
+        decimal_places=1,
+        widget=_bounded("weight_kg", step="0.1"),
+    )
+    craving = forms.IntegerField(
+        label="Craving (0 none to 10 worst)", required=False, widget=_bounded("craving")
+    )
+    kratom_days_used_30 = forms.IntegerField(
+        label="Days kratom was used in the last 30", required=False, widget=_bounded("kratom_days_used_30")
+    )
+    kratom_daily_grams = forms.DecimalField(
+        label="Current daily kratom (grams)",
+        required=False,
+        max_digits=6,
+        decimal_places=1,
+        widget=_bounded("kratom_daily_grams", step="0.1"),
+    )
+    withdrawal_symptoms = forms.MultipleChoiceField(
+        label="Withdrawal symptoms present",
+        required=False,
+        choices=Visit.WithdrawalSymptom.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, visit: Visit, **kwargs: Any) -> None:
+        kwargs["initial"] = {name: getattr(visit, name) for name in Visit.CLINICAL_FIELDS}
+        super().__init__(*args, **kwargs)
+        if visit.status == Visit.Status.ATTENDED:
+            del self.fields["mark_attended"]
+        else:
+            # Writing the note of a visit due today or past means the patient came; a future one, not yet.
+            self.fields["mark_attended"].initial = (
+                visit.status == Visit.Status.SCHEDULED
+                and timezone.localdate(visit.scheduled_at) <= timezone.localdate()
+            )
+
+    def changes(self) -> dict[str, Any]:
+        """What the user changed, for `visit_update` (an untouched field is not rewritten, nor audited)."""
+        data = {name: self.cleaned_data[name] for name in self.changed_data if name in Visit.CLINICAL_FIELDS}
+        if self.cleaned_data.get("mark_attended"):
+            data["status"] = Visit.Status.ATTENDED
+        return data
+
+    def soap_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("subjective", "objective", "assessment", "plan")]
+
+    def vitals_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("bp_systolic", "bp_diastolic", "heart_rate", "weight_kg")]
+
+    def use_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("craving", "kratom_days_used_30", "kratom_daily_grams")]
