@@ -1,15 +1,290 @@
-"""Placeholder: filled in by the web pages work."""
+"""Patient pages: search and list, registration (with the possible-duplicate warning), demographics, opening a
+case, break-glass access. Each calls the same selectors, services and policy as the API's `patients/` and
+`cases/` endpoints (api/views/patients.py, api/views/cases.py)."""
 
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import dateformat, timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
 
-from cases.web.access import page
-from clinic.policy import Capability
+from cases.errors import Conflict, DomainError, ValidationFailed
+from cases.models import Case, Patient
+from cases.selectors import clinical_staff, patient_possible_duplicates, patients_visible_to
+from cases.services.access import break_glass_grant
+from cases.services.cases import case_open
+from cases.services.patients import patient_register, patient_update
+from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
+from cases.web.patients_forms import (
+    BreakGlassForm,
+    CaseOpenForm,
+    DemographicsForm,
+    PatientSearch,
+    RegisterForm,
+)
+from clinic.audit import audit_record
+from clinic.models import AuditAction, AuditDataCategory, AuditOutcome, User
+from clinic.policy import Capability, has_capability, may, may_break_glass, patients_in_scope
+from clinic.roles import Role
+
+PAGE_SIZE = 50
+MAX_DUPLICATES_SHOWN = 20  # as the API's duplicate warning
+TEMPLATES = "cases/web/patients"
 
 
+# --- Search and list ------------------------------------------------------------------------------------------
+
+
+@require_GET
 @page(Capability.READ_DEMOGRAPHICS)
 def patient_list(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Patients")
+    """Patients the user may see, searched and filtered as the API's `?search=` etc.; the results alone for
+    htmx's live search (`HX-Target: results`)."""
+    user: User = request.user  # type: ignore[assignment]
+    clinicians = [(str(u.pk), str(u)) for u in clinical_staff().prefetch_related(None)]
+    # `open_cases` is the selector's prefetch of each patient's open case: its clinician comes in one query more.
+    patients = patients_visible_to(user).prefetch_related("open_cases__primary_clinician")  # type: ignore[misc]
+    search = PatientSearch(request.GET, queryset=patients, clinicians=clinicians)
+    results = None
+    if search.is_valid():
+        results = Paginator(search.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        audit_page_read(
+            request,
+            action=AuditAction.LIST,
+            object_type="patient",
+            data_category=AuditDataCategory.DEMOGRAPHICS,
+            patients_seen=[patient.pk for patient in results],
+        )
+    context = {
+        "search": search,
+        "form": search.form,
+        "results": results,
+        "may_register": has_capability(user, Capability.EDIT_DEMOGRAPHICS),
+        "may_break_glass": has_capability(user, Capability.BREAK_GLASS),
+    }
+    template = f"{TEMPLATES}/list.html"
+    if request.htmx.target == "results" and not request.htmx.history_restore_request:  # type: ignore[attr-defined]
+        template += "#results"
+    response = render(request, template, context, status=200 if results is not None else 400)
+    patch_vary_headers(response, ["HX-Target"])
+    return response
 
 
-urlpatterns = [path("patients/", patient_list, name="patients")]
+# --- Registration and demographics ----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@page(Capability.EDIT_DEMOGRAPHICS)
+def patient_register_page(request: HttpRequest) -> HttpResponse:
+    """Register a patient. Possible duplicates (same last name and date of birth) are shown first, and nothing
+    is saved until the user confirms that this is someone else (as the API's 409 and `confirm_not_duplicate`)."""
+    form = RegisterForm(request.POST if request.method == "POST" else None)
+    duplicates = None
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.demographics()
+            if not form.cleaned_data["confirm_not_duplicate"]:
+                duplicates = _possible_duplicates(request, data)
+            if duplicates is not None:
+                status = 409
+            else:
+                try:
+                    patient = patient_register(actor=request.user, data=data)  # type: ignore[arg-type]
+                except ValidationFailed as error:
+                    add_domain_errors(form, error)
+                else:
+                    messages.success(request, f"Registered {patient.display_name}: MRN {patient.mrn}.")
+                    return redirect("chart", patient_id=patient.pk)
+    return render(
+        request, f"{TEMPLATES}/register.html", {"form": form, "duplicates": duplicates}, status=status
+    )
+
+
+def _possible_duplicates(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Registered patients with the same last name and date of birth: those the user may see (their
+    demographics are shown: a `list` read), and how many others exist. None when there are none."""
+    matches = patient_possible_duplicates(last_name=data["last_name"], date_of_birth=data["date_of_birth"])
+    total = matches.count()
+    if not total:
+        return None
+    visible = matches.filter(pk__in=patients_in_scope(request.user, Capability.READ_DEMOGRAPHICS))  # type: ignore[arg-type]
+    shown = list(visible[:MAX_DUPLICATES_SHOWN])
+    audit_page_read(
+        request,
+        action=AuditAction.LIST,
+        object_type="patient",
+        data_category=AuditDataCategory.DEMOGRAPHICS,
+        patients_seen=[patient.pk for patient in shown],
+    )
+    visible_count = len(shown) if len(shown) < MAX_DUPLICATES_SHOWN else visible.count()
+    return {"shown": shown, "hidden": total - visible_count}
+
+
+@require_http_methods(["GET", "POST"])
+@page(Capability.EDIT_DEMOGRAPHICS)
+def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """Edit a patient's demographics (the changed fields go to `patient_update`)."""
+    action = AuditAction.VIEW if request.method == "GET" else AuditAction.UPDATE
+    patient = patient_or_404(request, patient_id, Capability.EDIT_DEMOGRAPHICS, action=action)
+    form = DemographicsForm.of(patient, request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            changes = form.demographics(changed_only=True)
+            try:
+                patient_update(patient=patient, actor=request.user, data=changes)  # type: ignore[arg-type]
+            except ValidationFailed as error:
+                add_domain_errors(form, error)
+                patient.refresh_from_db()  # the service set the refused values on it; the heading shows the record
+            else:
+                messages.success(request, "Demographics saved." if changes else "Nothing changed.")
+                return redirect("chart", patient_id=patient.pk)
+    _audit_view(request, patient)
+    return render(request, f"{TEMPLATES}/edit.html", {"patient": patient, "form": form}, status=status)
+
+
+def _audit_view(request: HttpRequest, patient: Patient) -> None:
+    audit_page_read(
+        request,
+        action=AuditAction.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+        data_category=AuditDataCategory.DEMOGRAPHICS,
+    )
+
+
+# --- Opening a case -------------------------------------------------------------------------------------------
+
+
+def _takes_on_case(user: User) -> bool:
+    # As api/views/cases.py: a clinician who opens a case becomes its primary clinician (supervisors assign).
+    return user.has_role(Role.CLINICIAN) and not user.has_role(Role.SUPERVISOR)
+
+
+def _may_record_profile(user: User, patient: Patient) -> bool:
+    # As api/views/cases.py `_check_field_rights`: the substance profile is clinical content; a clinician opening
+    # the case takes it on, so its profile is theirs to record.
+    return may(user, Capability.RECORD_CLINICAL, patient) or (
+        _takes_on_case(user) and has_capability(user, Capability.RECORD_CLINICAL)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@page(Capability.OPEN_CASE)
+def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """Open a case at intake through `case_open`; a second open case is its `OpenCaseExists` (409)."""
+    user: User = request.user  # type: ignore[assignment]
+    action = AuditAction.VIEW if request.method == "GET" else AuditAction.CREATE
+    patient = patient_or_404(request, patient_id, Capability.OPEN_CASE, action=action)
+    may_assign = has_capability(user, Capability.ASSIGN_CLINICIANS)
+    form = CaseOpenForm(
+        request.POST if request.method == "POST" else None,
+        may_assign=may_assign,
+        may_record_profile=_may_record_profile(user, patient),
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            primary = (
+                data.get("primary_clinician") if may_assign else (user if _takes_on_case(user) else None)
+            )
+            try:
+                case_open(
+                    patient=patient,
+                    actor=user,
+                    referral_source=data["referral_source"],
+                    opened_on=data["opened_on"],
+                    primary_clinician=primary,
+                    care_team=data.get("care_team", []),
+                    profile=form.profile(),
+                )
+            except DomainError as error:
+                add_domain_errors(form, error)
+                status = 409 if isinstance(error, Conflict) else 400
+            else:
+                messages.success(request, f"Case opened for {patient.display_name} at intake.")
+                return redirect("chart", patient_id=patient.pk)
+    _audit_view(request, patient)
+    context = {
+        "patient": patient,
+        "form": form,
+        "has_open_case": Case.objects.filter(patient=patient, status=Case.Status.OPEN).exists(),
+    }
+    return render(request, f"{TEMPLATES}/open_case.html", context, status=status)
+
+
+# --- Break-glass ----------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@page(Capability.BREAK_GLASS)
+def break_glass(request: HttpRequest) -> HttpResponse:
+    """Emergency access to a patient outside the caseload, found by exact MRN (a clinician may hold it on paper).
+    Like the API's `patients/{id}/break-glass/`, it tells only whether that MRN exists."""
+    user: User = request.user  # type: ignore[assignment]
+    if request.method == "GET":
+        form = BreakGlassForm(initial={"mrn": request.GET.get("mrn", "")[:16]})
+        return _break_glass_page(request, form)
+    form = BreakGlassForm(request.POST)
+    if not form.is_valid():
+        return _break_glass_page(request, form, status=400)
+    mrn = form.cleaned_data["mrn"]
+    patient = patients_in_scope(user, Capability.BREAK_GLASS).filter(mrn__iexact=mrn).first()
+    if patient is None:
+        audit_record(  # a miss is recorded: guessing MRNs shows in the audit log
+            user=user,
+            action=AuditAction.BREAK_GLASS,
+            object_type="patient",
+            object_id="".join(char for char in mrn if char.isprintable()),
+            outcome=AuditOutcome.DENIED,
+            detail={"page": request.path, "found": False},
+        )
+        form.add_error("mrn", "No patient with that MRN.")
+        return _break_glass_page(request, form, status=400)
+    if not may_break_glass(user, patient):
+        return _break_glass_page(request, form, already=patient)
+    try:
+        grant = break_glass_grant(user=user, patient=patient, reason=form.cleaned_data["reason"])
+    except ValidationFailed as error:
+        add_domain_errors(form, error)
+        return _break_glass_page(request, form, status=400)
+    until = dateformat.format(timezone.localtime(grant.expires_at), "g:i A")
+    messages.warning(
+        request,
+        f"Break-glass access to {patient.display_name} ({patient.mrn}) until {until}: it lasts "
+        f"{settings.BREAK_GLASS_HOURS} hours, is audited, and is flagged for supervisor review.",
+    )
+    return redirect("chart", patient_id=patient.pk)
+
+
+def _break_glass_page(
+    request: HttpRequest, form: BreakGlassForm, *, status: int = 200, already: Patient | None = None
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "hours": settings.BREAK_GLASS_HOURS,
+        "already": already,
+    }
+    return render(request, f"{TEMPLATES}/break_glass.html", context, status=status)
+
+
+urlpatterns = [
+    path("patients/", patient_list, name="patients"),
+    path("patients/new/", patient_register_page, name="patient-register"),
+    path("patients/break-glass/", break_glass, name="break-glass"),
+    path("patients/<uuid:patient_id>/edit/", patient_edit, name="patient-edit"),
+    path("patients/<uuid:patient_id>/open-case/", patient_open_case, name="patient-open-case"),
+]
