@@ -2,6 +2,7 @@
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db.models import Case as DbCase
@@ -69,6 +70,29 @@ def patient_possible_duplicates(
     if exclude is not None:
         matches = matches.exclude(pk=exclude.pk)
     return matches
+
+
+@dataclass(frozen=True)
+class PossibleDuplicates:
+    """What registration warns about: the matches the user may see, and how many others exist."""
+
+    shown: list[Patient]
+    hidden: int
+
+
+def possible_duplicates_for(
+    user: User, *, last_name: str, date_of_birth: dt.date, limit: int = 20
+) -> PossibleDuplicates | None:
+    """The registration warning for `user` (None when nothing matches). Matches outside the user's scope are
+    counted, never shown."""
+    matches = patient_possible_duplicates(last_name=last_name, date_of_birth=date_of_birth)
+    total = matches.count()
+    if not total:
+        return None
+    visible = matches.filter(pk__in=patients_in_scope(user, Capability.READ_DEMOGRAPHICS))
+    shown = list(visible[:limit])
+    visible_count = len(shown) if len(shown) < limit else visible.count()
+    return PossibleDuplicates(shown=shown, hidden=total - visible_count)
 
 
 def clinical_staff() -> QuerySet[User]:

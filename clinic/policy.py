@@ -151,6 +151,20 @@ def may_break_glass(user: User | None, patient: Patient) -> bool:
     )
 
 
+def takes_on_opened_case(user: User | None) -> bool:
+    """A clinician who opens a case becomes its primary clinician (supervisors assign clinicians instead)."""
+    roles = roles_of(user)
+    return Role.CLINICIAN in roles and Role.SUPERVISOR not in roles
+
+
+def may_record_case_profile(user: User | None, patient: Patient, *, opening: bool = False) -> bool:
+    """The case's substance profile (kratom form, grams, reasons) is clinical content. A clinician opening a case
+    takes it on, so its profile is theirs to record even if the patient is not yet in their caseload."""
+    return may(user, Capability.RECORD_CLINICAL, patient) or (
+        opening and takes_on_opened_case(user) and has_capability(user, Capability.RECORD_CLINICAL)
+    )
+
+
 def is_clinical_staff(user: User | None) -> bool:
     return bool(roles_of(user) & {Role.CLINICIAN, Role.SUPERVISOR})
 

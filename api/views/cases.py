@@ -24,8 +24,7 @@ from cases.selectors import cases_visible_to, dsm5_checklists_prefetch
 from cases.services.cases import case_assign_clinicians, case_open, case_update_profile
 from cases.services.stages import case_transition
 from clinic.models import User
-from clinic.policy import Capability, has_capability, may
-from clinic.roles import Role
+from clinic.policy import Capability, has_capability, may_record_case_profile, takes_on_opened_case
 
 ASSIGNMENT_FIELDS = ("primary_clinician", "care_team")
 
@@ -39,10 +38,7 @@ def _check_field_rights(
     if sent_assignment and not has_capability(user, Capability.ASSIGN_CLINICIANS):
         raise PermissionDenied(f"Only supervisors set {' and '.join(sent_assignment)}.")
     sent_clinical = [name for name in CASE_CLINICAL_FIELDS if name in data]
-    if sent_clinical and not (
-        may(user, Capability.RECORD_CLINICAL, case_patient)  # type: ignore[arg-type]
-        or (takes_on_case and has_capability(user, Capability.RECORD_CLINICAL))
-    ):
+    if sent_clinical and not may_record_case_profile(user, case_patient, opening=takes_on_case):  # type: ignore[arg-type]
         raise PermissionDenied(f"Your role may not record {', '.join(sent_clinical)}.")
 
 
@@ -94,7 +90,7 @@ class CaseViewSet(
         data = dict(serializer.validated_data)
         patient = data.pop("patient")
         # A clinician opening a case takes it on; supervisors assign others later.
-        takes_on = user.has_role(Role.CLINICIAN) and not user.has_role(Role.SUPERVISOR)
+        takes_on = takes_on_opened_case(user)
         _check_field_rights(user, patient, data, takes_on_case=takes_on)
         primary = data.pop("primary_clinician", None)
         if primary is None and takes_on:

@@ -20,7 +20,7 @@ from api.serializers.patients import (
 )
 from cases.errors import ValidationFailed
 from cases.models import Patient
-from cases.selectors import patient_possible_duplicates, patients_visible_to
+from cases.selectors import patients_visible_to, possible_duplicates_for
 from cases.services.access import break_glass_grant
 from cases.services.patients import patient_register, patient_update
 from clinic.models import AuditEvent
@@ -71,24 +71,20 @@ class PatientViewSet(
         data = dict(serializer.validated_data)
         confirmed = data.pop("confirm_not_duplicate", False)
         if not confirmed:
-            duplicates = patient_possible_duplicates(
-                last_name=data["last_name"], date_of_birth=data["date_of_birth"]
+            duplicates = possible_duplicates_for(
+                acting_user(request), last_name=data["last_name"], date_of_birth=data["date_of_birth"]
             )
-            if duplicates.exists():
-                visible = duplicates.filter(
-                    pk__in=patients_in_scope(acting_user(request), Capability.READ_DEMOGRAPHICS)
-                )
-                shown = list(visible[:20])
+            if duplicates is not None:
                 self.audit_access(  # the duplicates' demographics are shown: a read
                     AuditEvent.Action.LIST,
-                    patients_seen=[patient.pk for patient in shown],
+                    patients_seen=[patient.pk for patient in duplicates.shown],
                     detail={"possible_duplicates": True},
                 )
                 body = {
                     "detail": "Possible duplicates: a patient with this last name and date of birth exists. "
                     "Send confirm_not_duplicate=true to register anyway.",
-                    "possible_duplicates": PossibleDuplicateSerializer(shown, many=True).data,
-                    "hidden_matches": duplicates.count() - visible.count(),
+                    "possible_duplicates": PossibleDuplicateSerializer(duplicates.shown, many=True).data,
+                    "hidden_matches": duplicates.hidden,
                 }
                 return Response(body, status=status.HTTP_409_CONFLICT)
         patient = patient_register(actor=acting_user(request), data=data)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from cases.errors import Conflict, DomainError, ValidationFailed
 from cases.models import Case, Patient
-from cases.selectors import clinical_staff, patient_possible_duplicates, patients_visible_to
+from cases.selectors import PossibleDuplicates, clinical_staff, patients_visible_to, possible_duplicates_for
 from cases.services.access import break_glass_grant
 from cases.services.cases import case_open
 from cases.services.patients import patient_register, patient_update
@@ -31,8 +31,14 @@ from cases.web.patients_forms import (
 )
 from clinic.audit import audit_record
 from clinic.models import AuditAction, AuditDataCategory, AuditOutcome, User
-from clinic.policy import Capability, has_capability, may, may_break_glass, patients_in_scope
-from clinic.roles import Role
+from clinic.policy import (
+    Capability,
+    has_capability,
+    may_break_glass,
+    may_record_case_profile,
+    patients_in_scope,
+    takes_on_opened_case,
+)
 
 PAGE_SIZE = 50
 MAX_DUPLICATES_SHOWN = 20  # as the API's duplicate warning
@@ -109,24 +115,23 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _possible_duplicates(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any] | None:
-    """Registered patients with the same last name and date of birth: those the user may see (their
-    demographics are shown: a `list` read), and how many others exist. None when there are none."""
-    matches = patient_possible_duplicates(last_name=data["last_name"], date_of_birth=data["date_of_birth"])
-    total = matches.count()
-    if not total:
-        return None
-    visible = matches.filter(pk__in=patients_in_scope(request.user, Capability.READ_DEMOGRAPHICS))  # type: ignore[arg-type]
-    shown = list(visible[:MAX_DUPLICATES_SHOWN])
-    audit_page_read(
-        request,
-        action=AuditAction.LIST,
-        object_type="patient",
-        data_category=AuditDataCategory.DEMOGRAPHICS,
-        patients_seen=[patient.pk for patient in shown],
+def _possible_duplicates(request: HttpRequest, data: dict[str, Any]) -> PossibleDuplicates | None:
+    """The registration warning; the duplicates shown are a `list` read of their demographics."""
+    duplicates = possible_duplicates_for(
+        request.user,  # type: ignore[arg-type]
+        last_name=data["last_name"],
+        date_of_birth=data["date_of_birth"],
+        limit=MAX_DUPLICATES_SHOWN,
     )
-    visible_count = len(shown) if len(shown) < MAX_DUPLICATES_SHOWN else visible.count()
-    return {"shown": shown, "hidden": total - visible_count}
+    if duplicates is not None:
+        audit_page_read(
+            request,
+            action=AuditAction.LIST,
+            object_type="patient",
+            data_category=AuditDataCategory.DEMOGRAPHICS,
+            patients_seen=[patient.pk for patient in duplicates.shown],
+        )
+    return duplicates
 
 
 @require_http_methods(["GET", "POST"])
@@ -167,19 +172,6 @@ def _audit_view(request: HttpRequest, patient: Patient) -> None:
 # --- Opening a case -------------------------------------------------------------------------------------------
 
 
-def _takes_on_case(user: User) -> bool:
-    # As api/views/cases.py: a clinician who opens a case becomes its primary clinician (supervisors assign).
-    return user.has_role(Role.CLINICIAN) and not user.has_role(Role.SUPERVISOR)
-
-
-def _may_record_profile(user: User, patient: Patient) -> bool:
-    # As api/views/cases.py `_check_field_rights`: the substance profile is clinical content; a clinician opening
-    # the case takes it on, so its profile is theirs to record.
-    return may(user, Capability.RECORD_CLINICAL, patient) or (
-        _takes_on_case(user) and has_capability(user, Capability.RECORD_CLINICAL)
-    )
-
-
 @require_http_methods(["GET", "POST"])
 @page(Capability.OPEN_CASE)
 def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
@@ -191,7 +183,7 @@ def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
     form = CaseOpenForm(
         request.POST if request.method == "POST" else None,
         may_assign=may_assign,
-        may_record_profile=_may_record_profile(user, patient),
+        may_record_profile=may_record_case_profile(user, patient, opening=True),
     )
     status = 200
     if request.method == "POST":
@@ -199,7 +191,9 @@ def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
         if form.is_valid():
             data = form.cleaned_data
             primary = (
-                data.get("primary_clinician") if may_assign else (user if _takes_on_case(user) else None)
+                data.get("primary_clinician")
+                if may_assign
+                else (user if takes_on_opened_case(user) else None)
             )
             try:
                 case_open(

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases.models import BreakGlassGrant, Case, Patient
+from cases.selectors import PossibleDuplicates
 from clinic.models import AuditEvent
 from clinic.roles import Role
 from tests.api.conftest import AUDIT_APPEND_QUERIES
@@ -457,7 +458,7 @@ def test_a_possible_duplicate_is_shown_and_nothing_is_saved(signed_in, front_des
 
     text = page_text(response)
     assert response.status_code == 409
-    assert response.context["duplicates"] == {"shown": [twin], "hidden": 0}
+    assert response.context["duplicates"] == PossibleDuplicates(shown=[twin], hidden=0)
     assert "Possible duplicate: nothing saved yet" in text
     assert f'href="/patients/{twin.pk}/">QUILLFEATHER, Mari</a>' in text and twin.mrn in text
     assert 'name="confirm_not_duplicate" value="true"' in text
@@ -878,7 +879,7 @@ def test_the_duplicate_warning_costs_the_same_queries_for_one_twin_and_many(
     with django_assert_max_num_queries(6 + AUDIT_APPEND_QUERIES):
         response = client.post(REGISTER_URL, NEW_PATIENT)
 
-    assert len(response.context["duplicates"]["shown"]) == min(twins, 20)
+    assert len(response.context["duplicates"].shown) == min(twins, 20)
 
 
 def test_opening_a_case_has_a_fixed_query_bound(
