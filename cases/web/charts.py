@@ -51,8 +51,20 @@ def _tag(template: str, *args: object) -> str:
     )
 
 
-def _y_axis(y_max: float, ticks: int = 4) -> list[str]:
+def _ticks(y_max: float) -> int:
+    """How many steps the y axis gets: whole numbers where the scale allows it (a COWS axis of 48 in 4 steps)."""
+    if float(y_max).is_integer():
+        for steps in (4, 5, 3, 6, 2):
+            if y_max % steps == 0:
+                return steps
+        if y_max <= 12:
+            return int(y_max)
+    return 4
+
+
+def _y_axis(y_max: float) -> list[str]:
     parts: list[str] = []
+    ticks = _ticks(y_max)
     for i in range(ticks + 1):
         value = y_max * i / ticks
         y = _y(value, y_max)
@@ -61,9 +73,8 @@ def _y_axis(y_max: float, ticks: int = 4) -> list[str]:
                 '<line class="grid-line" x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}"/>', LEFT, y, WIDTH - RIGHT, y
             )
         )
-        parts.append(
-            _tag('<text x="{}" y="{:.1f}" text-anchor="end">{}</text>', LEFT - 6, y + 4, f"{value:g}")
-        )
+        label = f"{value:g}" if value.is_integer() else f"{value:.1f}"
+        parts.append(_tag('<text x="{}" y="{:.1f}" text-anchor="end">{}</text>', LEFT - 6, y + 4, label))
     parts.append(
         _tag(
             '<line class="axis" x1="{}" y1="{}" x2="{}" y2="{}"/>',
@@ -82,11 +93,13 @@ def line_chart(
     """A trend: `points` are (x label, value) in time order, evenly spaced; `y_max` fixes the scale (an
     instrument's maximum score) so that charts of the same instrument compare at a glance."""
     body: list[str] = []
-    for band in bands:
-        top, bottom = _y(min(band.high, y_max), y_max), _y(band.low, y_max)
+    for n, band in enumerate(bands):
+        # whole-number scores: a band covers its values' half-steps, so that neighbouring bands meet
+        top, bottom = _y(min(band.high + 0.5, y_max), y_max), _y(max(band.low - 0.5, 0), y_max)
         body.append(
             _tag(
-                '<rect class="band" x="{}" y="{:.1f}" width="{}" height="{:.1f}"/>',
+                '<rect class="band{}" x="{}" y="{:.1f}" width="{}" height="{:.1f}"/>',
+                " alt" if n % 2 else "",
                 LEFT,
                 top,
                 WIDTH - LEFT - RIGHT,
@@ -120,8 +133,18 @@ def line_chart(
             )
         )
         if i % label_every == 0 or i == len(points) - 1:
+            # the first and last labels lean inwards, so that they are not cut at the chart's edges
+            anchor = (
+                "start" if i == 0 and len(points) > 1 else "end" if i and i == len(points) - 1 else "middle"
+            )
             body.append(
-                _tag('<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>', x, HEIGHT - BOTTOM + 16, label)
+                _tag(
+                    '<text x="{:.1f}" y="{}" text-anchor="{}">{}</text>',
+                    x,
+                    HEIGHT - BOTTOM + 16,
+                    anchor,
+                    label,
+                )
             )
     description = "; ".join(f"{label}: {value:g}" for label, value in points) or "No scores yet."
     return _svg(title, description, body)
