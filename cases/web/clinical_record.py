@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -22,7 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from cases.errors import Conflict, DomainError
 from cases.measures import hys_law, liver_injury_pattern, r_ratio
@@ -99,10 +100,15 @@ def case_in_scope_or_404(
 
 
 def back_to_chart(request: HttpRequest, patient_id: uuid.UUID, anchor: str, message: str) -> HttpResponse:
-    """After a change: the chart at the changed section (htmx reloads the page, so every section is current)."""
+    """After a change: the chart at the changed section (htmx reloads the page, so every section is current).
+    From the chart itself that must be a refresh: a redirect to the same address plus an anchor only scrolls."""
     messages.success(request, message)
-    url = f"{reverse('chart', kwargs={'patient_id': patient_id})}#{anchor}"
-    if getattr(request, "htmx", False):
+    chart = reverse("chart", kwargs={"patient_id": patient_id})
+    url = f"{chart}#{anchor}"
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        if urlsplit(htmx.current_url_abs_path or "").path == chart:
+            return HttpResponseClientRefresh()
         return HttpResponseClientRedirect(url)
     return redirect(url)
 

@@ -416,6 +416,18 @@ def test_a_stage_change_by_htmx_sends_the_browser_back_to_the_chart(signed_in, c
     assert response["HX-Redirect"] == f"{chart_url(own_case.patient_id)}#case"
 
 
+def test_a_stage_change_from_the_chart_itself_reloads_it(signed_in, clinician, own_case, htmx):
+    # A redirect to the same address with only an anchor added would scroll, not reload: the stage would look
+    # unchanged.
+    here = {**htmx, "HX-Current-URL": f"http://testserver{chart_url(own_case.patient_id)}?visits=all"}
+    response = signed_in(clinician).post(
+        transition_url(own_case), {"to_stage": "assessment", "version": own_case.version}, headers=here
+    )
+
+    assert response.status_code == 200
+    assert response["HX-Refresh"] == "true"
+
+
 def test_the_chart_says_what_changed_after_a_stage_change(signed_in, clinician, own_case):
     response = signed_in(clinician).post(
         transition_url(own_case), {"to_stage": "assessment", "version": own_case.version}, follow=True
