@@ -71,7 +71,8 @@ ASGI_APPLICATION = "clinic.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # First, so that the project can restyle the admin (clinic/templates/admin/base_site.html).
+        "DIRS": [BASE_DIR / "clinic" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
