@@ -30,3 +30,17 @@ def test_a_wrong_password_is_refused_with_a_message(page, nurse):
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+def test_the_idle_warning_appears_before_sign_out_and_staying_keeps_the_session(
+    page, log_in, nurse, settings
+):
+    settings.SESSION_IDLE_TIMEOUT = 124  # the warning shows from 120 seconds left
+    log_in("np.reyes", PASSWORD)
+    warning = page.get_by_role("alertdialog")
+    expect(warning).to_be_visible(timeout=15_000)
+    expect(warning).to_contain_text("signed out in")
+    page.get_by_role("button", name="Stay signed in").click()
+    expect(warning).to_be_hidden()
+    page.reload()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()  # still signed in
