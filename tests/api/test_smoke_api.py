@@ -1,6 +1,7 @@
 """A first walk through the API as a clinician."""
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.factories import Dsm5ChecklistFactory
@@ -63,7 +64,7 @@ def test_clinician_registers_opens_and_moves_a_case(api, clinician):
             "case": case["id"],
             "clinician": str(clinician.id),
             "visit_type": "individual_counseling",
-            "scheduled_at": "2026-11-26T10:00:00-06:00",
+            "scheduled_at": timezone.localtime().isoformat(),  # the case opened today
         },
         format="json",
     )
