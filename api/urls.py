@@ -17,6 +17,12 @@ from api.views.clinical import (
 )
 from api.views.instruments import InstrumentViewSet
 from api.views.patients import PatientViewSet
+from api.views.reports import (
+    CensusReportViewSet,
+    OutcomesReportViewSet,
+    RetentionReportViewSet,
+    VisitsReportViewSet,
+)
 from api.views.staff import StaffViewSet
 from api.views.visits import VisitViewSet
 
@@ -45,6 +51,11 @@ urlpatterns = [
         PatientAccessLogViewSet.as_view({"get": "list"}),
         name="patient-access-log",
     ),
+    # SPEC section 6: one GET each, JSON or `?format=csv` (api/views/reports.py)
+    path("v1/reports/census/", CensusReportViewSet.as_view({"get": "report"}), name="report-census"),
+    path("v1/reports/retention/", RetentionReportViewSet.as_view({"get": "report"}), name="report-retention"),
+    path("v1/reports/visits/", VisitsReportViewSet.as_view({"get": "report"}), name="report-visits"),
+    path("v1/reports/outcomes/", OutcomesReportViewSet.as_view({"get": "report"}), name="report-outcomes"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -37,7 +37,14 @@ class Assessment(models.Model):
     class Meta:
         ordering = ["case", "administered_at"]
         indexes = [
-            models.Index(fields=["case", "instrument", "administered_at"], name="assessment_case_instr_idx")
+            models.Index(fields=["case", "instrument", "administered_at"], name="assessment_case_instr_idx"),
+            # The outcomes report: each case's valid scores of an instrument in time order, read from the index
+            # alone (cases/reports/outcomes_report.py).
+            models.Index(
+                fields=["case", "instrument", "administered_at", "recorded_at", "id", "total"],
+                condition=Q(entered_in_error=False),
+                name="assessment_report_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -136,7 +136,11 @@ class DrugScreen(models.Model):
 
     class Meta:
         ordering = ["case", "-collected_on"]
-        indexes = [models.Index(fields=["case", "collected_on"], name="screen_case_date_idx")]
+        indexes = [
+            models.Index(fields=["case", "collected_on"], name="screen_case_date_idx"),
+            # The outcomes report reads a case's screens in recovery from this index alone (cases/reports).
+            models.Index(fields=["case", "collected_on", "mitragynine"], name="screen_report_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(**{f"{analyte}__in": ScreenResult.values for analyte in ANALYTES}),

@@ -200,6 +200,14 @@ class StageTransition(models.Model):
 
     class Meta:
         ordering = ["case", "sequence"]
+        indexes = [
+            # The reports read a case's history from this index alone: its stage at a moment, the end of each
+            # stay (the next change), the stays in order (cases/reports).
+            models.Index(
+                fields=["case", "sequence", "effective_at", "to_stage", "from_stage"],
+                name="stage_transition_report_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["case", "sequence"], name="stage_transition_sequence_unique"),
             models.CheckConstraint(

@@ -99,6 +99,10 @@ class Visit(models.Model):
             models.Index(fields=["case", "scheduled_at"], name="visit_case_time_idx"),
             models.Index(fields=["clinician", "scheduled_at"], name="visit_clinician_time_idx"),
             models.Index(fields=["scheduled_at"], name="visit_time_idx"),
+            # The visits report counts from this index alone (cases/reports/visits_report.py).
+            models.Index(
+                fields=["scheduled_at", "visit_type", "status", "clinician", "case"], name="visit_report_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
