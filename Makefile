@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench lint typecheck security check-migrations clean
+.PHONY: install demo test fuzz bench bench-reports lint typecheck security check-migrations clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -57,3 +57,8 @@ clean:
 ## bench: seed PostgreSQL with 10,000 patients once (BENCH_DATABASE_URL), then time the API's hot reads
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_api.py
+
+## bench-reports: each report through the API beside one hand-written SQL statement of its numbers (cross-checked)
+## (PostgreSQL, BENCH_REPORTS_DATABASE_URL, built on the first run: 50,000 patients, 1.5M visits, 20-35 minutes)
+bench-reports: $(STAMP)
+	$(BIN)/python scripts/bench_reports.py

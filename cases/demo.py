@@ -273,8 +273,13 @@ class DemoGenerator:
     """Draws every choice from one `random.Random(seed)` in a fixed order, and every date from `today`:
     the same seed on the same day gives the same clinic."""
 
-    def __init__(self, *, seed: int, today: dt.date, tz: dt.tzinfo, staff: DemoStaff) -> None:
+    def __init__(
+        self, *, seed: int, today: dt.date, tz: dt.tzinfo, staff: DemoStaff, visit_density: float = 1.0
+    ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - fictional data, not secrets; must be reproducible
+        # Follow-up visits come this many times as often as the clinic's usual rhythm (1: the demo's own;
+        # `make bench-reports` books about twice as many to reach a network's 1.5 million visits).
+        self.visit_density = visit_density
         # How staff settle the alerts the data raises: its own stream, so that the rows stay the same
         # whether or not the alerts are raised.
         self.alert_rng = random.Random(f"{seed}/alerts")  # noqa: S311
@@ -521,6 +526,7 @@ class CaseHistory:
         findings: frozenset[str] = frozenset(),
     ) -> None:
         self.rng = generator.rng
+        self.visit_density = generator.visit_density
         self.calendar = generator.calendar
         self.staff = generator.staff
         self.findings = findings
@@ -658,11 +664,14 @@ class CaseHistory:
         while True:
             since = day - segment.start
             if segment.stage == Stage.TREATMENT:
-                day += rng.randint(3, 6) if since < 20 else rng.randint(5, 10)
+                gap = rng.randint(3, 6) if since < 20 else rng.randint(5, 10)
             elif segment.stage == Stage.RECOVERY:
-                day += rng.randint(15, 25)  # about monthly once in recovery
+                gap = rng.randint(15, 25)  # about monthly once in recovery
             else:
-                day += rng.randint(2, 5)
+                gap = rng.randint(2, 5)
+            if self.visit_density != 1.0:
+                gap = max(1, round(gap / self.visit_density))
+            day += gap
             if day >= limit or (day >= 0 and upcoming >= 3):
                 return days
             upcoming += day >= 0
