@@ -16,7 +16,10 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from cases.errors import DomainError
 from cases.models import Patient
@@ -27,6 +30,7 @@ from clinic.policy import Capability, has_capability, patients_in_scope
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=HttpResponse)
+M = TypeVar("M", bound=Model)
 
 # The refusal a user reads when their role never has a capability (403).
 CAPABILITY_WORDS: dict[Capability, str] = {
@@ -100,6 +104,44 @@ def patient_or_404(
         )
         raise Http404("No such patient in your caseload.")
     return patient
+
+
+def in_scope_or_404(
+    request: HttpRequest,
+    records: QuerySet[M],
+    pk: uuid.UUID,
+    *,
+    object_type: str,
+    patient_path: str,
+    action: str = AuditAction.VIEW,
+) -> M:
+    """The record, if `records` (a queryset scoped by the policy) holds it; otherwise an audited 404 naming the
+    record and, when it exists, its patient (as `patient_or_404` does for patients)."""
+    record = records.filter(pk=pk).first()
+    if record is None:
+        patient_id = records.model._default_manager.filter(pk=pk).values_list(patient_path, flat=True).first()
+        audit_record(
+            user=request.user,  # type: ignore[arg-type]
+            action=action,
+            object_type=object_type,
+            object_id=pk,
+            patient_id=patient_id,
+            outcome=AuditOutcome.DENIED,
+        )
+        raise Http404("No such record in your caseload.")
+    return record
+
+
+def render_page(
+    request: HttpRequest, template: str, fragment: str, context: dict[str, Any], *, status: int = 200
+) -> HttpResponse:
+    """The whole page, or for htmx the `{% partialdef %}` fragment it swaps (a history restore after a reload
+    gets the whole page). The answer varies with `HX-Request`: fragment and page share a URL (`hx-push-url`)."""
+    htmx = getattr(request, "htmx", None)
+    name = f"{template}#{fragment}" if htmx and not htmx.history_restore_request else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def audit_page_read(

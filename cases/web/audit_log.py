@@ -10,13 +10,11 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from api.filters import AuditEventFilter
-from cases.web.access import page
+from cases.web.access import page, render_page
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from clinic.policy import Capability
@@ -126,13 +124,7 @@ def _csv_query(query: QueryDict) -> str:
 
 
 def _render(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    """The whole page, or for htmx the filters and results it swaps (a history restore after a reload gets the whole page).
-    The answer varies with `HX-Request`: the fragment and the page share a URL (`hx-push-url`)."""
-    htmx = getattr(request, "htmx", None)
-    template = f"{TEMPLATE}#log" if htmx and not htmx.history_restore_request else TEMPLATE
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, TEMPLATE, "log", context, status=status)
 
 
 urlpatterns = [path("audit/", audit_index, name="audit")]

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -38,7 +38,7 @@ from cases.services.clinical import (
     medication_add,
     medication_update,
 )
-from cases.web.access import add_domain_errors, page
+from cases.web.access import add_domain_errors, in_scope_or_404, page
 from cases.web.chart_forms import (
     ANALYTE_LABELS,
     LIVER_LABELS,
@@ -50,8 +50,7 @@ from cases.web.chart_forms import (
     MedicationStopForm,
     filled,
 )
-from clinic.audit import audit_record
-from clinic.models import AuditAction, AuditOutcome, User
+from clinic.models import AuditAction, User
 from clinic.policy import Capability, cases_in_scope, may, may_read_clinical
 
 SECTION = "cases/web/clinical_record/section.html"
@@ -61,32 +60,6 @@ M = TypeVar("M", bound=Model)
 
 
 # --- Shared by the chart's form views -----------------------------------------------------------------------
-
-
-def in_scope_or_404(
-    request: HttpRequest,
-    records: QuerySet[M],
-    pk: uuid.UUID,
-    *,
-    object_type: str,
-    patient_path: str,
-    action: str,
-) -> M:
-    """The record, if `records` (a queryset scoped by the policy) holds it; otherwise an audited 404 naming the
-    record and, when it exists, its patient (as `patient_or_404` does for patients)."""
-    record = records.filter(pk=pk).first()
-    if record is None:
-        patient_id = records.model._default_manager.filter(pk=pk).values_list(patient_path, flat=True).first()
-        audit_record(
-            user=request.user,  # type: ignore[arg-type]
-            action=action,
-            object_type=object_type,
-            object_id=pk,
-            patient_id=patient_id,
-            outcome=AuditOutcome.DENIED,
-        )
-        raise Http404("No such record in your caseload.")
-    return record
 
 
 def case_in_scope_or_404(

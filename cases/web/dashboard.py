@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
@@ -28,10 +28,9 @@ from cases.errors import Conflict, DomainError
 from cases.models import Alert, BreakGlassGrant, Case, Visit
 from cases.selectors import break_glass_activity, visits_visible_to, worklist_for
 from cases.services.visits import visit_update
-from cases.web.access import add_domain_errors, audit_page_read, page
+from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
 from clinic.admin_site import may_use_admin
-from clinic.audit import audit_record
-from clinic.models import AuditAction, AuditDataCategory, AuditOutcome, User
+from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import Capability, Scope, cases_in_scope, has_capability, scope, visits_in_scope
 
 TEMPLATE = "cases/web/dashboard/index.html"
@@ -276,26 +275,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def visit_or_404(request: HttpRequest, visit_id: uuid.UUID) -> Visit:
     """The visit, if the user may record its attendance; otherwise an audited 404 (existence not revealed)."""
-    user: User = request.user  # type: ignore[assignment]
-    visit = (
-        visits_visible_to(user, Capability.SCHEDULE_VISITS)
-        .select_related("clinician")
-        .prefetch_related(None)
-        .filter(pk=visit_id)
-        .first()
+    visits = visits_visible_to(request.user, Capability.SCHEDULE_VISITS)  # type: ignore[arg-type]
+    return in_scope_or_404(
+        request,
+        visits.select_related("clinician").prefetch_related(None),
+        visit_id,
+        object_type="visit",
+        patient_path="case__patient_id",
+        action=AuditAction.UPDATE,
     )
-    if visit is None:
-        audit_record(
-            user=user,
-            action=AuditAction.UPDATE,
-            object_type="visit",
-            object_id=visit_id,
-            patient_id=Visit.objects.filter(pk=visit_id).values_list("case__patient_id", flat=True).first(),
-            outcome=AuditOutcome.DENIED,
-            detail={"page": request.path[:200]},
-        )
-        raise Http404("No such visit in your caseload.")
-    return visit
 
 
 def safe_next(request: HttpRequest, url: str) -> str:

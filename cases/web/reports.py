@@ -13,9 +13,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
@@ -29,7 +27,7 @@ from cases.reports.tables import (
     VISIT_TYPE_LABELS,
 )
 from cases.selectors import clinical_staff
-from cases.web.access import add_domain_errors, page
+from cases.web.access import add_domain_errors, page, render_page
 from cases.web.charts import bar_chart
 from clinic.audit import audit_record
 from clinic.models import AuditAction, User
@@ -454,13 +452,7 @@ def _tabs(
 
 
 def _render(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    """The whole page, or for htmx the filters and the report it swaps (a history restore after a reload gets the whole page).
-    The answer varies with `HX-Request`: the fragment and the page share a URL (`hx-push-url`)."""
-    htmx = getattr(request, "htmx", None)
-    template = f"{TEMPLATE}#report" if htmx and not htmx.history_restore_request else TEMPLATE
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, TEMPLATE, "report", context, status=status)
 
 
 urlpatterns = [path("reports/", report_index, name="reports")]
