@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import dateformat, timezone
@@ -25,10 +25,10 @@ from cases.errors import Conflict, DomainError
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Case, Patient, Visit, VisitAddendum
 from cases.services.visits import NOTE_FIELDS, visit_add_addendum, visit_schedule, visit_sign, visit_update
-from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
+from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
 from cases.web.visits_forms import NoteForm, ScheduleForm
 from clinic.models import AuditAction, AuditDataCategory, User
-from clinic.policy import Capability, may, may_read_clinical, visits_in_scope
+from clinic.policy import Capability, cases_in_scope, may, may_read_clinical, visits_in_scope
 
 SECTION = "cases/web/visits/section.html"
 VISITS_SHOWN = 10  # the chart shows the latest ten; "Show all visits" shows the rest
@@ -60,14 +60,17 @@ def chart_url(patient_id: uuid.UUID) -> str:
 def case_or_404(
     request: HttpRequest, case_id: uuid.UUID, capability: Capability, *, action: str = AuditAction.VIEW
 ) -> Case:
-    """The case, if the user may exercise `capability` on its patient; otherwise the audited 404 of
-    `patient_or_404` (a case outside the user's scope is not revealed)."""
-    case = Case.objects.select_related("primary_clinician").filter(pk=case_id).first()
-    patient = patient_or_404(request, case.patient_id if case else case_id, capability, action=action)
-    if case is None:  # pragma: no cover - an id that is a patient's, not a case's
-        raise Http404("No such case in your caseload.")
-    case.patient = patient
-    return case
+    """The case, if the user may exercise `capability` on its patient; otherwise an audited 404 (a case outside
+    the user's scope is not revealed)."""
+    cases = cases_in_scope(request.user, capability)  # type: ignore[arg-type]
+    return in_scope_or_404(
+        request,
+        cases.select_related("patient", "primary_clinician"),
+        case_id,
+        object_type="case",
+        patient_path="patient_id",
+        action=action,
+    )
 
 
 def renamed(error: DomainError, name: Callable[[str], str]) -> DomainError:
@@ -112,17 +115,15 @@ def _addenda() -> Prefetch:
 
 
 def _visit_or_404(request: HttpRequest, visit_id: uuid.UUID, capability: Capability, *, action: str) -> Visit:
-    visit = (
-        Visit.objects.select_related("case", "clinician", "signed_by")
-        .prefetch_related(_addenda())
-        .filter(pk=visit_id)
-        .first()
+    visits = visits_in_scope(request.user, capability)  # type: ignore[arg-type]
+    return in_scope_or_404(
+        request,
+        visits.select_related("case__patient", "clinician", "signed_by").prefetch_related(_addenda()),
+        visit_id,
+        object_type="visit",
+        patient_path="case__patient_id",
+        action=action,
     )
-    patient = patient_or_404(request, visit.case.patient_id if visit else visit_id, capability, action=action)
-    if visit is None:  # pragma: no cover - an id that is a patient's, not a visit's
-        raise Http404("No such visit in your caseload.")
-    visit.case.patient = patient
-    return visit
 
 
 def _permissions(user: User, patient: Patient) -> dict[str, Any]:
