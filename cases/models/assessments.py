@@ -1,9 +1,13 @@
 """Recorded structured assessments (instrument responses with their computed total and band)."""
 
 import uuid
+from functools import reduce
+from operator import or_
 
 from django.db import models
 from django.db.models import Q
+
+from cases.instruments.definitions import DSM5_SUD
 
 
 class AssessmentInstrument(models.TextChoices):
@@ -12,6 +16,23 @@ class AssessmentInstrument(models.TextChoices):
     SOWS = "sows", "Subjective Opiate Withdrawal Scale"
     PHQ9 = "phq9", "PHQ-9"
     GAD7 = "gad7", "GAD-7"
+
+
+def criteria_met_other_than_craving() -> Q:
+    """`cases.measures.criteria_met_other_than_craving` as a filter on DSM-5 checklists' responses, built from
+    the same declaration: a counted criterion other than craving answered yes, where the criteria a modifier
+    excludes (tolerance and withdrawal under medical supervision) count only when the modifier is not yes."""
+    excluded = {code for codes in DSM5_SUD.exclusions.values() for code in codes}
+    counted = [item.code for item in DSM5_SUD.items if item.counted and item.code != "craving"]
+    met = [Q(**{f"responses__{code}": True}) for code in counted if code not in excluded]
+    for modifier, codes in DSM5_SUD.exclusions.items():
+        modifier_not_yes = (
+            Q(**{f"responses__{modifier}": False})
+            | Q(**{f"responses__{modifier}": None})
+            | ~Q(responses__has_key=modifier)
+        )
+        met.append(reduce(or_, (Q(**{f"responses__{code}": True}) for code in codes)) & modifier_not_yes)
+    return reduce(or_, met)
 
 
 class Assessment(models.Model):
@@ -44,6 +65,13 @@ class Assessment(models.Model):
                 fields=["case", "instrument", "administered_at", "recorded_at", "id", "total"],
                 condition=Q(entered_in_error=False),
                 name="assessment_report_idx",
+            ),
+            # The outcomes report's remission: each case's latest valid DSM-5 checklist meeting a criterion other
+            # than craving, found in this (small) index alone; the condition is the report's filter as written.
+            models.Index(
+                fields=["case", "administered_at"],
+                condition=Q(criteria_met_other_than_craving(), instrument="dsm5_sud", entered_in_error=False),
+                name="assessment_remission_idx",
             ),
         ]
         constraints = [

@@ -1,6 +1,6 @@
 """SQL building blocks the reports share: the transaction a report runs in, whole days between two dates, a
-case's stage at a moment (from its history), and medians computed in the database with window functions (one
-code path for SQLite and PostgreSQL, which has PERCENTILE_CONT but SQLite has no percentile function)."""
+case's stage at a moment (from its history), and medians computed in the database: with window functions on
+SQLite, which has no percentile function, with PERCENTILE_CONT on PostgreSQL (the same values)."""
 
 import datetime as dt
 import functools
@@ -101,6 +101,15 @@ WHERE r >= (n + 1) / 2 AND r <= (n + 2) / 2
 GROUP BY grp
 """
 
+# PostgreSQL: the same median from its own function, which sorts each group once (no ranking windows over the
+# rows): PERCENTILE_CONT(0.5) is the middle value, or the mean of the middle two.
+MEDIANS_POSTGRESQL = """
+WITH valued (grp, value, counted) AS ({rows})
+SELECT grp, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY value), COUNT(*)
+FROM valued WHERE counted = 1 AND value IS NOT NULL
+GROUP BY grp
+"""
+
 
 def medians(
     rows: QuerySet[Any],
@@ -113,9 +122,10 @@ def medians(
     """The median of `value` over `rows` (per value of the field `group`, for each of `groups`) and the number of
     rows behind it, in one statement: rank the values within their group (ROW_NUMBER), keep the middle one or two
     (ranks (n + 1) / 2 to (n + 2) / 2, integer division) and average them, which is what PostgreSQL's
-    PERCENTILE_CONT(0.5) gives. A null value is left out; so is a row not meeting `only`, a condition checked
-    after `value` is computed (so `value` may use a window function, such as the previous stage change, over
-    rows that are not themselves counted). A group without values has the median None and the size 0."""
+    PERCENTILE_CONT(0.5) gives (PostgreSQL computes it with that instead: `MEDIANS_POSTGRESQL`). A null value is
+    left out; so is a row not meeting `only`, a condition checked after `value` is computed (so `value` may use a
+    window function, such as the previous stage change, over rows that are not themselves counted). A group
+    without values has the median None and the size 0."""
     counted = DbCase(When(only, then=Value(1)), default=Value(0)) if only is not None else Value(1)
     valued = (
         rows.annotate(
@@ -127,8 +137,9 @@ def medians(
         .order_by()
     )
     sql, sql_params = valued.query.sql_with_params()
+    template = MEDIANS_POSTGRESQL if connection.vendor == "postgresql" else MEDIANS
     with connection.cursor() as cursor:
-        cursor.execute(MEDIANS.format(rows=sql), sql_params)
+        cursor.execute(template.format(rows=sql), sql_params)
         found = {key: (median, size) for key, median, size in cursor.fetchall()}
     keys: list[str | None] = list(groups) if group else [None]
     return {key: found.get(key if group else "", (None, 0)) for key in keys}

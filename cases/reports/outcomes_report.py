@@ -6,14 +6,29 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Avg, CharField, Count, F, OuterRef, Q, RowRange, Subquery, Value, When, Window
+from django.db import connection
+from django.db.models import (
+    Avg,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    RowRange,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models import Case as DbCase
-from django.db.models.functions import Coalesce, FirstValue, Lag, LastValue, RowNumber, TruncDate
+from django.db.models.functions import FirstValue, Lag, LastValue, RowNumber, TruncDate
 from django.utils import timezone
 
-from cases.instruments.definitions import DSM5_SUD, INSTRUMENTS, Instrument
+from cases.instruments.definitions import INSTRUMENTS, Instrument
 from cases.measures import add_months
 from cases.models import Assessment, Case, DrugScreen, StageTransition
+from cases.models.assessments import criteria_met_other_than_craving
 from cases.reports.expressions import DaysBetween, in_one_transaction, medians, stage_at
 from cases.reports.figures import ratio, rounded
 from cases.reports.params import ReportParams, day_end, day_start
@@ -78,15 +93,25 @@ def outcomes(user: User, params: ReportParams) -> dict[str, Any]:
 
 
 def _instruments(user: User, params: ReportParams) -> list[dict[str, Any]]:
-    """One query: per (instrument, case), the first and latest score (FIRST_VALUE and LAST_VALUE over its scores
-    in the range, in time order) and the number of scores, kept on the first row of each; then, over the cases
-    with two or more, the counts and means per instrument and the cases whose band improved."""
+    """One query: per (instrument, case), the first and latest score in the range (in time order) and the number
+    of scores; then, over the cases with two or more, the counts and means per instrument and the cases whose
+    band improved. PostgreSQL reads the scores once in index order (`INSTRUMENT_FIGURES`); other databases use
+    window functions (`_window_figures`). Both give the same figures."""
     valid = Assessment.objects.filter(
         entered_in_error=False,
         administered_at__gte=day_start(params.start),
         administered_at__lt=day_end(params.end),
     )
     scores = on_report_cases(valid, user, params)
+    if connection.vendor == "postgresql":
+        return _assemble(_grouped_figures(scores))
+    return _assemble(_window_figures(scores))
+
+
+def _window_figures(scores: QuerySet[Assessment]) -> dict[str, Any]:
+    """Per instrument, `{code}_cases`, `_first`, `_latest`, `_change` and, for an instrument with bands,
+    `_improved`: FIRST_VALUE and LAST_VALUE over each (instrument, case)'s scores in time order and their number,
+    kept on the first row of each."""
 
     # One window for all: each (instrument, case)'s scores in time order, the whole partition in the frame.
     def over_each_case(expression: Any) -> Window:
@@ -114,7 +139,81 @@ def _instruments(user: User, params: ReportParams) -> list[dict[str, Any]]:
         }
         if code in IMPROVED:
             aggregates[f"{code}_improved"] = Count("pk", filter=only & IMPROVED[code])
-    found = per_case.aggregate(**aggregates)
+    return per_case.aggregate(**aggregates)
+
+
+# PostgreSQL: the same figures in one pass over the assessments in index order, grouped per (case, instrument),
+# with no window: a window whose frame is the whole partition spools every row (a second or so at network scale),
+# where a plain aggregate over the ordered rows takes a third of that. ARRAY_AGG collects each group's totals in
+# time order, so that the first element is the earliest score and element `n` the latest:
+# - PostgreSQL 16 and later: the aggregate's own ORDER BY, which costs nothing on input already in that order
+#   (the planner hands presorted rows to ordered aggregates);
+# - PostgreSQL 15 sorts again inside an ordered aggregate, per group, which costs as much as the window: there the
+#   aggregate takes the rows in the order the sorted subquery delivers them. A subquery with ORDER BY is planned
+#   on its own (never flattened into the query), and ARRAY_AGG has no combine function before 16 (no partial,
+#   parallel aggregation), so the rows reach it as one stream in that order.
+INSTRUMENT_FIGURES = """
+SELECT instrument, COUNT(*), AVG(first_total), AVG(latest_total), AVG(latest_total - first_total),
+       COUNT(*) FILTER (WHERE {improved})
+FROM (
+    SELECT instrument, COUNT(*) AS n, (ARRAY_AGG(total{order}))[1] AS first_total,
+           (ARRAY_AGG(total{order}))[COUNT(*)] AS latest_total
+    FROM ({scores}) ordered
+    GROUP BY case_id, instrument
+) per_case
+WHERE n >= 2
+GROUP BY instrument
+"""
+IN_TIME_ORDER = ("administered_at", "recorded_at", "id")
+
+
+def _improved_sql() -> tuple[str, list[Any]]:
+    """`IMPROVED` as SQL over `instrument`, `first_total` and `latest_total` (the same bands, the same test)."""
+    terms, sql_params = [], []
+    for code, instrument in INSTRUMENTS.items():
+        for band in instrument.bands[1:]:
+            terms.append(
+                "(instrument = %s AND first_total >= %s AND first_total <= %s AND latest_total < %s)"
+            )
+            sql_params += [code, band.low, band.high, band.low]
+    return " OR ".join(terms) or "FALSE", sql_params
+
+
+def _grouped_figures(scores: QuerySet[Assessment]) -> dict[str, Any]:
+    """`_window_figures` on PostgreSQL (see `INSTRUMENT_FIGURES`), keyed the same way, the means as floats as
+    Django's `Avg` returns them."""
+    ordered = scores.order_by("case_id", "instrument", *IN_TIME_ORDER).values_list(
+        "case_id", "instrument", "total", *IN_TIME_ORDER
+    )
+    scores_sql, scores_params = ordered.query.sql_with_params()
+    improved_sql, improved_params = _improved_sql()
+    pg_version: int = connection.pg_version  # type: ignore[attr-defined]
+    order = f" ORDER BY {', '.join(IN_TIME_ORDER)}" if pg_version >= 160000 else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSTRUMENT_FIGURES.format(improved=improved_sql, scores=scores_sql, order=order),
+            [*improved_params, *scores_params],
+        )
+        rows = cursor.fetchall()
+    found: dict[str, Any] = {}
+    for code in INSTRUMENTS:  # an instrument without cases: no row
+        found |= {f"{code}_cases": 0, f"{code}_first": None, f"{code}_latest": None, f"{code}_change": None}
+        if code in IMPROVED:
+            found[f"{code}_improved"] = 0
+    for code, cases, first, latest, change, improved in rows:
+        found |= {
+            f"{code}_cases": cases,
+            f"{code}_first": float(first),
+            f"{code}_latest": float(latest),
+            f"{code}_change": float(change),
+        }
+        if code in IMPROVED:
+            found[f"{code}_improved"] = improved
+    return found
+
+
+def _assemble(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of `instruments` from the figures."""
     rows = []
     for code in INSTRUMENTS:
         improved = found.get(f"{code}_improved")
@@ -132,39 +231,61 @@ def _instruments(user: User, params: ReportParams) -> list[dict[str, Any]]:
     return rows
 
 
+# The screens in recovery, from three queries the ORM builds (each a plain row source the database merges into
+# one plan): the stays in recovery on the report's cases, each joined to the stage change that ended it (the
+# case's next one, by sequence; none for a stay still running) and to the screens collected on a day in it. A
+# join, not a subquery per stay, so that each stay's end is read once.
+MITRAGYNINE_SCREENS = """
+SELECT COUNT(screens.mitragynine), COUNT(screens.mitragynine) FILTER (WHERE screens.mitragynine = %s)
+FROM ({stays}) stays
+LEFT JOIN ({changes}) next_change
+    ON next_change.case_id = stays.case_id AND next_change.sequence = stays.sequence + 1
+INNER JOIN ({screens}) screens
+    ON screens.case_id = stays.case_id
+    AND screens.collected_on >= stays.entered_on
+    AND screens.collected_on < COALESCE(next_change.day, %s)
+"""
+
+
 def _mitragynine(user: User, params: ReportParams) -> dict[str, Any]:
     """One query from the stays in recovery: each stay runs from the clinic date of the stage change into
     recovery up to (not including) the date of the next change, if any; a screen collected on a day in a stay
     was collected in recovery (the stage at the end of that day). A case's stays do not overlap, so no screen
     counts twice; a stay entered and left on the same day holds no day."""
     zone = timezone.get_default_timezone()
-    left_on = (
-        StageTransition.objects.filter(case=OuterRef("case"), sequence=OuterRef("sequence") + 1)
+    stays = (
+        on_report_cases(StageTransition.objects.filter(to_stage=Stage.RECOVERY), user, params)
+        .annotate(entered_on=TruncDate("effective_at", tzinfo=zone))
         .order_by()
-        .annotate(day=TruncDate("effective_at", tzinfo=zone))
-        .values("day")[:1]
+        .values_list("case_id", "sequence", "entered_on")
     )
-    stays = on_report_cases(StageTransition.objects.filter(to_stage=Stage.RECOVERY), user, params).annotate(
-        entered_on=TruncDate("effective_at", tzinfo=zone),
-        left_on=Coalesce(Subquery(left_on), Value(dt.date.max)),  # a stay still running: no end
+    changes = (
+        StageTransition.objects.annotate(day=TruncDate("effective_at", tzinfo=zone))
+        .order_by()
+        .values_list("case_id", "sequence", "day")
     )
-    # One filter() call: its conditions all hold for the same joined screen, which the counts then count.
-    collected = "case__drug_screens__collected_on"
-    screens = stays.filter(
-        Q(**{f"{collected}__range": (params.start, params.end), f"{collected}__gte": F("entered_on")})
-        & Q(**{f"{collected}__lt": F("left_on")}),
-        case__drug_screens__mitragynine__in=[DrugScreen.Result.POSITIVE, DrugScreen.Result.NEGATIVE],
+    screens = (
+        DrugScreen.objects.filter(
+            collected_on__range=(params.start, params.end),
+            mitragynine__in=[DrugScreen.Result.POSITIVE, DrugScreen.Result.NEGATIVE],
+        )
+        .order_by()
+        .values_list("case_id", "collected_on", "mitragynine")
     )
-    # Each row is one screen in a stay (the filter above joined them); counting its result (never null) lets the
-    # database read the screens from an index alone.
-    result = "case__drug_screens__mitragynine"
-    found = screens.aggregate(
-        screens=Count(result), negative=Count(result, filter=Q(**{result: DrugScreen.Result.NEGATIVE}))
-    )
+    stays_sql, stays_params = stays.query.sql_with_params()
+    changes_sql, changes_params = changes.query.sql_with_params()
+    screens_sql, screens_params = screens.query.sql_with_params()
+    no_end = connection.ops.adapt_datefield_value(dt.date.max)  # a stay still running
+    with connection.cursor() as cursor:
+        cursor.execute(
+            MITRAGYNINE_SCREENS.format(stays=stays_sql, changes=changes_sql, screens=screens_sql),
+            [DrugScreen.Result.NEGATIVE.value, *stays_params, *changes_params, *screens_params, no_end],
+        )
+        screened, negative = cursor.fetchone()
     return {
-        "mitragynine_negative_share": ratio(found["negative"], found["screens"]),
-        "mitragynine_screens": found["screens"],
-        "mitragynine_negative": found["negative"],
+        "mitragynine_negative_share": ratio(negative, screened),
+        "mitragynine_screens": screened,
+        "mitragynine_negative": negative,
     }
 
 
@@ -184,23 +305,6 @@ def _days_in_stage(user: User, params: ReportParams) -> dict[str, Any]:
         "median_days_in_stage": {stage: rounded(found[stage][0], 1) for stage in SPELL_STAGES},
         "completed_stays": {stage: found[stage][1] for stage in SPELL_STAGES},
     }
-
-
-def criteria_met_other_than_craving() -> Q:
-    """`cases.measures.criteria_met_other_than_craving` as a filter on DSM-5 checklists' responses, built from
-    the same declaration: a counted criterion other than craving answered yes, where the criteria a modifier
-    excludes (tolerance and withdrawal under medical supervision) count only when the modifier is not yes."""
-    excluded = {code for codes in DSM5_SUD.exclusions.values() for code in codes}
-    counted = [item.code for item in DSM5_SUD.items if item.counted and item.code != "craving"]
-    met = [Q(**{f"responses__{code}": True}) for code in counted if code not in excluded]
-    for modifier, codes in DSM5_SUD.exclusions.items():
-        modifier_not_yes = (
-            Q(**{f"responses__{modifier}": False})
-            | Q(**{f"responses__{modifier}": None})
-            | ~Q(responses__has_key=modifier)
-        )
-        met.append(reduce(or_, (Q(**{f"responses__{code}": True}) for code in codes)) & modifier_not_yes)
-    return reduce(or_, met)
 
 
 def latest_qualifying_day(as_of: dt.date, months: int) -> dt.date:
