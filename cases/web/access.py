@@ -22,11 +22,11 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from cases.errors import DomainError
-from cases.models import Patient
+from cases.models import Case, Patient
 from clinic.admin_site import may_use_admin
 from clinic.audit import audit_record
 from clinic.models import AuditAction, AuditOutcome, User
-from clinic.policy import Capability, has_capability, patients_in_scope
+from clinic.policy import Capability, cases_in_scope, has_capability, patients_in_scope
 
 P = ParamSpec("P")
 R = TypeVar("R", bound=HttpResponse)
@@ -130,6 +130,22 @@ def in_scope_or_404(
         )
         raise Http404("No such record in your caseload.")
     return record
+
+
+def case_or_404(
+    request: HttpRequest, case_id: uuid.UUID, capability: Capability, *, action: str = AuditAction.VIEW
+) -> Case:
+    """The case, if the user may exercise `capability` on its patient; otherwise an audited 404 (a case outside
+    the user's scope is not revealed)."""
+    cases = cases_in_scope(request.user, capability)  # type: ignore[arg-type]
+    return in_scope_or_404(
+        request,
+        cases.select_related("patient", "primary_clinician"),
+        case_id,
+        object_type="case",
+        patient_path="patient_id",
+        action=action,
+    )
 
 
 def render_page(

@@ -26,10 +26,10 @@ from cases.models import Alert, Assessment, Case, Patient
 from cases.selectors import clinical_records_visible_to
 from cases.services.alerts import RULES
 from cases.services.clinical import assessment_mark_entered_in_error, assessment_record
-from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
+from cases.web.access import add_domain_errors, audit_page_read, case_or_404, page, patient_or_404
 from cases.web.assessments_forms import AssessmentForm
 from cases.web.charts import Band, line_chart
-from cases.web.visits import case_or_404, chart_url, local, renamed
+from cases.web.visits import chart_url, local, renamed
 from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import Capability, may, may_read_clinical
 

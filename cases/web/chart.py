@@ -35,12 +35,11 @@ from cases.selectors import (
 from cases.services.alerts import alert_acknowledge, alert_resolve
 from cases.services.cases import case_assign_clinicians
 from cases.services.stages import allowed_next_stages, case_transition
-from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
+from cases.web.access import add_domain_errors, audit_page_read, case_or_404, page, patient_or_404
 from cases.web.assessments import assessments_section
 from cases.web.chart_forms import AlertNoteForm, ClinicianAssignmentForm, StageChangeForm
 from cases.web.clinical_record import (
     back_to_chart,
-    case_in_scope_or_404,
     clinical_record_section,
     in_scope_or_404,
     refusal_status,
@@ -165,7 +164,7 @@ def chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @page(Capability.CHANGE_STAGE, action=AuditAction.TRANSITION)
 def case_transition_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """Move the case one step of the workflow (`case_transition` decides; a stale `version` is its 409)."""
-    case = case_in_scope_or_404(request, case_id, Capability.CHANGE_STAGE, AuditAction.TRANSITION)
+    case = case_or_404(request, case_id, Capability.CHANGE_STAGE, action=AuditAction.TRANSITION)
     form = StageChangeForm(request.POST, case=case, to_stage=request.POST.get("to_stage", ""))
     status = 400
     if form.is_valid():
@@ -189,7 +188,7 @@ def case_transition_view(request: HttpRequest, case_id: uuid.UUID) -> HttpRespon
 @page(Capability.ASSIGN_CLINICIANS, action=AuditAction.UPDATE)
 def case_clinicians(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """Set the primary clinician and the care team (supervisors)."""
-    case = case_in_scope_or_404(request, case_id, Capability.ASSIGN_CLINICIANS, AuditAction.UPDATE)
+    case = case_or_404(request, case_id, Capability.ASSIGN_CLINICIANS, action=AuditAction.UPDATE)
     form = ClinicianAssignmentForm(request.POST, case=case)
     status = 400
     if form.is_valid():

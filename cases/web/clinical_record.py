@@ -38,7 +38,7 @@ from cases.services.clinical import (
     medication_add,
     medication_update,
 )
-from cases.web.access import add_domain_errors, in_scope_or_404, page
+from cases.web.access import add_domain_errors, case_or_404, in_scope_or_404, page
 from cases.web.chart_forms import (
     ANALYTE_LABELS,
     LIVER_LABELS,
@@ -51,7 +51,7 @@ from cases.web.chart_forms import (
     filled,
 )
 from clinic.models import AuditAction, User
-from clinic.policy import Capability, cases_in_scope, may, may_read_clinical
+from clinic.policy import Capability, may, may_read_clinical
 
 SECTION = "cases/web/clinical_record/section.html"
 FORM_PAGE = "cases/web/chart/form_page.html"
@@ -60,16 +60,6 @@ M = TypeVar("M", bound=Model)
 
 
 # --- Shared by the chart's form views -----------------------------------------------------------------------
-
-
-def case_in_scope_or_404(
-    request: HttpRequest, case_id: uuid.UUID, capability: Capability, action: str
-) -> Case:
-    user: User = request.user  # type: ignore[assignment]
-    cases = cases_in_scope(user, capability).select_related("patient")
-    return in_scope_or_404(
-        request, cases, case_id, object_type="case", patient_path="patient_id", action=action
-    )
 
 
 def back_to_chart(request: HttpRequest, patient_id: uuid.UUID, anchor: str, message: str) -> HttpResponse:
@@ -312,7 +302,7 @@ ADD_FORMS: dict[str, AddForm] = {
 
 
 def _add(request: HttpRequest, case_id: uuid.UUID, spec: AddForm) -> HttpResponse:
-    case = case_in_scope_or_404(request, case_id, Capability.RECORD_CLINICAL, AuditAction.CREATE)
+    case = case_or_404(request, case_id, Capability.RECORD_CLINICAL, action=AuditAction.CREATE)
     form = spec.form_class(request.POST)
     status = 400
     if form.is_valid():

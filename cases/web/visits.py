@@ -25,10 +25,10 @@ from cases.errors import Conflict, DomainError
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Case, Patient, Visit, VisitAddendum
 from cases.services.visits import NOTE_FIELDS, visit_add_addendum, visit_schedule, visit_sign, visit_update
-from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
+from cases.web.access import add_domain_errors, audit_page_read, case_or_404, in_scope_or_404, page
 from cases.web.visits_forms import NoteForm, ScheduleForm
 from clinic.models import AuditAction, AuditDataCategory, User
-from clinic.policy import Capability, cases_in_scope, may, may_read_clinical, visits_in_scope
+from clinic.policy import Capability, may, may_read_clinical, visits_in_scope
 
 SECTION = "cases/web/visits/section.html"
 VISITS_SHOWN = 10  # the chart shows the latest ten; "Show all visits" shows the rest
@@ -55,22 +55,6 @@ SYMPTOMS = dict(Visit.WithdrawalSymptom.choices)
 
 def chart_url(patient_id: uuid.UUID) -> str:
     return reverse("chart", args=[patient_id])
-
-
-def case_or_404(
-    request: HttpRequest, case_id: uuid.UUID, capability: Capability, *, action: str = AuditAction.VIEW
-) -> Case:
-    """The case, if the user may exercise `capability` on its patient; otherwise an audited 404 (a case outside
-    the user's scope is not revealed)."""
-    cases = cases_in_scope(request.user, capability)  # type: ignore[arg-type]
-    return in_scope_or_404(
-        request,
-        cases.select_related("patient", "primary_clinician"),
-        case_id,
-        object_type="case",
-        patient_path="patient_id",
-        action=action,
-    )
 
 
 def renamed(error: DomainError, name: Callable[[str], str]) -> DomainError:
