@@ -27,9 +27,9 @@ demo: $(STAMP)
 	$(DEV) $(BIN)/python manage.py raise_alerts
 	$(DEV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL points there)
+## test: the whole suite (SQLite by default; PostgreSQL when DATABASE_URL points there), one worker per core
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 ## fuzz: schemathesis against the live API as a clinician and as front desk; fails on any 5xx or schema mismatch
 ## (a throwaway SQLite database, or FUZZ_DATABASE_URL; about 4 minutes, see scripts/fuzz.py for the knobs)
