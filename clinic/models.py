@@ -50,6 +50,17 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", "Failed login"
     BREAK_GLASS = "break_glass", "Break-glass access"
     ROLE_CHANGE = "role_change", "Role change"
+    # Version 2 (SPEC section 10)
+    DRAFT = "draft", "Draft saved"
+    APPROVE = "approve", "Approval"
+    REFUSE = "refuse", "Refusal"
+    RELEASE = "release", "Record release"
+    REVOKE = "revoke", "Revocation"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    DEVICE_REMOVED = "device_removed", "MFA device removed"
+    GRANT_END = "grant_end", "Break-glass grant ended"
+    GRANT_REVIEW = "grant_review", "Break-glass grant reviewed"
+    ATTENDANCE_CORRECTION = "attendance_correction", "Attendance correction"
 
 
 class AuditOutcome(models.TextChoices):
@@ -89,7 +100,7 @@ class AuditEvent(models.Model):
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     username = models.CharField(max_length=150, blank=True)
     roles = models.JSONField(default=list)
-    action = models.CharField(max_length=16, choices=Action.choices)
+    action = models.CharField(max_length=24, choices=Action.choices)
     object_type = models.CharField(max_length=40, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     patient_id = models.UUIDField(null=True, blank=True)
