@@ -39,6 +39,18 @@ class Capability(StrEnum):
     MANAGE_STAFF = "manage_staff"
     LIST_STAFF = "list_staff"  # the staff list, to pick a clinician (SPEC section 10, `staff/`)
     REVIEW_BREAK_GLASS = "review_break_glass"  # the break-glass grants and what was viewed under them
+    # 42 CFR Part 2 (SPEC section 12; the rules below `MATRIX`)
+    RECORD_CONSENTS = (
+        "record_consents"  # record a consent, upload its scan, revoke it, record its expiry event
+    )
+    READ_CONSENTS = "read_consents"  # consent metadata (administrators: any patient, found by exact MRN)
+    READ_CONSENT_DOCUMENTS = "read_consent_documents"  # the signed form's scan (never administrators)
+    RELEASE_RECORDS = (
+        "release_records"  # release records, record a manual disclosure (never under break-glass)
+    )
+    READ_DISCLOSURES = "read_disclosures"  # the ledger and a patient's accounting of disclosures (metadata)
+    ACCOUNTING_REQUESTS = "accounting_requests"  # record, extend and fulfil requests; the open and late list
+    WRITE_COUNSELING_NOTES = "write_counseling_notes"  # reading is the author's alone (`counseling_notes_of`)
 
 
 class Scope(IntEnum):
@@ -73,6 +85,15 @@ MATRIX: dict[Capability, dict[Role, Scope]] = {
     # Not a row of section 2: grants are flagged for supervisor review; administrators, as privacy officers,
     # read them too (they already read the same facts in the audit log).
     Capability.REVIEW_BREAK_GLASS: {_SU: _ALL, _AD: _ALL},
+    # SPEC section 12. Consents are not clinical content: whoever sees the patient reads them; administrators (the
+    # privacy officer) read their metadata and the ledger for any patient, never the scan or clinical content.
+    Capability.RECORD_CONSENTS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
+    Capability.READ_CONSENTS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL, _AD: _ALL},
+    Capability.READ_CONSENT_DOCUMENTS: {_FD: _ALL, _CL: _CASELOAD, _SU: _ALL},
+    Capability.RELEASE_RECORDS: {_CL: _CASELOAD, _SU: _ALL},
+    Capability.READ_DISCLOSURES: {_CL: _CASELOAD, _SU: _ALL, _AD: _ALL},
+    Capability.ACCOUNTING_REQUESTS: {_SU: _ALL, _AD: _ALL},
+    Capability.WRITE_COUNSELING_NOTES: {_CL: _CASELOAD, _SU: _ALL},
 }
 
 
@@ -92,19 +113,22 @@ def has_capability(user: User | None, capability: Capability) -> bool:
     return scope(user, capability) > Scope.NONE
 
 
-def caseload_q(user: User) -> Q:
-    """A filter on `Patient` selecting the user's caseload (see the module docstring)."""
+def caseload_q(user: User, *, grants: bool = True) -> Q:
+    """A filter on `Patient` selecting the user's caseload (see the module docstring); `grants=False` leaves out
+    the patients reached only through break-glass (records are never released under break-glass)."""
     now = timezone.now()
-    return (
+    caseload = (
         Q(pk__in=Case.objects.filter(primary_clinician=user).values("patient_id"))
         | Q(pk__in=CareTeamMember.objects.filter(user=user).values("case__patient_id"))
-        | Q(
+        | Q(Q(created_by=user) & ~Exists(Case.objects.filter(patient=OuterRef("pk"))))
+    )
+    if grants:
+        caseload |= Q(
             pk__in=BreakGlassGrant.objects.filter(user=user, granted_at__lte=now, expires_at__gt=now).values(
                 "patient_id"
             )
         )
-        | Q(Q(created_by=user) & ~Exists(Case.objects.filter(patient=OuterRef("pk"))))
-    )
+    return caseload
 
 
 def patients_in_scope(user: User | None, capability: Capability) -> QuerySet[Patient]:
@@ -181,3 +205,35 @@ def clinical_access(user: User | None, patient_ref: str) -> Exists | Value:
     if granted is Scope.NONE or user is None:
         return Value(False)
     return Exists(Patient.objects.filter(caseload_q(user), pk=OuterRef(patient_ref), entered_in_error=False))
+
+
+# --- 42 CFR Part 2 (SPEC section 12) ---------------------------------------------------------------------------
+
+
+def release_refusal(user: User | None, patient: Patient) -> str | None:
+    """Why the user may not release this patient's records (None: they may). Clinicians release for their own
+    caseload and supervisors for everyone, never under break-glass: a clinician who reaches the patient only
+    through a grant is refused. The caller has already answered 404 for a patient outside what the user sees."""
+    granted = scope(user, Capability.RELEASE_RECORDS)
+    if granted is Scope.NONE or user is None:
+        return "Your role does not release records."
+    if patient.entered_in_error:
+        return "This patient record was entered in error."
+    if granted is Scope.ALL:
+        return None
+    if Patient.objects.filter(caseload_q(user, grants=False), pk=patient.pk).exists():
+        return None
+    return "Records are never released under break-glass access; ask the patient's clinician or a supervisor."
+
+
+def may_read_disclosure_reasons(user: User | None, patient: Patient) -> bool:
+    """A medical emergency's nature (2.51(c)(4)) is clinical content: administrators read the ledger without it."""
+    return may_read_clinical(user, patient)
+
+
+def counseling_note_readers_q(user: User | None) -> Q:
+    """SUD counseling notes (42 CFR 2.11, 2.31(b)): their author alone reads, lists and releases them; not
+    supervisors, not break-glass, not reports. A filter on `CounselingNote`."""
+    if user is None or not is_clinical_staff(user):
+        return Q(pk__in=[])
+    return Q(author=user)

@@ -192,6 +192,12 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Scans of signed Part 2 consent forms (cases.models.part2): private files, never served from a public URL
+    # (no MEDIA_URL route exists); the API and pages stream them after asking the policy.
+    "consent_documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env_str("PRIVATE_MEDIA_ROOT") or str(BASE_DIR / "private_media")},
+    },
 }
 
 REST_FRAMEWORK = {

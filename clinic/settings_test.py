@@ -1,6 +1,8 @@
 """Settings for the test suite: production settings with a fixed key, a fast hasher and no HTTPS redirect."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz")
 
@@ -14,6 +16,10 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "consent_documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(tempfile.gettempdir()) / "kratom-tests-private-media")},
+    },
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Production turns multi-factor sign-in on for administrators and supervisors; the tests that exercise it turn it

@@ -299,3 +299,36 @@ def current_code(device: TOTPDevice, *, steps_ago: int = 0) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = totp.time - steps_ago * device.step
     return f"{totp.token():0{device.digits}d}"
+
+
+# --- 42 CFR Part 2 ------------------------------------------------------------------------------------------------
+
+
+def consent_data(**overrides: object) -> dict[str, object]:
+    """A complete specific consent's elements (as `consent_record` takes them), changed by `overrides`."""
+    data: dict[str, object] = {
+        "kind": "specific",
+        "discloser": "Kansas Kratom Recovery Clinic",
+        "information": ["diagnoses", "medications", "drug_screens"],
+        "recipients": [
+            {"name": "Dr. Ada Lovelace, Lawrence Family Medicine", "covered_entity": True},
+            {"name": "Douglas County Drug Court", "covered_entity": False},
+        ],
+        "purposes": ["care_coordination", "legal"],
+        "expires_on": timezone.localdate() + dt.timedelta(days=365),
+        "signed_on": timezone.localdate() - dt.timedelta(days=10),
+        "signer_name": "The patient",
+        "signer_relationship": "self",
+        "form_version": "P2-2026-01",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_consent(*, patient: Patient | None = None, actor: User | None = None, **overrides: object):  # type: ignore[no-untyped-def]
+    """A consent recorded through the service (with its recipients and audit event)."""
+    from cases.services.part2 import consent_record
+
+    patient = patient or PatientFactory()
+    actor = actor or UserFactory(roles=[Role.FRONT_DESK])
+    return consent_record(actor=actor, patient=patient, data=consent_data(**overrides))

@@ -5,16 +5,30 @@ from cases.models.alerts import Alert
 from cases.models.assessments import Assessment
 from cases.models.clinical import ANALYTES, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.models.episodes import CareTeamMember, Case, StageTransition
+from cases.models.part2 import (
+    AccountingRequest,
+    Consent,
+    ConsentRecipient,
+    ConsentRevocation,
+    CounselingNote,
+    Disclosure,
+)
 from cases.models.patients import MrnAllocation, Patient, format_mrn
 from cases.models.visits import Visit, VisitAddendum
 
 __all__ = [
     "ANALYTES",
+    "AccountingRequest",
     "Alert",
     "Assessment",
     "BreakGlassGrant",
     "CareTeamMember",
     "Case",
+    "Consent",
+    "ConsentRecipient",
+    "ConsentRevocation",
+    "CounselingNote",
+    "Disclosure",
     "DrugScreen",
     "LiverPanel",
     "Medication",
