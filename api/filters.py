@@ -11,11 +11,15 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
 
 from cases.models import (
+    AccountingRequest,
     Alert,
     Assessment,
     BreakGlassGrant,
     CareTeamMember,
     Case,
+    Consent,
+    CounselingNote,
+    Disclosure,
     Patient,
     TreatmentGoal,
     Visit,
@@ -258,3 +262,71 @@ class BreakGlassGrantFilter(filters.FilterSet):
         now = timezone.now()
         running = Q(granted_at__lte=now, expires_at__gt=now)
         return queryset.filter(running) if value else queryset.exclude(running)
+
+
+# --- 42 CFR Part 2 (SPEC section 12) ---------------------------------------------------------------------------
+
+
+class ConsentFilter(filters.FilterSet):
+    patient = filters.UUIDFilter(field_name="patient_id")
+    kind = filters.ChoiceFilter(choices=Consent.Kind.choices)
+
+    class Meta:
+        model = Consent
+        fields: list[str] = []
+
+
+class DisclosureFilter(filters.FilterSet):
+    patient = filters.UUIDFilter(field_name="patient_id")
+    basis = filters.ChoiceFilter(choices=Disclosure.Basis.choices)
+    needs_privacy_review = filters.BooleanFilter(
+        method="filter_review", help_text="True: releases without consent, flagged for the privacy officer."
+    )
+    since = MomentFilter(field_name="disclosed_at", help_text="Disclosed at or after this date-time or date.")
+    until = MomentFilter(
+        field_name="disclosed_at", until=True, help_text="Up to this date-time, or the end of this date."
+    )
+
+    class Meta:
+        model = Disclosure
+        fields: list[str] = []
+
+    def filter_review(self, queryset: QuerySet[Disclosure], name: str, value: bool) -> QuerySet[Disclosure]:
+        flagged = ~Q(basis=Disclosure.Basis.CONSENT)
+        return queryset.filter(flagged if value else ~flagged)
+
+
+class AccountingRequestFilter(filters.FilterSet):
+    patient = filters.UUIDFilter(field_name="patient_id")
+    status = filters.ChoiceFilter(
+        choices=AccountingRequest.Status.choices,
+        method="filter_status",
+        help_text="`open` (not yet due), `late` (past its due date, extension included), `fulfilled`.",
+    )
+
+    class Meta:
+        model = AccountingRequest
+        fields: list[str] = []
+
+    def filter_status(
+        self, queryset: QuerySet[AccountingRequest], name: str, value: str
+    ) -> QuerySet[AccountingRequest]:
+        if value == AccountingRequest.Status.FULFILLED:
+            return queryset.filter(fulfilled_on__isnull=False)
+        today = timezone.localdate()
+        due = Q(extended_due_on__isnull=True, due_on__lt=today) | Q(extended_due_on__lt=today)
+        open_requests = queryset.filter(fulfilled_on__isnull=True)
+        return (
+            open_requests.filter(due)
+            if value == AccountingRequest.Status.LATE
+            else open_requests.exclude(due)
+        )
+
+
+class CounselingNoteFilter(filters.FilterSet):
+    case = filters.UUIDFilter(field_name="case_id")
+    patient = filters.UUIDFilter(field_name="case__patient_id")
+
+    class Meta:
+        model = CounselingNote
+        fields: list[str] = []

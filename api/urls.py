@@ -16,6 +16,13 @@ from api.views.clinical import (
     MedicationViewSet,
 )
 from api.views.instruments import InstrumentViewSet
+from api.views.part2 import (
+    AccountingRequestViewSet,
+    ConsentViewSet,
+    CounselingNoteViewSet,
+    DisclosureViewSet,
+    PatientAccountingViewSet,
+)
 from api.views.patients import PatientViewSet
 from api.views.reports import (
     CensusReportViewSet,
@@ -41,6 +48,11 @@ router.register("liver-panels", LiverPanelViewSet, basename="liver-panel")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("break-glass-grants", BreakGlassGrantViewSet, basename="break-glass-grant")
+# 42 CFR Part 2 (SPEC section 12; api/views/part2.py)
+router.register("consents", ConsentViewSet, basename="consent")
+router.register("disclosures", DisclosureViewSet, basename="disclosure")
+router.register("accounting-requests", AccountingRequestViewSet, basename="accounting-request")
+router.register("counseling-notes", CounselingNoteViewSet, basename="counseling-note")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
@@ -50,6 +62,11 @@ urlpatterns = [
         "v1/patients/<uuid:pk>/access-log/",
         PatientAccessLogViewSet.as_view({"get": "list"}),
         name="patient-access-log",
+    ),
+    path(
+        "v1/patients/<uuid:pk>/disclosures/",
+        PatientAccountingViewSet.as_view({"get": "list"}),
+        name="patient-disclosures",
     ),
     # SPEC section 6: one GET each, JSON or `?format=csv` (api/views/reports.py)
     path("v1/reports/census/", CensusReportViewSet.as_view({"get": "report"}), name="report-census"),

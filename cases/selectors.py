@@ -15,6 +15,7 @@ from cases.models import (
     Assessment,
     BreakGlassGrant,
     Case,
+    Disclosure,
     Patient,
     StageTransition,
     Visit,
@@ -172,3 +173,19 @@ def break_glass_activity(grants: Sequence[BreakGlassGrant]) -> None:
                 event.patient_id == grant.patient_id or str(grant.patient_id) in event.patients_seen.split()
             ):
                 grant.activity.append(event)  # type: ignore[attr-defined]
+
+
+def accounting_of_disclosures(patient: Patient, *, as_of: dt.date | None = None) -> QuerySet[Disclosure]:
+    """A patient's disclosures of the six years up to `as_of` (default today, clinic time), newest first: the
+    accounting of 42 CFR 2.25 and HIPAA 164.528. The window starts on the same date six years earlier, inclusive."""
+    from cases.services.part2 import accounting_window_start
+
+    as_of = as_of or timezone.localdate()
+    start = timezone.make_aware(dt.datetime.combine(accounting_window_start(as_of), dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+    return (
+        Disclosure.objects.filter(patient=patient, disclosed_at__gte=start, disclosed_at__lt=end)
+        .select_related("released_by")
+        .prefetch_related("counseling_notes")
+        .order_by("-disclosed_at", "-recorded_at", "id")
+    )

@@ -237,3 +237,13 @@ def counseling_note_readers_q(user: User | None) -> Q:
     if user is None or not is_clinical_staff(user):
         return Q(pk__in=[])
     return Q(author=user)
+
+
+def consent_document_access(user: User | None, patient_ref: str) -> Exists | Value:
+    """An annotation telling, per consent, whether the user may open its scan (never administrators)."""
+    granted = scope(user, Capability.READ_CONSENT_DOCUMENTS)
+    if granted is Scope.ALL:
+        return Value(True)
+    if granted is Scope.NONE or user is None:
+        return Value(False)
+    return Exists(Patient.objects.filter(caseload_q(user), pk=OuterRef(patient_ref), entered_in_error=False))

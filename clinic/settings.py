@@ -255,6 +255,7 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "cases.models.alerts.AlertStatus",
         "AlertSeverityEnum": "cases.models.alerts.AlertSeverity",
         "AlertKindEnum": "cases.models.alerts.AlertKind",
+        "ConsentKindEnum": "cases.models.part2.ConsentKind",
     },
 }
 

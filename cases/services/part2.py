@@ -561,18 +561,6 @@ def disclosure_check(
                 "SUD counseling notes are released only under a counseling-notes consent.",
                 field="information",
             )
-        notes = list(counseling_notes)
-        if not notes:
-            raise ValidationFailed("Choose the counseling notes to release.", field="counseling_notes")
-        readable = set(
-            CounselingNote.objects.filter(
-                counseling_note_readers_q(actor), case__patient=patient
-            ).values_list("pk", flat=True)
-        )
-        if any(note.pk not in readable for note in notes):
-            raise ValidationFailed(
-                "No such counseling note of yours for this patient.", field="counseling_notes"
-            )
     elif counseling_notes:
         raise ValidationFailed(
             "Counseling notes go only with the counseling_notes category.", field="counseling_notes"
@@ -592,6 +580,20 @@ def disclosure_check(
                 "the nature of the emergency" if basis == Disclosure.Basis.MEDICAL_EMERGENCY else "the reason"
             )
             raise ValidationFailed(f"Give {what} for a release without consent.", field="basis_reason")
+
+    if Category.COUNSELING_NOTES in wanted:
+        notes = list(counseling_notes)
+        if not notes:
+            raise ValidationFailed("Choose the counseling notes to release.", field="counseling_notes")
+        readable = set(
+            CounselingNote.objects.filter(
+                counseling_note_readers_q(actor), case__patient=patient
+            ).values_list("pk", flat=True)
+        )
+        if any(note.pk not in readable for note in notes):
+            raise ValidationFailed(
+                "No such counseling note of yours for this patient.", field="counseling_notes"
+            )
 
 
 def _consent_of(patient: Patient, consent: Consent | uuid.UUID | str) -> Consent:

@@ -55,12 +55,34 @@ ENDPOINTS = {
     "/patients/{id}/access-log/": {"get"},
     "/break-glass-grants/": {"get"},
     "/break-glass-grants/{id}/": {"get"},
+    # Section 12 (42 CFR Part 2)
+    "/consents/": {"get", "post"},
+    "/consents/{id}/": {"get"},
+    "/consents/{id}/revoke/": {"post"},
+    "/consents/{id}/expiry-event/": {"post"},
+    "/consents/{id}/document/": {"get", "post"},
+    "/disclosures/": {"get", "post"},
+    "/disclosures/{id}/": {"get"},
+    "/patients/{id}/disclosures/": {"get"},
+    "/accounting-requests/": {"get", "post"},
+    "/accounting-requests/{id}/": {"get"},
+    "/accounting-requests/{id}/extend/": {"post"},
+    "/accounting-requests/{id}/fulfil/": {"post"},
+    "/counseling-notes/": {"get", "post"},
+    "/counseling-notes/{id}/": {"get"},
 }
 LISTS = {
     "/patients/", "/cases/", "/visits/", "/staff/", "/instruments/", "/assessments/", "/goals/", "/medications/",
     "/drug-screens/", "/liver-panels/", "/alerts/", "/audit-events/", "/patients/{id}/access-log/",
-    "/break-glass-grants/",
+    "/break-glass-grants/", "/consents/", "/disclosures/", "/patients/{id}/disclosures/", "/accounting-requests/",
+    "/counseling-notes/",
 }  # fmt: skip
+# The one file upload (SPEC section 10: multipart field `file`) and the one file download, the signed consent form:
+# the only bodies that are not JSON.
+FILES = {
+    ("/consents/{id}/document/", "post"): "multipart/form-data",
+    ("/consents/{id}/document/", "get"): "application/octet-stream",
+}
 # Actions that take no input: no request body in the schema.
 NO_BODY = {("/auth/logout/", "post"), ("/visits/{id}/sign/", "post")}
 CONFLICTS = {
@@ -71,6 +93,7 @@ CONFLICTS = {
     ("/visits/{id}/sign/", "post"),  # already signed
     ("/alerts/{id}/acknowledge/", "post"),  # already acknowledged or resolved
     ("/alerts/{id}/resolve/", "post"),  # already resolved
+    ("/consents/{id}/document/", "post"),  # a scan is already on file
 }
 AUDIT_FILTERS = {"user", "action", "outcome", "since", "until", "data_category", "object_type", "object_id"}
 CDN_MARKERS = ("cdn.", "unpkg", "jsdelivr", "cdnjs", "googleapis", "//")
@@ -133,9 +156,12 @@ def test_every_operation_documents_a_success_shape_its_json_body_and_refused_cre
         responses = operation["responses"]
         successes = [code for code in responses if code.startswith("2")]
         assert len(successes) == 1, where
-        if successes != ["204"]:
+        if (path, method) in FILES:
+            media = FILES[path, method]
+            assert media in (operation.get("requestBody") or responses[successes[0]])["content"], where
+        elif successes != ["204"]:
             assert "application/json" in responses[successes[0]]["content"], where
-        if "requestBody" in operation:
+        if "requestBody" in operation and (path, method) not in FILES:
             assert set(operation["requestBody"]["content"]) == {"application/json"}, where
         assert "401" in responses, where
         for code in (code for code in responses if code.startswith("4")):
@@ -150,7 +176,11 @@ def test_each_operation_documents_its_request_its_response_and_its_errors(schema
     operation = schema["paths"][V1 + path][method]
     responses = operation["responses"]
 
-    if method in {"post", "patch"} and (path, method) not in NO_BODY:
+    if (path, method) in FILES and method == "post":
+        body = operation["requestBody"]["content"]
+        assert set(body) == {FILES[path, method]}, "a file upload"
+        assert resolve(schema, body[FILES[path, method]]["schema"]).get("properties"), "request fields"
+    elif method in {"post", "patch"} and (path, method) not in NO_BODY:
         body = operation["requestBody"]["content"]
         assert set(body) == {"application/json"}, "the API parses JSON only"
         assert resolve(schema, body["application/json"]["schema"]).get("properties"), "request fields"
@@ -161,6 +191,8 @@ def test_each_operation_documents_its_request_its_response_and_its_errors(schema
     assert len(successes) == 1
     if path == "/auth/logout/":
         assert successes == ["204"]
+    elif (path, method) in FILES and method == "get":
+        assert set(responses[successes[0]]["content"]) == {FILES[path, method]}
     else:
         success = responses[successes[0]]["content"]["application/json"]["schema"]
         assert resolve(schema, success).get("properties"), "response fields"

@@ -58,6 +58,16 @@ SPEC_MATRIX: dict[Capability, tuple[Scope, Scope, Scope, Scope]] = {
     Capability.LIST_STAFF: (N, N, A, A),
     # Section 2's "break-glass ... flagged": supervisors review the grants; administrators read them too.
     Capability.REVIEW_BREAK_GLASS: (N, N, A, A),
+    # Section 12: front desk, clinicians (caseload) and supervisors record consents; all read them for patients
+    # they may see, administrators for any patient (metadata, never the scan); clinicians (caseload) and
+    # supervisors release; administrators read the ledger; counseling notes are written by clinical staff.
+    Capability.RECORD_CONSENTS: (A, C, A, N),
+    Capability.READ_CONSENTS: (A, C, A, A),
+    Capability.READ_CONSENT_DOCUMENTS: (A, C, A, N),
+    Capability.RELEASE_RECORDS: (N, C, A, N),
+    Capability.READ_DISCLOSURES: (N, C, A, A),
+    Capability.ACCOUNTING_REQUESTS: (N, N, A, A),
+    Capability.WRITE_COUNSELING_NOTES: (N, C, A, N),
 }
 
 SPEC_CELLS = [
