@@ -82,7 +82,7 @@ def audit_flushable(transactional_db) -> Iterator[None]:
 
     if connection.vendor != "sqlite":
         return
-    migration = importlib.import_module("clinic.migrations.0004_audit_append_only")
+    migration = importlib.import_module("clinic.migrations._append_only")
     with connection.cursor() as cursor:
         for statement in migration.SQLITE_DOWN:
             cursor.execute(statement)
