@@ -13,6 +13,9 @@ COPY manage.py ./
 RUN pip install --no-cache-dir . \
     && SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
 
+# The sealer writes its anchor file here (a named volume in docker-compose.yml takes this ownership).
+RUN mkdir -p /anchor && chown clinic:clinic /anchor
+
 USER clinic
 EXPOSE 8000
 CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn clinic.wsgi --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --access-logfile -"]

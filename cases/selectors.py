@@ -161,9 +161,7 @@ def break_glass_activity(grants: Sequence[BreakGlassGrant]) -> None:
             occurred_at__gte=grant.granted_at,
             occurred_at__lt=grant.expires_at,
         )
-    events = (
-        AuditEvent.objects.filter(during).exclude(action=AuditEvent.Action.BREAK_GLASS).order_by("sequence")
-    )
+    events = AuditEvent.objects.filter(during).exclude(action=AuditEvent.Action.BREAK_GLASS).order_by("id")
     by_user: dict[object, list[BreakGlassGrant]] = {}
     for grant in grants:
         by_user.setdefault(grant.user_id, []).append(grant)

@@ -86,16 +86,29 @@ class AuditDataCategory(models.TextChoices):
     AUDIT = "audit", "Audit log"
 
 
+class TransactionId(models.Func):
+    """The writing transaction's id (`txid_current()`, 64 bits, never wraps) on PostgreSQL; 0 on SQLite, whose
+    single writer commits in id order. The sealer orders events by (txid, id): see `clinic.audit`."""
+
+    template = "txid_current()"
+    output_field = models.BigIntegerField()
+
+    def as_sqlite(self, compiler: object, connection: object, **extra_context: object) -> tuple[str, list]:
+        return "0", []
+
+
 class AuditEvent(models.Model):
-    """One access or change, append-only (database triggers refuse UPDATE and DELETE) and hash-chained:
-    `hash` covers this event's canonical content and `prev_hash`, the previous event's hash."""
+    """One access or change, append-only (database triggers refuse UPDATE, DELETE and TRUNCATE). `hash` covers
+    this event's own content only, so appends never wait on each other; `AuditSeal` rows chain them afterwards.
+    `sequence` and `prev_hash` belong to the events written before seals (a chain built under a global lock);
+    they stay for those events' verification and are empty on newer ones."""
 
     Action = AuditAction
     Outcome = AuditOutcome
     DataCategory = AuditDataCategory
 
     id = models.BigAutoField(primary_key=True)
-    sequence = models.BigIntegerField(unique=True)
+    sequence = models.BigIntegerField(unique=True, null=True, blank=True)
     occurred_at = models.DateTimeField()
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     username = models.CharField(max_length=150, blank=True)
@@ -111,12 +124,15 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+    # Filled by the database at INSERT (0 for the events written before it existed).
+    txid = models.BigIntegerField(db_default=TransactionId())
 
     class Meta:
-        ordering = ["-sequence"]
+        ordering = ["-id"]
         indexes = [
+            models.Index(fields=["txid", "id"], name="audit_seal_order_idx"),
             models.Index(fields=["patient_id", "occurred_at"], name="audit_patient_time_idx"),
             models.Index(fields=["user", "occurred_at"], name="audit_user_time_idx"),
             models.Index(fields=["action", "occurred_at"], name="audit_action_time_idx"),
@@ -132,4 +148,37 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.username or '-'} {self.action} {self.object_type} {self.outcome}"
+        return f"#{self.pk} {self.username or '-'} {self.action} {self.object_type} {self.outcome}"
+
+
+class AuditSeal(models.Model):
+    """One batch of events, sealed after their transactions ended (SPEC section 7), append-only like the events.
+
+    A seal covers the events after the previous seal's last (txid, id) up to and including its own, in that
+    order; `merkle_root` is the RFC 6962 tree head of their hashes and `hash` covers this row with
+    `prev_hash`, the previous seal's hash, so the seals form a chain and `sequence` has no gaps."""
+
+    id = models.BigAutoField(primary_key=True)
+    sequence = models.BigIntegerField(unique=True)
+    sealed_at = models.DateTimeField()
+    first_event_id = models.BigIntegerField()
+    first_txid = models.BigIntegerField()
+    last_event_id = models.BigIntegerField()
+    last_txid = models.BigIntegerField()
+    event_count = models.PositiveIntegerField()
+    # The oldest transaction still running when the seal was taken (PostgreSQL; 0 on SQLite): no event of a
+    # transaction at or after it is in this seal.
+    horizon = models.BigIntegerField()
+    merkle_root = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["sequence"]
+        indexes = [models.Index(fields=["last_txid", "last_event_id"], name="audit_seal_last_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(event_count__gt=0), name="audit_seal_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"seal #{self.sequence}: {self.event_count} events to #{self.last_event_id}"

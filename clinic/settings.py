@@ -303,3 +303,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Audit sealing (clinic/audit.py, docs/audit.md) ---
+# Seconds between the sealer's passes; `verify_audit` reports events left unsealed longer than this.
+AUDIT_SEAL_INTERVAL = env_int("AUDIT_SEAL_INTERVAL", 60)
+# A file each seal's hash is appended to (on storage the database's owner cannot rewrite); empty: log line only.
+AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE") or ""

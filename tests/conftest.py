@@ -19,6 +19,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def _uses_committed_data(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+
+
+def empty_audit_tables() -> None:
+    """Empty the append-only audit tables with their triggers lifted for the moment (the flush that follows a test
+    on committed data would otherwise be refused: SQLite's DELETE by the row triggers, PostgreSQL's TRUNCATE by
+    the statement trigger, which lets an empty table through)."""
+    from django.db import transaction
+
+    from clinic.migrations import _append_only as triggers
+
+    empty = ["DELETE FROM clinic_auditseal", "DELETE FROM clinic_auditevent"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            lift = [f"ALTER TABLE {t} DISABLE TRIGGER USER" for t in (triggers.TABLE, triggers.SEAL_TABLE)]
+            restore = [f"ALTER TABLE {t} ENABLE TRIGGER USER" for t in (triggers.TABLE, triggers.SEAL_TABLE)]
+        else:
+            lift = triggers.SQLITE_DOWN + triggers.SEAL_SQLITE_DOWN
+            restore = triggers.SQLITE_UP + triggers.SEAL_SQLITE_UP
+        for statement in lift + empty + restore:
+            cursor.execute(statement)
+
+
+@pytest.fixture(autouse=True)
+def flushable_audit_tables(request: pytest.FixtureRequest):
+    """Tests on committed data end with a flush of every table: empty the audit tables first."""
+    if not _uses_committed_data(request):
+        yield
+        return
+    if "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")  # so that this fixture's teardown runs before the flush
+    yield
+    empty_audit_tables()
+
+
 @pytest.fixture(autouse=True)
 def fresh_throttles():
     """Each test starts with no throttle counts (they live in the cache, which outlives a test; the lockout's

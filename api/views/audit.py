@@ -41,7 +41,7 @@ class AuditEventViewSet(AuditedListMixin, viewsets.GenericViewSet):
     audited = AuditedResource(object_type="audit_event", data_category="audit", patient_path=None)
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
-        return AuditEvent.objects.order_by("-sequence")
+        return AuditEvent.objects.order_by("-id")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         if request.accepted_renderer.format == CSVRenderer.format:
@@ -54,7 +54,7 @@ class AuditEventViewSet(AuditedListMixin, viewsets.GenericViewSet):
         marker = self.audit_access(AuditEvent.Action.EXPORT, patient_id=self.audit_list_patient([]))
         rows = (
             AuditEventSerializer(event).data
-            for event in events.filter(sequence__lt=marker.sequence).iterator(chunk_size=2000)
+            for event in events.filter(id__lt=marker.pk).iterator(chunk_size=2000)
         )
         stamp = timezone.localtime(marker.occurred_at).strftime("%Y%m%d-%H%M%S")
         return csv_response(AuditEventSerializer.Meta.fields, rows, filename=f"audit-events-{stamp}.csv")
@@ -71,7 +71,7 @@ class PatientAccessLogViewSet(AuditEventViewSet):
             return AuditEvent.objects.none()
         if not Patient.objects.filter(pk=self.kwargs["pk"]).exists():
             raise NotFound("No such patient.")
-        return AuditEvent.objects.filter(touching_patient(self.kwargs["pk"])).order_by("-sequence")
+        return AuditEvent.objects.filter(touching_patient(self.kwargs["pk"])).order_by("-id")
 
     def audit_list_patient(self, patients: object) -> object:
         return self.kwargs["pk"]

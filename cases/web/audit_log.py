@@ -75,7 +75,7 @@ def who_accessed(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent, dict[str,
 @page(Capability.AUDIT_LOG)
 def audit_index(request: HttpRequest) -> HttpResponse:
     """The log, newest first; a bad filter value re-renders the form with its message (400)."""
-    filters = AuditEventFilter(request.GET, queryset=AuditEvent.objects.order_by("-sequence"))
+    filters = AuditEventFilter(request.GET, queryset=AuditEvent.objects.order_by("-id"))
     query = _filter_query(request.GET)
     context: dict[str, Any] = {"fields": _shown_fields(filters), "query": query.urlencode()}
     if not filters.is_valid():

@@ -49,7 +49,78 @@ def remove(apps, schema_editor):
 
 
 def reinstall_on_sqlite(apps, schema_editor):
-    """After an operation that rebuilt the table on SQLite (PostgreSQL keeps its triggers through ALTER TABLE)."""
+    """After an operation that rebuilt the table on SQLite (PostgreSQL keeps its triggers through ALTER TABLE).
+    Puts back the seals' table's triggers too, once that table exists (migration 0006)."""
     if schema_editor.connection.vendor == "sqlite":
         for statement in SQLITE_DOWN + SQLITE_UP:
+            schema_editor.execute(statement)
+        if SEAL_TABLE in schema_editor.connection.introspection.table_names():
+            for statement in SEAL_SQLITE_DOWN + SEAL_SQLITE_UP:
+                schema_editor.execute(statement)
+
+
+# --- Version 2: the seals' table is append-only too, and TRUNCATE is refused on both tables (PostgreSQL; SQLite
+# has no TRUNCATE). TRUNCATE of an empty table is let through: it loses nothing, and the test suite's flush
+# truncates every table after emptying these two with their triggers lifted.
+SEAL_TABLE = "clinic_auditseal"
+TRUNCATE_MESSAGE = "audit tables cannot be truncated"
+
+POSTGRES_V2_UP = f"""
+CREATE OR REPLACE FUNCTION clinic_audit_refuse_truncate() RETURNS trigger AS $$
+DECLARE
+    has_rows boolean;
+BEGIN
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM ' || quote_ident(TG_TABLE_SCHEMA) || '.' || quote_ident(TG_TABLE_NAME) || ')'
+        INTO has_rows;
+    IF has_rows THEN
+        RAISE EXCEPTION '{TRUNCATE_MESSAGE}' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER clinic_audit_no_truncate BEFORE TRUNCATE ON {TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION clinic_audit_refuse_truncate();
+CREATE TRIGGER clinic_auditseal_no_update BEFORE UPDATE ON {SEAL_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION clinic_audit_refuse_change();
+CREATE TRIGGER clinic_auditseal_no_delete BEFORE DELETE ON {SEAL_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION clinic_audit_refuse_change();
+CREATE TRIGGER clinic_auditseal_no_truncate BEFORE TRUNCATE ON {SEAL_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION clinic_audit_refuse_truncate();
+"""
+POSTGRES_V2_DOWN = f"""
+DROP TRIGGER IF EXISTS clinic_audit_no_truncate ON {TABLE};
+DROP TRIGGER IF EXISTS clinic_auditseal_no_update ON {SEAL_TABLE};
+DROP TRIGGER IF EXISTS clinic_auditseal_no_delete ON {SEAL_TABLE};
+DROP TRIGGER IF EXISTS clinic_auditseal_no_truncate ON {SEAL_TABLE};
+DROP FUNCTION IF EXISTS clinic_audit_refuse_truncate();
+"""
+SEAL_SQLITE_UP = [
+    f"CREATE TRIGGER clinic_auditseal_no_update BEFORE UPDATE ON {SEAL_TABLE} "
+    f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;",
+    f"CREATE TRIGGER clinic_auditseal_no_delete BEFORE DELETE ON {SEAL_TABLE} "
+    f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;",
+]
+SEAL_SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS clinic_auditseal_no_update;",
+    "DROP TRIGGER IF EXISTS clinic_auditseal_no_delete;",
+]
+
+
+def install_v2(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(POSTGRES_V2_UP)
+    elif vendor == "sqlite":
+        for statement in SEAL_SQLITE_UP:
+            schema_editor.execute(statement)
+    else:  # pragma: no cover
+        raise RuntimeError(f"No append-only triggers for {vendor}")
+
+
+def remove_v2(apps, schema_editor):
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        schema_editor.execute(POSTGRES_V2_DOWN)
+    elif vendor == "sqlite":
+        for statement in SEAL_SQLITE_DOWN:
             schema_editor.execute(statement)

@@ -31,7 +31,7 @@ def request_token(api, username, password=PASSWORD, *, ip=HERE, **extra):
 
 
 def audit(action):
-    return list(AuditEvent.objects.filter(action=action).order_by("sequence"))
+    return list(AuditEvent.objects.filter(action=action).order_by("id"))
 
 
 # --- Lockout ------------------------------------------------------------------------------------------------------

@@ -46,11 +46,11 @@ def url(name: str) -> str:
 
 
 def last_sequence() -> int:
-    return AuditEvent.objects.aggregate(last=Max("sequence"))["last"] or 0
+    return AuditEvent.objects.aggregate(last=Max("id"))["last"] or 0
 
 
 def events_since(sequence: int) -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(sequence__gt=sequence).order_by("sequence"))
+    return list(AuditEvent.objects.filter(id__gt=sequence).order_by("id"))
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def signed_in(client) -> bool:
 
 
 def events(action):
-    return list(AuditEvent.objects.filter(action=action).order_by("sequence"))
+    return list(AuditEvent.objects.filter(action=action).order_by("id"))
 
 
 # --- Lockout ------------------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@
 see `.ci/run`), so `make test` still runs on a laptop without one.
 """
 
-import importlib
 import os
 import re
 import shutil
@@ -66,10 +65,8 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(autouse=True)
 def audit_flushable(transactional_db) -> Iterator[None]:
-    """The flush after a live-server test empties every table; on SQLite the audit table's append-only trigger
-    refuses that DELETE, so clear it here with the trigger lifted for the moment (PostgreSQL's TRUNCATE is not
-    covered by the row triggers). Tests in this folder run with committed data:
-    `pytest.mark.django_db(transaction=True, serialized_rollback=True)`."""
+    """Tests in this folder run with committed data (`pytest.mark.django_db(transaction=True,
+    serialized_rollback=True)`); tests/conftest.py empties the append-only audit tables before the flush."""
     from django.contrib.auth.models import Group
 
     from clinic.roles import Role
@@ -77,18 +74,7 @@ def audit_flushable(transactional_db) -> Iterator[None]:
     # The role groups come from a data migration; a flush between live-server tests can leave them out.
     for role in Role:
         Group.objects.get_or_create(name=role.value)
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    migration = importlib.import_module("clinic.migrations._append_only")
-    with connection.cursor() as cursor:
-        for statement in migration.SQLITE_DOWN:
-            cursor.execute(statement)
-        cursor.execute("DELETE FROM clinic_auditevent")
-        for statement in migration.SQLITE_UP:
-            cursor.execute(statement)
+    yield  # the audit tables are emptied before the flush by tests/conftest.py
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def last_event() -> AuditEvent:
-    return AuditEvent.objects.order_by("-sequence").first()
+    return AuditEvent.objects.order_by("-id").first()
 
 
 def form_data(responses: dict[str, object], *, administered_at: str | None = None) -> dict[str, str]:

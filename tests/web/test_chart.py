@@ -52,7 +52,7 @@ def transition_url(case) -> str:
 
 
 def last_event() -> AuditEvent:
-    return AuditEvent.objects.order_by("-sequence").first()
+    return AuditEvent.objects.order_by("-id").first()
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ INVALID = [
 
 
 def last_event() -> AuditEvent:
-    return AuditEvent.objects.order_by("-sequence").first()
+    return AuditEvent.objects.order_by("-id").first()
 
 
 # --- What the section shows ----------------------------------------------------------------------------------

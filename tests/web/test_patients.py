@@ -58,7 +58,7 @@ def page_text(response) -> str:
 
 def events(**filters) -> list[AuditEvent]:
     """Audit events other than the test's sign-in."""
-    return list(AuditEvent.objects.exclude(action="login").filter(**filters).order_by("sequence"))
+    return list(AuditEvent.objects.exclude(action="login").filter(**filters).order_by("id"))
 
 
 @pytest.fixture

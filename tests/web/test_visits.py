@@ -21,7 +21,7 @@ LOCKED = "Signed notes can&#x27;t change; add an addendum."
 
 
 def last_event() -> AuditEvent:
-    return AuditEvent.objects.order_by("-sequence").first()
+    return AuditEvent.objects.order_by("-id").first()
 
 
 def note_data(**overrides: object) -> dict[str, object]:
