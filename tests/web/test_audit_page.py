@@ -136,7 +136,9 @@ def test_administrators_see_the_events_newest_first_with_every_column(
     response = client.get(URL)
 
     assert response.status_code == 200
-    assert shown(response) == list(range(newest, 0, -1))
+    assert shown(response) == list(
+        AuditEvent.objects.filter(id__lte=newest).order_by("-id").values_list("id", flat=True)
+    )
     html = response.content.decode()
     refused = events["refused"]
     for text in (
