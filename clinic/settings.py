@@ -8,6 +8,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from clinic.env import env_bool, env_int, env_list, env_str
+from clinic.logs import logging_config
 from clinic.roles import Role
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,8 +49,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "clinic.health.HealthCheckMiddleware",  # first: probes answer whatever the Host, without session or audit
     "django.middleware.security.SecurityMiddleware",
     "clinic.audit.RequestContextMiddleware",
+    "clinic.logs.AccessLogMiddleware",  # inside the request id: one access line per request
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "clinic.security.SecurityHeadersMiddleware",
@@ -290,19 +293,21 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container health check speaks plain HTTP inside the host
 if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Clinic rules that are configuration rather than code. ---
 BREAK_GLASS_HOURS = 4
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+# --- Operations (docs/operations.md) ---
+# Logs: JSON lines on standard error, UTC, with the request id and user id (clinic/logs.py); LOG_FORMAT=text for a
+# developer's terminal.
+LOG_FORMAT = env_str("LOG_FORMAT") or "json"
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
+LOGGING = logging_config(level=env_str("LOG_LEVEL") or "INFO", fmt=LOG_FORMAT)
+# A 503 (database unavailable, lock timeout) tells clients to try again after this many seconds (clinic/errors.py).
+RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 5)
 
 # --- Audit sealing (clinic/audit.py, docs/audit.md) ---
 # Seconds between the sealer's passes; `verify_audit` reports events left unsealed longer than this.

@@ -9,7 +9,6 @@ from clinic.forms import ClinicLoginForm
 
 urlpatterns = [
     path("", include("cases.web.urls")),
-    path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=ClinicLoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/keepalive/", views.keepalive, name="keepalive"),
@@ -17,5 +16,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# /healthz and /readyz are answered by clinic.health.HealthCheckMiddleware, before any URL is resolved.
+
+handler400 = "clinic.errors.bad_request"  # JSON under /api/, a page elsewhere, with the request id
 handler403 = "clinic.views.permission_denied"  # the refusal's reason, as a page or (htmx) as plain text
 handler404 = "api.errors.page_not_found"  # JSON under /api/, the site's page elsewhere
+handler500 = "clinic.errors.server_error"  # 503 with Retry-After when the database is unavailable

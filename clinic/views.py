@@ -1,18 +1,9 @@
-"""The health check, the session keep-alive, the refusal page; the staff pages live in cases/web/."""
+"""The session keep-alive and the refusal page; the staff pages live in cases/web/, the probes in clinic/health.py."""
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for the container's health check."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+from django.views.decorators.http import require_POST
 
 
 @require_POST

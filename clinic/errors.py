@@ -1,0 +1,98 @@
+"""What the app answers when it fails: JSON under /api/, a plain page elsewhere, each with the request id.
+
+- `server_error` (the project's `handler500`): an unexpected error is a 500; the database being unreachable, or a
+  lock or statement timeout, is a 503 with `Retry-After` (the request may simply be tried again: nothing was
+  written, as every write is one transaction). Django calls it for an exception from a view or from any
+  middleware, so a database that is down when the session is read still answers 503.
+- `bad_request` (`handler400`): a request Django refuses before any view (a malformed body, a host it does not
+  serve) answers the same way.
+- `error_response(...)` builds any of these; other modules (the request-body limit's 413, say) use it so that
+  every error looks alike.
+
+The pages are rendered without the request's context processors or the site's base template: both read the
+session and the user, which need the database that may be the very thing that failed.
+"""
+
+import logging
+import sys
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.utils.cache import add_never_cache_headers
+
+logger = logging.getLogger("clinic.errors")
+
+TITLES = {
+    400: "Bad request",
+    413: "Request too large",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """The database cannot answer now (down, restarting, out of connections, a lock or statement timeout), as
+    opposed to a bug: Django wraps all of these as OperationalError or InterfaceError, on PostgreSQL and SQLite."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _request_id() -> str | None:
+    from clinic.logs import current_request_id
+
+    return current_request_id()
+
+
+def error_response(
+    request: HttpRequest,
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """`{"detail", "code", "request_id"}` under /api/; a page (plain text for htmx) elsewhere."""
+    request_id = _request_id()
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": detail, "code": code, "request_id": request_id}, status=status)
+    elif getattr(request, "htmx", False):
+        text = f"{detail} (request id {request_id})" if request_id else detail
+        response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+    else:
+        context = {"title": TITLES.get(status, "Error"), "detail": detail, "request_id": request_id}
+        response = HttpResponse(loader.render_to_string("clinic/error.html", context), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    add_never_cache_headers(response)
+    return response
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    return error_response(
+        request,
+        status=503,
+        code="database_unavailable",
+        detail="The clinic's database is not answering just now. Nothing was saved; try again in a few seconds.",
+        headers={"Retry-After": str(settings.RETRY_AFTER_SECONDS)},
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The project's `handler500`; Django calls it while handling the exception, which `sys.exc_info()` holds."""
+    if is_database_unavailable(sys.exc_info()[1]):
+        return database_unavailable(request)
+    return error_response(
+        request,
+        status=500,
+        code="server_error",
+        detail="Something went wrong on our side. It has been logged; quote the request id when you report it.",
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's `handler400` (a body Django cannot read, a host the site does not serve, ...)."""
+    return error_response(
+        request, status=400, code="bad_request", detail="The request could not be understood as sent."
+    )
