@@ -1,14 +1,22 @@
-# The case tracker under gunicorn. Configure with environment variables (see README); migrations run on start.
+# The case tracker's image: the app under gunicorn (deploy/gunicorn.conf.py), the scheduler and the one-shot
+# migrations all run from it (docker-compose.yml). Configure with environment variables (README, docs/operations.md).
+# Migrations do not run at start: the compose file's `migrate` service runs them once, as the database owner.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
+# pg_dump and pg_restore for `scripts/backup.sh` and `manage.py restore_drill`.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 clinic
 COPY pyproject.toml ./
 COPY clinic ./clinic
 COPY cases ./cases
 COPY api ./api
+COPY deploy ./deploy
+COPY scripts/backup.sh ./scripts/backup.sh
 COPY manage.py ./
 RUN pip install --no-cache-dir . \
     && SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
@@ -18,4 +26,4 @@ RUN mkdir -p /anchor && chown clinic:clinic /anchor
 
 USER clinic
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn clinic.wsgi --bind 0.0.0.0:8000 --workers ${GUNICORN_WORKERS:-3} --access-logfile -"]
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "clinic.wsgi"]

@@ -10,9 +10,14 @@ class ClinicConfig(AppConfig):
     verbose_name = "Staff and access"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from clinic.dbroles import grant_after_migrate
         from clinic.security import connect_signals
 
         connect_signals()  # audit logins, logouts and failed logins (after axes' receivers: see clinic.security)
+        # The app's least-privilege database login gets its grants after every migrate (clinic.dbroles).
+        post_migrate.connect(grant_after_migrate, dispatch_uid="clinic.dbroles.grant_after_migrate")
 
 
 class ClinicAdminConfig(admin_apps.AdminConfig):

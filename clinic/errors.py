@@ -15,6 +15,7 @@ session and the user, which need the database that may be the very thing that fa
 
 import logging
 import sys
+from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -95,4 +96,51 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The project's `handler400` (a body Django cannot read, a host the site does not serve, ...)."""
     return error_response(
         request, status=400, code="bad_request", detail="The request could not be understood as sent."
+    )
+
+
+# --- Error reporting (Sentry), configured by SENTRY_DSN only ------------------------------------------------------
+
+# What an event may keep of the request: where it went and how, never what it carried.
+_REQUEST_KEYS_KEPT = ("url", "method")
+
+
+def scrub_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+    """`before_send`: strip everything that could hold patient data or a secret from an error event: the request's
+    body, query string, cookies, headers and environment; the user but their id; local variables in frames; and
+    breadcrumbs (log messages and SQL with their parameters)."""
+    request = event.get("request")
+    if isinstance(request, dict):
+        event["request"] = {key: request[key] for key in _REQUEST_KEYS_KEPT if key in request}
+        if "url" in event["request"]:
+            event["request"]["url"] = str(event["request"]["url"]).split("?", 1)[0]
+    user = event.get("user")
+    if isinstance(user, dict):
+        event["user"] = {"id": user["id"]} if "id" in user else {}
+    event.pop("breadcrumbs", None)
+    event.pop("extra", None)
+    for exception in (event.get("exception") or {}).get("values", []):
+        for frame in (exception.get("stacktrace") or {}).get("frames", []):
+            frame.pop("vars", None)
+    request_id = _request_id()
+    if request_id:
+        event.setdefault("tags", {})["request_id"] = request_id
+    return event
+
+
+def init_error_reporting(*, dsn: str, environment: str, traces_sample_rate: float = 0.0) -> None:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+
+    sentry_sdk.init(
+        dsn=dsn,
+        environment=environment,
+        integrations=[DjangoIntegration(), LoggingIntegration(event_level=logging.ERROR)],
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+        traces_sample_rate=traces_sample_rate,
+        before_send=scrub_event,  # type: ignore[arg-type]
+        before_breadcrumb=lambda crumb, hint: None,
     )

@@ -1,24 +1,34 @@
-"""Probes for the orchestrator: `/healthz` (liveness) and `/readyz` (readiness).
+"""Probes for the orchestrator, `/healthz` (liveness) and `/readyz` (readiness), and `/metrics` for Prometheus.
 
 - `/healthz`: the process answers. It touches nothing else, so a database outage never gets the app's containers
   restarted (they would come back to the same outage).
 - `/readyz`: the app can serve: the database answers, every migration on disk is applied, and the cache answers.
   503 with the failing checks named otherwise, so a load balancer stops sending traffic until it passes.
 
-Both are answered by `HealthCheckMiddleware`, first in MIDDLEWARE, before the host check, the HTTPS redirect, the
+- `/metrics`: django-prometheus' counters and histograms (requests by view and status, latencies, database and
+  cache use) for a scraper with `Authorization: Bearer <METRICS_TOKEN>` or from METRICS_ALLOWED_NETWORKS; 404 to
+  anyone else (it does not advertise itself).
+
+All three are answered by `HealthCheckMiddleware`, first in MIDDLEWARE, before the host check, the HTTPS redirect, the
 session and the audit: a probe addresses the container by IP or service name, whatever ALLOWED_HOSTS says, over
 plain HTTP, and must not write an audit event or a session. They say nothing about patients or configuration.
 """
 
+import hmac
+import ipaddress
 import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
+from django_prometheus.exports import ExportToDjangoView
+
+from clinic.network import client_ip
 
 # The migrations on disk, read once per process (they cannot change under a running process).
 _migrations_on_disk: set[tuple[str, str]] | None = None
@@ -91,7 +101,34 @@ def readiness() -> JsonResponse:
     return _answer(body, 200 if ready else 503)
 
 
-PROBES: dict[str, Callable[[], JsonResponse]] = {"/healthz": liveness, "/readyz": readiness}
+def metrics_allowed(request: HttpRequest) -> bool:
+    token: str = settings.METRICS_TOKEN
+    if token:
+        sent = request.META.get("HTTP_AUTHORIZATION", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return True
+    address = client_ip(request)
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(
+        ip in ipaddress.ip_network(network, strict=False) for network in settings.METRICS_ALLOWED_NETWORKS
+    )
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not metrics_allowed(request):
+        return _answer({"detail": "Not found."}, 404)
+    response: HttpResponse = ExportToDjangoView(request)
+    add_never_cache_headers(response)
+    return response
+
+
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+    "/healthz": lambda request: liveness(),
+    "/readyz": lambda request: readiness(),
+    "/metrics": metrics,
+}
 
 
 class HealthCheckMiddleware:
@@ -107,4 +144,4 @@ class HealthCheckMiddleware:
             return response
         if request.method not in ("GET", "HEAD"):
             return _answer({"detail": "Method not allowed."}, 405)
-        return probe()
+        return probe(request)

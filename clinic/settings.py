@@ -8,6 +8,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from clinic.env import env_bool, env_int, env_list, env_str
+from clinic.errors import init_error_reporting
 from clinic.logs import logging_config
 from clinic.roles import Role
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "csp",
     "django_htmx",
     "template_partials",  # {% partialdef %}: the fragments htmx swaps live inside the page's own template
+    "django_prometheus",
     "axes",  # before "clinic": its sign-in receivers run before the audit's (clinic.security)
     "clinic",
     "cases",
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: times the whole request
     "clinic.health.HealthCheckMiddleware",  # first: probes answer whatever the Host, without session or audit
     "django.middleware.security.SecurityMiddleware",
     "clinic.audit.RequestContextMiddleware",
@@ -64,7 +67,8 @@ MIDDLEWARE = [
     "clinic.security.SessionIdleTimeoutMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a lockout into its 429 (clinic.security)
+    "axes.middleware.AxesMiddleware",  # last but metrics, as axes asks: a lockout into its 429 (clinic.security)
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -105,6 +109,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# PostgreSQL: the app's own least-privilege login (clinic/dbroles.py), granted after each migrate by the owner that
+# migrates; unset, no grants are made (SQLite, or a server whose grants are managed elsewhere).
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE") or ""
+# Behind pgbouncer in transaction pooling mode, server-side cursors (.iterator()) must be off.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "clinic.User"
@@ -169,16 +181,29 @@ SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 15 * 60)
 if SESSION_IDLE_TIMEOUT <= 0:
     raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT must be a positive number of seconds.")
 
-# Throttles (api/throttles.py) count in this cache. The default, a per-process memory cache, is right for one
-# process; with several gunicorn workers each counts alone (the limits are then per worker), so production with
-# several workers sets CACHE_URL to a shared Redis (`pip install redis`). The lockout does not use the cache.
-CACHE_URL = env_str("CACHE_URL") or ""
+# The cache holds the API throttle counts (api/throttles.py) and, with Redis, the sessions. The default, a
+# per-process memory cache, is right for one process only: with several gunicorn workers or app containers each
+# counts alone, so production sets REDIS_URL (docker-compose.yml does). CACHE_URL is the older name of the same.
+# The lockout does not use the cache (its attempts are in the database).
+CACHE_URL = env_str("REDIS_URL") or env_str("CACHE_URL") or ""
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "clinic",
+            # A Redis that does not answer fails a request in a second, not after the client's default wait.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    # Sessions read from Redis and written through to the database, so a Redis restart signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 elif CACHE_URL in ("", "locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
-    raise ImproperlyConfigured(f"CACHE_URL must be redis://..., rediss://... or locmem://, not {CACHE_URL!r}")
+    raise ImproperlyConfigured(
+        f"REDIS_URL or CACHE_URL must be redis://... or rediss://..., not {CACHE_URL!r}"
+    )
 
 # --- Time: the clinic is in Kansas; the database stores UTC. ---
 LANGUAGE_CODE = "en-us"
@@ -306,6 +331,24 @@ LOG_FORMAT = env_str("LOG_FORMAT") or "json"
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = logging_config(level=env_str("LOG_LEVEL") or "INFO", fmt=LOG_FORMAT)
+# Metrics (django-prometheus) at /metrics: for a scraper sending `Authorization: Bearer <METRICS_TOKEN>`, or from an
+# address in METRICS_ALLOWED_NETWORKS (the client address as clinic/network.py reads it); nobody else.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# Error reporting (Sentry), only when SENTRY_DSN is set; events carry no request body, cookie, header, query string
+# or user detail but the id (clinic/errors.py scrubs them).
+SENTRY_DSN = env_str("SENTRY_DSN") or ""
+if SENTRY_DSN:
+    init_error_reporting(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT") or "production",
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE") or "0"),
+    )
+# Timed jobs (manage.py run_scheduler): raise_alerts every hour; the audit sealer every AUDIT_SEAL_INTERVAL seconds.
+SCHEDULE_RAISE_ALERTS_SECONDS = env_int("SCHEDULE_RAISE_ALERTS_SECONDS", 3600)
+AUDIT_SEAL_INTERVAL = env_int("AUDIT_SEAL_INTERVAL", 60)
+# Backups (manage.py backup, manage.py restore_drill): where pg_dump's files and their manifests go.
+BACKUP_DIR = env_str("BACKUP_DIR") or str(BASE_DIR / "backups")
 # A 503 (database unavailable, lock timeout) tells clients to try again after this many seconds (clinic/errors.py).
 RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 5)
 

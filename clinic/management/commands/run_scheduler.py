@@ -1,0 +1,96 @@
+"""`manage.py run_scheduler`: the clinic's timed jobs in one long-running process (compose's `scheduler` service).
+
+- `raise_alerts` every hour (SCHEDULE_RAISE_ALERTS_SECONDS), and once at start;
+- `seal_audit --once` every AUDIT_SEAL_INTERVAL seconds (60 by default), when that command exists.
+
+APScheduler runs each job in this process, one run of a job at a time (a run still going when the next is due
+is skipped, not stacked; a missed run is done once, not once per miss). A job that fails is logged with its
+traceback and tried again at its next time; the scheduler itself keeps going. Run exactly one scheduler per
+database: the jobs are idempotent, but two schedulers would do the work twice.
+
+`--once` runs every job once, in order, and exits non-zero if any failed (for a test or an operator's check).
+"""
+
+import contextlib
+import datetime as dt
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from django.conf import settings
+from django.core.management import call_command, get_commands
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
+
+logger = logging.getLogger("clinic.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    command: tuple[str, ...]
+    every_seconds: int
+
+
+def scheduled_jobs() -> list[Job]:
+    """The jobs this installation can run (the audit sealer only once its command exists)."""
+    jobs = [Job("raise_alerts", ("raise_alerts",), settings.SCHEDULE_RAISE_ALERTS_SECONDS)]
+    if "seal_audit" in get_commands():
+        jobs.append(Job("seal_audit", ("seal_audit", "--once"), settings.AUDIT_SEAL_INTERVAL))
+    return jobs
+
+
+def run_job(job: Job) -> bool:
+    """Run one job; True when it succeeded. Never raises: the scheduler must outlive a failing job."""
+    close_old_connections()  # a connection the database dropped since the last run is replaced, not reused
+    started = time.perf_counter()
+    try:
+        call_command(*job.command)
+    except Exception:
+        logger.exception("scheduled job failed", extra={"job": job.name})
+        return False
+    finally:
+        close_old_connections()
+    logger.info(
+        "scheduled job done",
+        extra={"job": job.name, "duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+    )
+    return True
+
+
+class Command(BaseCommand):
+    help = "Run the timed jobs (raise_alerts hourly, the audit sealer) until stopped; --once runs each once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="run every job once and exit")
+
+    def handle(self, *args: Any, once: bool = False, **options: Any) -> None:
+        jobs = scheduled_jobs()
+        if once:
+            failed = [job.name for job in jobs if not run_job(job)]
+            if failed:
+                raise CommandError(f"Failed: {', '.join(failed)} (see the log).")
+            self.stdout.write(f"Ran {', '.join(job.name for job in jobs)}.")
+            return
+        scheduler = BlockingScheduler(timezone=dt.UTC)
+        for job in jobs:
+            scheduler.add_job(
+                run_job,
+                "interval",
+                args=[job],
+                seconds=job.every_seconds,
+                id=job.name,
+                next_run_time=dt.datetime.now(dt.UTC),  # each job once at start, then on its interval
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=job.every_seconds,
+            )
+        # `docker stop` sends SIGTERM: finish nothing new, let a running job end, exit.
+        signal.signal(signal.SIGTERM, lambda signum, frame: scheduler.shutdown(wait=False))
+        logger.info("scheduler started", extra={"jobs": [job.name for job in jobs]})
+        with contextlib.suppress(KeyboardInterrupt):
+            scheduler.start()
+        logger.info("scheduler stopped")

@@ -1,0 +1,53 @@
+"""The scheduler: which jobs it runs, that a failing job is logged and does not stop it."""
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from clinic.management.commands import run_scheduler
+from clinic.management.commands.run_scheduler import Job, run_job, scheduled_jobs
+
+pytestmark = pytest.mark.django_db
+
+
+def test_raise_alerts_runs_hourly():
+    [alerts] = [job for job in scheduled_jobs() if job.name == "raise_alerts"]
+
+    assert (alerts.command, alerts.every_seconds) == (("raise_alerts",), 3600)
+
+
+def test_the_audit_sealer_runs_every_seal_interval_once_its_command_exists(monkeypatch, settings):
+    settings.AUDIT_SEAL_INTERVAL = 45
+    monkeypatch.setattr(
+        run_scheduler, "get_commands", lambda: {"raise_alerts": "cases", "seal_audit": "clinic"}
+    )
+
+    jobs = {job.name: job for job in scheduled_jobs()}
+
+    assert jobs["seal_audit"] == Job("seal_audit", ("seal_audit", "--once"), 45)
+
+
+def test_without_a_sealer_command_only_the_alerts_are_scheduled(monkeypatch):
+    monkeypatch.setattr(run_scheduler, "get_commands", lambda: {"raise_alerts": "cases"})
+
+    assert [job.name for job in scheduled_jobs()] == ["raise_alerts"]
+
+
+def test_once_runs_every_job(capsys):
+    call_command("run_scheduler", "--once")
+
+    assert "raise_alerts" in capsys.readouterr().out
+
+
+def test_a_failing_job_is_logged_and_reported_not_raised(caplog):
+    ok = run_job(Job("broken", ("no_such_command",), 60))
+
+    assert ok is False
+    assert any(record.message == "scheduled job failed" and record.exc_info for record in caplog.records)
+
+
+def test_once_fails_naming_the_failed_job(monkeypatch):
+    monkeypatch.setattr(run_scheduler, "scheduled_jobs", lambda: [Job("broken", ("no_such_command",), 60)])
+
+    with pytest.raises(CommandError, match="broken"):
+        call_command("run_scheduler", "--once")
