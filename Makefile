@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench bench-reports lint typecheck security check-migrations clean
+.PHONY: install demo test fuzz bench bench-reports lint typecheck security check-migrations compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -50,6 +50,12 @@ security: $(STAMP)
 
 check-migrations: $(STAMP)
 	$(DEV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+## compose-check: docker-compose.yml is valid and complete (Debian's `docker-compose config`; no engine needed)
+compose-check:
+	SECRET_KEY=check POSTGRES_PASSWORD=check CLINIC_OWNER_PASSWORD=check CLINIC_APP_PASSWORD=check \
+		docker-compose -f docker-compose.yml config --quiet
+	sh -n deploy/postgres/initdb/10-roles.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .mypy_cache .ruff_cache
