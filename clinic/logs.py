@@ -18,6 +18,7 @@ codes and counts only; tests/ops/test_logs.py checks the formatted lines of a wh
 import contextvars
 import logging
 import re
+import sys
 import time
 import uuid
 from typing import Any
@@ -57,9 +58,12 @@ def request_id_for(request: HttpRequest) -> str:
 
 
 def current_request_id() -> str | None:
-    from clinic.audit import current_request_context  # late: clinic.audit imports the models
+    """The request id of the request being served (the audit's request context), if any.
 
-    context = current_request_context()
+    Looked up in sys.modules rather than imported: clinic.audit imports the models, and a line logged before Django
+    has loaded the apps (gunicorn's master starting) must not import them."""
+    audit = sys.modules.get("clinic.audit")
+    context = audit.current_request_context() if audit is not None else None
     return context.request_id if context else None
 
 

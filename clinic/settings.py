@@ -1,6 +1,7 @@
 """Settings for the case tracker, read from environment variables; safe for production when only SECRET_KEY is set."""
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -331,6 +332,7 @@ LOG_FORMAT = env_str("LOG_FORMAT") or "json"
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = logging_config(level=env_str("LOG_LEVEL") or "INFO", fmt=LOG_FORMAT)
+logging.captureWarnings(True)  # Python's warnings become log lines too, not bare stderr text
 # Metrics (django-prometheus) at /metrics: for a scraper sending `Authorization: Bearer <METRICS_TOKEN>`, or from an
 # address in METRICS_ALLOWED_NETWORKS (the client address as clinic/network.py reads it); nobody else.
 METRICS_TOKEN = env_str("METRICS_TOKEN") or ""

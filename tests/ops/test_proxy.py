@@ -4,6 +4,7 @@ directly but not through the proxy, which buffers each body before the app sees 
 
 Needs Debian's nginx (`.ci/run` installs it); skipped without it. Everything listens on 127.0.0.1 only."""
 
+import json
 import os
 import shutil
 import socket
@@ -84,14 +85,15 @@ def served(tmp_path):
         "GUNICORN_BIND": f"127.0.0.1:{app_port}",
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "2",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",
     }
+    log = (tmp_path / "gunicorn.log").open("w")
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "clinic.wsgi"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     config = render_nginx(tmp_path, listen=proxy_port, upstream=app_port)
     nginx = subprocess.Popen(  # noqa: S603
@@ -112,7 +114,7 @@ def served(tmp_path):
     try:
         wait_for(f"http://127.0.0.1:{app_port}/healthz")
         wait_for(f"http://127.0.0.1:{proxy_port}/healthz")
-        yield {"direct": app_port, "proxy": proxy_port}
+        yield {"direct": app_port, "proxy": proxy_port, "log": tmp_path / "gunicorn.log"}
     finally:
         for process in (nginx, gunicorn):
             process.terminate()
@@ -120,6 +122,7 @@ def served(tmp_path):
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        log.close()
 
 
 def slow_body_clients(port: int, *, count: int = 3, seconds: float = 6.0) -> list[threading.Thread]:
@@ -171,3 +174,16 @@ def test_three_slow_bodies_starve_gunicorn_directly_but_not_behind_the_proxy(ser
 
     assert direct >= 2, f"the control did not starve ({direct:.2f} s): the test proves nothing"
     assert proxied < 0.5, f"behind the proxy the app answered in {proxied:.2f} s"
+
+
+def test_gunicorn_master_and_workers_write_json_lines_in_utc(served):
+    urllib.request.urlopen(f"http://127.0.0.1:{served['proxy']}/accounts/login/", timeout=30)
+    time.sleep(0.5)
+
+    records = [json.loads(line) for line in served["log"].read_text().splitlines() if line.strip()]
+
+    assert any(record["logger"] == "gunicorn.error" for record in records)  # the master
+    assert any(
+        record["logger"] == "clinic.access" and record["path"] == "/accounts/login/" for record in records
+    )
+    assert all(record["time"].endswith("+00:00") for record in records)
