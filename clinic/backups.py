@@ -2,8 +2,8 @@
 
 `backup(directory)` writes `clinic-<UTC time>.dump` (pg_dump's custom format: compressed, restored selectively with
 pg_restore) and beside it `clinic-<UTC time>.json`, a manifest with every table's row count and the audit trail's
-last event (sequence and hash), both taken in the very snapshot the dump was made from (pg_dump `--snapshot`), so
-they describe exactly what the dump holds. The dump appears under its final name only once complete.
+head (its newest event's id and newest seal), both taken in the very snapshot the dump was made from (pg_dump
+`--snapshot`), so they describe exactly what the dump holds. The dump appears under its final name only once complete.
 
 `restore_drill(backup)` restores a dump into a new scratch database, checks every table's row count against the
 manifest and the audit chain with `manage.py verify_audit` run against the restored copy, then drops the scratch
@@ -72,11 +72,17 @@ def _count_rows(conn: psycopg.Connection) -> dict[str, int]:
     return counts
 
 
-def _audit_head(conn: psycopg.Connection) -> dict[str, Any] | None:
-    row = conn.execute(
-        "SELECT sequence, hash FROM clinic_auditevent ORDER BY sequence DESC LIMIT 1"
-    ).fetchone()
-    return {"sequence": row[0], "hash": row[1]} if row else None
+def _audit_head(conn: psycopg.Connection) -> dict[str, Any]:
+    """The newest audit event's id and, once the trail is sealed, the newest seal: what a restore must reach."""
+    head: dict[str, Any] = {}
+    row = conn.execute("SELECT max(id) FROM clinic_auditevent").fetchone()
+    head["last_event_id"] = row[0] if row else None
+    if conn.execute("SELECT to_regclass('clinic_auditseal')").fetchone()[0] is not None:  # type: ignore[index]
+        seal = conn.execute(
+            "SELECT sequence, hash FROM clinic_auditseal ORDER BY sequence DESC LIMIT 1"
+        ).fetchone()
+        head["last_seal"] = {"sequence": seal[0], "hash": seal[1]} if seal else None
+    return head
 
 
 def backup(directory: Path) -> Path:
