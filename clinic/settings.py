@@ -346,9 +346,9 @@ if SENTRY_DSN:
         environment=env_str("SENTRY_ENVIRONMENT") or "production",
         traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE") or "0"),
     )
-# Timed jobs (manage.py run_scheduler): raise_alerts every hour; the audit sealer every AUDIT_SEAL_INTERVAL seconds.
+# Timed jobs (manage.py run_scheduler): raise_alerts every hour; the audit sealer every AUDIT_SEAL_INTERVAL seconds
+# (below).
 SCHEDULE_RAISE_ALERTS_SECONDS = env_int("SCHEDULE_RAISE_ALERTS_SECONDS", 3600)
-AUDIT_SEAL_INTERVAL = env_int("AUDIT_SEAL_INTERVAL", 60)
 # Backups (manage.py backup, manage.py restore_drill): where pg_dump's files and their manifests go.
 BACKUP_DIR = env_str("BACKUP_DIR") or str(BASE_DIR / "backups")
 # A 503 (database unavailable, lock timeout) tells clients to try again after this many seconds (clinic/errors.py).
