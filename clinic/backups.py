@@ -32,6 +32,7 @@ from psycopg import sql
 logger = logging.getLogger("clinic.backups")
 
 DUMP_SUFFIX = ".dump"
+UNSEALED_AGE_IGNORED = 10**9  # seconds: about 32 years
 MANIFEST_SUFFIX = ".json"
 
 
@@ -208,7 +209,9 @@ def _verify_audit(database: str, params: dict[str, Any]) -> subprocess.Completed
         "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", settings.SETTINGS_MODULE),
     }
     return subprocess.run(  # nosec B603 - this interpreter, this project's command
-        [sys.executable, "-m", "django", "verify_audit"],
+        # Every event and seal is checked; how long the copy's newest events have waited unsealed is not a question
+        # about the backup (they were unsealed when it was taken, and they age while it is kept).
+        [sys.executable, "-m", "django", "verify_audit", "--interval", str(UNSEALED_AGE_IGNORED)],
         env=env,
         capture_output=True,
         text=True,

@@ -34,7 +34,7 @@ def test_a_backup_restores_with_equal_counts_and_an_intact_audit_chain(some_reco
 
     out = capsys.readouterr().out
     assert "Restore drill passed" in out
-    assert "Audit chain intact" in out
+    assert "Audit: Audit trail intact" in out
     assert manifest["row_counts"]["cases_case"] == 3
     assert manifest["row_counts"]["clinic_auditevent"] == AuditEvent.objects.count()
     assert manifest["audit_head"]["last_event_id"] == AuditEvent.objects.order_by("-id").first().id
