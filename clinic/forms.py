@@ -48,4 +48,9 @@ class SecondFactorMixin(forms.Form):
 
 
 class ClinicLoginForm(SecondFactorMixin, AuthenticationForm):
-    pass
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # After an idle sign-out (session.js adds `idle`) the user may still be typing their note: those keystrokes
+        # must not land in the username (and from there in the audit of a failed sign-in).
+        if self.request is not None and "idle" in self.request.GET:
+            self.fields["username"].widget.attrs.pop("autofocus", None)

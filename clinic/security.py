@@ -32,11 +32,15 @@ from clinic.signin import LockedOut, lockout_seconds_left
 # Session key holding the time (Unix seconds) of the last request seen from the signed-in user.
 LAST_ACTIVITY_KEY = "clinic_last_activity"
 # The last activity is rewritten at most this often, so that a burst of requests costs one session write.
-# Logout can therefore come up to this much earlier than SESSION_IDLE_TIMEOUT after the very last request.
+# Logout can therefore come up to this much earlier than SESSION_IDLE_TIMEOUT after the very last request (a tenth
+# of the timeout instead, when that is shorter).
 ACTIVITY_RESOLUTION = 30
 # Seconds left before the idle timeout, on every response to a signed-in browser session (for the pages'
 # "you will be signed out" warning).
 IDLE_REMAINING_HEADER = "X-Session-Idle-Remaining"
+# Sent by the pages on requests the user did not make (a draft saved because the idle warning showed): they are
+# served, but do not count as activity, so the session still ends on time.
+PASSIVE_HEADER = "X-Idle-Passive"
 
 PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 
@@ -157,7 +161,9 @@ class SessionIdleTimeoutMiddleware:
                 if not _is_api(request):
                     minutes = max(1, timeout // 60)
                     messages.info(request, f"You were signed out after {minutes} minutes without activity.")
-            elif not isinstance(last, int | float) or now - last >= ACTIVITY_RESOLUTION:
+            elif request.headers.get(PASSIVE_HEADER) and isinstance(last, int | float):
+                pass  # served, not activity
+            elif not isinstance(last, int | float) or now - last >= min(ACTIVITY_RESOLUTION, timeout / 10):
                 request.session[LAST_ACTIVITY_KEY] = now
         response: HttpResponse = self.get_response(request)
         if SESSION_KEY in request.session:

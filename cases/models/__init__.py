@@ -4,6 +4,7 @@ from cases.models.access import BreakGlassGrant
 from cases.models.alerts import Alert
 from cases.models.assessments import Assessment
 from cases.models.clinical import ANALYTES, DrugScreen, LiverPanel, Medication, TreatmentGoal
+from cases.models.drafts import Draft, DraftForm
 from cases.models.episodes import CareTeamMember, Case, StageTransition
 from cases.models.part2 import (
     AccountingRequest,
@@ -29,6 +30,8 @@ __all__ = [
     "ConsentRevocation",
     "CounselingNote",
     "Disclosure",
+    "Draft",
+    "DraftForm",
     "DrugScreen",
     "LiverPanel",
     "Medication",

@@ -206,4 +206,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "nav_links": links,
         "nav_admin": may_use_admin(user),
         "idle_timeout": settings.SESSION_IDLE_TIMEOUT,
+        # The warning shows two minutes before the end (half the timeout, when that is shorter).
+        "idle_warn": min(120, settings.SESSION_IDLE_TIMEOUT // 2),
     }

@@ -23,9 +23,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cases.errors import Conflict, DomainError
 from cases.measures import BloodPressureClass, blood_pressure_class
-from cases.models import Case, Patient, Visit, VisitAddendum
+from cases.models import Case, Draft, Patient, Visit, VisitAddendum
+from cases.services.drafts import draft_discard
 from cases.services.visits import NOTE_FIELDS, visit_add_addendum, visit_schedule, visit_sign, visit_update
 from cases.web.access import add_domain_errors, audit_page_read, case_or_404, in_scope_or_404, page
+from cases.web.drafts import discarded, draft_notice, restore_into, saved
 from cases.web.visits_forms import NoteForm, ScheduleForm
 from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import Capability, may, may_read_clinical, visits_in_scope
@@ -258,8 +260,11 @@ def note(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
                 ),
             )
         else:
+            user: User = request.user  # type: ignore[assignment]
+            draft_discard(author=user, form=Draft.Form.VISIT_NOTE, object_id=visit.pk, reason="submitted")
             messages.success(request, "Note saved." if changes else "Nothing changed.")
             return redirect(f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}")
+    draft = None if posted else restore_into(request, form, form=Draft.Form.VISIT_NOTE, object_id=visit.pk)
     audit_page_read(
         request,
         action=AuditAction.VIEW,
@@ -274,8 +279,36 @@ def note(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
         "visit": visit,
         "form": form,
         "chart_url": chart_url(visit.case.patient_id),
+        "draft_notice": draft_notice(draft),
     }
     return render(request, "cases/web/visits/note.html", context, status=400 if posted else 200)
+
+
+@require_POST
+@page(Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+def note_draft(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Keep what the user has typed into the note form so far (never the note itself: nothing is written on the
+    visit). A signed note takes no draft (409)."""
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+    if visit.is_signed:
+        return HttpResponse(LOCKED, status=409, content_type="text/plain; charset=utf-8")
+    fields = NoteForm(visit=visit).fields
+    return saved(
+        request,
+        form=Draft.Form.VISIT_NOTE,
+        object_id=visit.pk,
+        patient_id=visit.case.patient_id,
+        fields=fields,
+    )
+
+
+@require_POST
+@page(Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+def note_draft_discard(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Cancel on the note form: the draft goes, the note stays as it was saved."""
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+    back = f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}"
+    return discarded(request, form=Draft.Form.VISIT_NOTE, object_id=visit.pk, back=back)
 
 
 @require_POST
@@ -306,6 +339,8 @@ def addendum(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
 urlpatterns = [
     path("cases/<uuid:case_id>/visits/new/", schedule, name="visit-schedule"),
     path("visits/<uuid:visit_id>/note/", note, name="visit-note"),
+    path("visits/<uuid:visit_id>/note/draft/", note_draft, name="visit-note-draft"),
+    path("visits/<uuid:visit_id>/note/draft/discard/", note_draft_discard, name="visit-note-draft-discard"),
     path("visits/<uuid:visit_id>/sign/", sign, name="visit-note-sign"),
     path("visits/<uuid:visit_id>/addenda/", addendum, name="visit-addendum"),
 ]
