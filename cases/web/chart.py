@@ -69,6 +69,16 @@ def alert_row(alert: Alert, form: AlertNoteForm | None = None) -> AlertRow:
     return AlertRow(alert, form or AlertNoteForm(alert_id=alert.pk))
 
 
+def alert_counts(alerts: list[Alert]) -> dict[str, int]:
+    """For the strip at the top of the chart: unresolved alerts by severity, and how many are still open (not
+    acknowledged)."""
+    return {
+        "urgent": sum(a.severity == Alert.Severity.URGENT for a in alerts),
+        "warning": sum(a.severity == Alert.Severity.WARNING for a in alerts),
+        "open": sum(a.status == Alert.Status.OPEN for a in alerts),
+    }
+
+
 def stage_change_context(
     case: Case, bound: StageChangeForm | None = None, *, stale: bool = False
 ) -> dict[str, Any]:
@@ -129,6 +139,7 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     if clinical:
         unresolved = worklist_for(user).filter(patient=patient).exclude(status=Alert.Status.RESOLVED)
         context["alerts"] = [alert_row(a) for a in unresolved.select_related("acknowledged_by")]
+        context["alert_counts"] = alert_counts([row.alert for row in context["alerts"]])
     # The other sections: each builds its own context (visits show front desk the schedule, not the notes).
     context |= visits_section(request, patient, case)
     if clinical:
