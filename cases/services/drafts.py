@@ -118,6 +118,25 @@ def draft_restore(*, author: User, form: str, object_id: uuid.UUID) -> Draft | N
     return draft
 
 
+def drafts_restore_for_patient(*, author: User, form: str, patient_id: uuid.UUID) -> dict[uuid.UUID, Draft]:
+    """The author's unexpired drafts of `form` on one patient's records, by record: one query, and one `restored`
+    event per draft (a page showing several forms, such as the chart's addenda)."""
+    drafts = Draft.objects.filter(
+        author=author, form=form, patient_id=patient_id, expires_at__gt=timezone.now()
+    )
+    found = {draft.object_id: draft for draft in drafts}
+    for object_id, draft in found.items():
+        _audit(
+            author=author,
+            form=form,
+            object_id=object_id,
+            patient_id=patient_id,
+            op="restored",
+            saved_at=draft.saved_at.isoformat(),
+        )
+    return found
+
+
 def draft_discard(*, author: User, form: str, object_id: uuid.UUID, reason: str = "discarded") -> bool:
     """Delete the author's draft of `form` on `object_id` (`reason`: `discarded` by the user, or `submitted`
     with the form). True when there was one."""

@@ -10,13 +10,15 @@ up in the user's scope; they answer through `saved` and `discarded` below.
 
 import uuid
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.utils import dateformat, timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from cases.errors import DomainError
 from cases.models import Draft
@@ -54,14 +56,20 @@ def saved(
     return HttpResponse(f"Draft saved {_when(draft)}", content_type="text/plain; charset=utf-8")
 
 
-def discarded(request: HttpRequest, *, form: str, object_id: uuid.UUID, back: str) -> HttpResponseRedirect:
-    """Throw the user's draft away (Cancel) and go `back`, or to the page's own `next` when it is on this site."""
+def discarded(request: HttpRequest, *, form: str, object_id: uuid.UUID, back: str) -> HttpResponse:
+    """Throw the user's draft away (Cancel) and go `back`, or to the page's own `next` when it is on this site
+    (htmx: the browser goes there, `HX-Redirect`)."""
     draft_discard(author=request.user, form=form, object_id=object_id)  # type: ignore[arg-type]
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = back
+    htmx = getattr(request, "htmx", None)
+    if htmx:  # from the same page, only a refresh shows it without the draft (a new anchor merely scrolls)
+        if urlsplit(htmx.current_url_abs_path or "").path == urlsplit(target).path:
+            return HttpResponseClientRefresh()
+        return HttpResponseClientRedirect(target)
     return redirect(target)
 
 

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cases.errors import Conflict, DomainError
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Case, Draft, Patient, Visit, VisitAddendum
-from cases.services.drafts import draft_discard
+from cases.services.drafts import draft_discard, drafts_restore_for_patient
 from cases.services.visits import NOTE_FIELDS, visit_add_addendum, visit_schedule, visit_sign, visit_update
 from cases.web.access import add_domain_errors, audit_page_read, case_or_404, in_scope_or_404, page
 from cases.web.drafts import discarded, draft_notice, restore_into, saved
@@ -81,9 +81,10 @@ class VisitRow:
     bp_tone: str
     status_tone: str
     symptoms: list[str]
+    addendum_draft: str = ""  # the user's unsaved addendum on this visit, restored into its form
 
 
-def _row(visit: Visit) -> VisitRow:
+def _row(visit: Visit, addendum_draft: Draft | None = None) -> VisitRow:
     bp = blood_pressure_class(visit.bp_systolic, visit.bp_diastolic)
     words, tone = BP_WORDS[bp] if bp is not None else ("", "")
     return VisitRow(
@@ -93,6 +94,7 @@ def _row(visit: Visit) -> VisitRow:
         bp_tone=tone,
         status_tone=STATUS_TONES.get(visit.status, ""),
         symptoms=[SYMPTOMS.get(code, code) for code in visit.withdrawal_symptoms or []],
+        addendum_draft="".join(addendum_draft.data.get("text", [])) if addendum_draft else "",
     )
 
 
@@ -142,9 +144,14 @@ def visits_section(request: HttpRequest, patient: Patient, case: Case | None) ->
         visits = visits.select_related("signed_by").prefetch_related(_addenda())
     show_all = request.GET.get("visits") == "all"
     shown = list(visits if show_all else visits[: VISITS_SHOWN + 1])
+    drafts: dict[uuid.UUID, Draft] = {}
+    if context["visits_may_write"] and any(visit.is_signed for visit in shown):
+        drafts = drafts_restore_for_patient(author=user, form=Draft.Form.ADDENDUM, patient_id=patient.pk)
     return {
         **context,
-        "visits": [_row(visit) for visit in shown[: None if show_all else VISITS_SHOWN]],
+        "visits": [
+            _row(visit, drafts.get(visit.pk)) for visit in shown[: None if show_all else VISITS_SHOWN]
+        ],
         "visits_more": len(shown) > VISITS_SHOWN and not show_all,
     }
 
@@ -333,7 +340,32 @@ def addendum(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
         visit_add_addendum(visit=visit, actor=request.user, text=text)  # type: ignore[arg-type]
     except DomainError as error:
         return _refused(request, visit, error, addendum_text=text, addendum_error="text" in error.errors)
+    user: User = request.user  # type: ignore[assignment]
+    draft_discard(author=user, form=Draft.Form.ADDENDUM, object_id=visit.pk, reason="submitted")
     return _written(request, visit.pk, "Addendum added.")
+
+
+@require_POST
+@page(Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+def addendum_draft(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Keep the addendum being typed (field `text`) as the user's draft."""
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+    return saved(
+        request,
+        form=Draft.Form.ADDENDUM,
+        object_id=visit.pk,
+        patient_id=visit.case.patient_id,
+        fields=["text"],
+    )
+
+
+@require_POST
+@page(Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+def addendum_draft_discard(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Throw away the addendum being typed; back to the visit on the chart."""
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.DRAFT)
+    back = f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}"
+    return discarded(request, form=Draft.Form.ADDENDUM, object_id=visit.pk, back=back)
 
 
 urlpatterns = [
@@ -343,4 +375,10 @@ urlpatterns = [
     path("visits/<uuid:visit_id>/note/draft/discard/", note_draft_discard, name="visit-note-draft-discard"),
     path("visits/<uuid:visit_id>/sign/", sign, name="visit-note-sign"),
     path("visits/<uuid:visit_id>/addenda/", addendum, name="visit-addendum"),
+    path("visits/<uuid:visit_id>/addenda/draft/", addendum_draft, name="visit-addendum-draft"),
+    path(
+        "visits/<uuid:visit_id>/addenda/draft/discard/",
+        addendum_draft_discard,
+        name="visit-addendum-draft-discard",
+    ),
 ]

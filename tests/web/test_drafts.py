@@ -14,6 +14,7 @@ from cases.services.drafts import MAX_DRAFT_CHARS, draft_save, drafts_purge_expi
 from clinic.models import AuditEvent
 from clinic.security import LAST_ACTIVITY_KEY
 from tests.factories import AttendedVisitFactory, SignedVisitFactory
+from tests.web.query_count import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -286,3 +287,73 @@ def test_a_passive_request_after_the_timeout_still_signs_out(signed_in, clinicia
 def test_the_sign_in_form_does_not_take_the_focus_after_an_idle_sign_out(client):
     assert "autofocus" in client.get(reverse("login")).content.decode()
     assert "autofocus" not in client.get(reverse("login") + "?idle=1&next=/").content.decode()
+
+
+# --- Addenda ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed(own_case, clinician):
+    return SignedVisitFactory(case=own_case, clinician=clinician)
+
+
+def test_an_addendum_being_typed_is_restored_on_the_chart(signed_in, clinician, signed, htmx):
+    client = signed_in(clinician)
+    url = reverse("visit-addendum-draft", args=[signed.pk])
+    assert client.post(url, {"text": "BP recheck 128/80."}, headers=htmx).status_code == 200
+    content = client.get(f"/patients/{signed.case.patient_id}/").content.decode()
+    assert "BP recheck 128/80.</textarea>" in content
+    assert "unsaved draft" in content
+    assert draft_events().last().detail == {
+        "form": "addendum",
+        "op": "restored",
+        "saved_at": Draft.objects.get().saved_at.isoformat(),
+    }
+
+
+def test_adding_the_addendum_discards_its_draft(signed_in, clinician, signed, htmx):
+    client = signed_in(clinician)
+    client.post(reverse("visit-addendum-draft", args=[signed.pk]), {"text": "Late entry."}, headers=htmx)
+    assert (
+        client.post(reverse("visit-addendum", args=[signed.pk]), {"text": "Late entry."}).status_code == 302
+    )
+    assert not Draft.objects.exists()
+
+
+def test_discarding_an_addendum_draft_from_the_chart_refreshes_it(signed_in, clinician, signed, htmx):
+    client = signed_in(clinician)
+    client.post(reverse("visit-addendum-draft", args=[signed.pk]), {"text": "Oops."}, headers=htmx)
+    chart = f"/patients/{signed.case.patient_id}/"
+    response = client.post(
+        reverse("visit-addendum-draft-discard", args=[signed.pk]),
+        headers={**htmx, "HX-Current-URL": f"http://testserver{chart}"},
+    )
+    assert response["HX-Refresh"] == "true"
+    assert not Draft.objects.exists()
+
+
+def test_another_users_addendum_draft_stays_off_the_chart(
+    signed_in, clinician, supervisor, signed, htmx, client
+):
+    signed_in(clinician).post(
+        reverse("visit-addendum-draft", args=[signed.pk]), {"text": "Mine only."}, headers=htmx
+    )
+    client.logout()
+    assert (
+        "Mine only." not in signed_in(supervisor).get(f"/patients/{signed.case.patient_id}/").content.decode()
+    )
+
+
+def test_the_chart_reads_addendum_drafts_in_one_query(signed_in, clinician, own_case, htmx):
+    visits = [SignedVisitFactory(case=own_case, clinician=clinician) for _ in range(3)]
+    client = signed_in(clinician)
+    chart = f"/patients/{own_case.patient_id}/"
+    client.post(reverse("visit-addendum-draft", args=[visits[0].pk]), {"text": "one"}, headers=htmx)
+    with_one = count_queries(lambda: client.get(chart))
+    for visit in visits[1:]:
+        client.post(reverse("visit-addendum-draft", args=[visit.pk]), {"text": "more"}, headers=htmx)
+    with_three = count_queries(lambda: client.get(chart))
+    audit_queries_per_restore = (
+        2  # the last event, the insert (one event per restored draft; PostgreSQL: + lock)
+    )
+    assert with_three - with_one <= 2 * (audit_queries_per_restore + 1)
