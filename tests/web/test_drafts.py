@@ -35,7 +35,7 @@ def note_url(visit) -> str:
 
 
 def draft_events():
-    return AuditEvent.objects.filter(action="draft").order_by("sequence")
+    return AuditEvent.objects.filter(action="draft").order_by("id")
 
 
 def test_typing_saves_a_draft_for_its_author_and_audits_it_without_the_text(
