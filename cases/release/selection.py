@@ -1,0 +1,221 @@
+"""One selection of a patient's records by released category (SPEC sections 12 and 13), read in a fixed number of
+queries whatever the size of the record. The FHIR Bundle and the printable summary are both made from it, so they
+list the same records.
+
+What each category brings (docs/release.md):
+- always: the patient's identification (MRN, legal name, date of birth), without which no recipient can file the
+  records; `demographics` adds the rest of the demographic record (sex, address, telephone, preferred name);
+- any category but `demographics` and `counseling_notes`: the patient's cases (episodes of care, with their stage
+  history), the context the other records point at;
+- `attendance`: the attended visits (date, type, clinician, duration); `visit_notes`: the SOAP notes of those
+  visits with their addenda, vitals and reported kratom use (a note implies its visit, so it brings the visit too);
+- `diagnoses`: the DSM-5 diagnosis of each case (the latest valid checklist meeting two or more criteria), with
+  the remission specifier; `assessments`: every valid instrument response with its total and band;
+- `medications`, `drug_screens`, `liver_panels`, `treatment_plan` (the goals): those records;
+- `counseling_notes` (SPEC 2.11): only alone, and only the notes the releasing author wrote.
+
+Records marked entered-in-error are never released.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from cases.instruments.definitions import DSM5_SUD
+from cases.models import (
+    Assessment,
+    Case,
+    DrugScreen,
+    LiverPanel,
+    Medication,
+    Patient,
+    StageTransition,
+    TreatmentGoal,
+    Visit,
+    VisitAddendum,
+)
+from cases.selectors import case_remission
+
+DEMOGRAPHICS = "demographics"
+DIAGNOSES = "diagnoses"
+ASSESSMENTS = "assessments"
+VISIT_NOTES = "visit_notes"
+MEDICATIONS = "medications"
+DRUG_SCREENS = "drug_screens"
+LIVER_PANELS = "liver_panels"
+TREATMENT_PLAN = "treatment_plan"
+ATTENDANCE = "attendance"
+COUNSELING_NOTES = "counseling_notes"
+
+# SPEC section 12's information categories, in the order a summary lists them.
+CATEGORIES: tuple[str, ...] = (
+    DEMOGRAPHICS, DIAGNOSES, ASSESSMENTS, VISIT_NOTES, MEDICATIONS, DRUG_SCREENS, LIVER_PANELS, TREATMENT_PLAN,
+    ATTENDANCE, COUNSELING_NOTES,
+)  # fmt: skip
+CATEGORY_LABELS: dict[str, str] = {
+    DEMOGRAPHICS: "Demographics",
+    DIAGNOSES: "Diagnoses",
+    ASSESSMENTS: "Assessments",
+    VISIT_NOTES: "Visit notes and vitals",
+    MEDICATIONS: "Medications",
+    DRUG_SCREENS: "Urine drug screens",
+    LIVER_PANELS: "Liver panels",
+    TREATMENT_PLAN: "Treatment plan",
+    ATTENDANCE: "Attendance (attended visits)",
+    COUNSELING_NOTES: "SUD counseling notes",
+}
+# The categories that need the cases as their context.
+_CASE_CATEGORIES = frozenset(CATEGORIES) - {DEMOGRAPHICS, COUNSELING_NOTES}
+
+# ICD-10-CM for the DSM-5 "other (kratom) substance use disorder" in remission, by the establishing severity.
+REMISSION_CODES = {"mild": "F19.11", "moderate": "F19.21", "severe": "F19.21"}
+ICD10_DISPLAY = {
+    "F19.10": "Other psychoactive substance abuse, uncomplicated",
+    "F19.11": "Other psychoactive substance abuse, in remission",
+    "F19.20": "Other psychoactive substance dependence, uncomplicated",
+    "F19.21": "Other psychoactive substance dependence, in remission",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The DSM-5 diagnosis of one case: the checklist that establishes it, its severity, and any remission."""
+
+    case: Case
+    checklist: Assessment
+    severity: str
+    remission: str | None
+
+    @property
+    def icd10(self) -> str:
+        if self.remission:
+            return REMISSION_CODES[self.severity]
+        return DSM5_SUD.diagnosis_codes[self.severity]
+
+    @property
+    def icd10_display(self) -> str:
+        return ICD10_DISPLAY[self.icd10]
+
+    @property
+    def text(self) -> str:
+        words = f"Kratom use disorder (other substance use disorder, DSM-5), {self.severity}"
+        return f"{words}, in {self.remission} remission" if self.remission else words
+
+    @property
+    def recorded_on(self) -> dt.date:
+        return timezone.localdate(self.checklist.administered_at)
+
+
+@dataclass
+class ReleaseSelection:
+    """The records one release carries. Lists are empty for categories not released."""
+
+    patient: Patient
+    categories: frozenset[str]
+    cases: list[Case] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    assessments: list[Assessment] = field(default_factory=list)
+    medications: list[Medication] = field(default_factory=list)
+    drug_screens: list[DrugScreen] = field(default_factory=list)
+    liver_panels: list[LiverPanel] = field(default_factory=list)
+    goals: list[TreatmentGoal] = field(default_factory=list)
+    counseling_notes: list[Any] = field(default_factory=list)
+
+    def has(self, category: str) -> bool:
+        return category in self.categories
+
+    @property
+    def with_visits(self) -> bool:
+        return bool(self.categories & {ATTENDANCE, VISIT_NOTES})
+
+    @property
+    def with_notes(self) -> bool:
+        return VISIT_NOTES in self.categories
+
+
+def release_selection(
+    *, patient: Patient, categories: Iterable[str], counseling_notes: Iterable[Any] = ()
+) -> ReleaseSelection:
+    """The patient's records in `categories` (codes of `CATEGORIES`; the caller has checked them against the basis).
+
+    `counseling_notes` are the notes to release under a `counseling_notes` consent, already limited to their
+    author by the caller (cases.services.release). About ten queries for a whole record, whatever its size."""
+    chosen = frozenset(categories)
+    unknown = chosen - set(CATEGORIES)
+    if unknown:
+        raise ValueError(f"unknown release categories: {sorted(unknown)}")
+    selection = ReleaseSelection(patient=patient, categories=chosen)
+    if COUNSELING_NOTES in chosen:
+        selection.counseling_notes = list(counseling_notes)
+    if not chosen & _CASE_CATEGORIES:
+        return selection
+
+    selection.cases = list(
+        Case.objects.filter(patient=patient)
+        .select_related("primary_clinician")
+        .prefetch_related(Prefetch("stage_history", queryset=StageTransition.objects.order_by("sequence")))
+        .order_by("opened_on", "created_at")
+    )
+    case_ids = [case.pk for case in selection.cases]
+    if selection.with_visits:
+        visits = (
+            Visit.objects.filter(case_id__in=case_ids, status=Visit.Status.ATTENDED)
+            .select_related("clinician", "signed_by")
+            .order_by("scheduled_at", "id")
+        )
+        if selection.with_notes:
+            visits = visits.prefetch_related(
+                Prefetch(
+                    "addenda", queryset=VisitAddendum.objects.select_related("author").order_by("created_at")
+                )
+            )
+        selection.visits = list(visits)
+    if chosen & {ASSESSMENTS, DIAGNOSES}:
+        assessments = Assessment.objects.filter(case_id__in=case_ids, entered_in_error=False)
+        if ASSESSMENTS not in chosen:
+            assessments = assessments.filter(instrument=Assessment.Instrument.DSM5_SUD)
+        valid = list(assessments.select_related("by").order_by("administered_at", "recorded_at", "id"))
+        if ASSESSMENTS in chosen:
+            selection.assessments = valid
+        if DIAGNOSES in chosen:
+            selection.diagnoses = _diagnoses(selection.cases, valid)
+    if MEDICATIONS in chosen:
+        selection.medications = list(
+            Medication.objects.filter(case_id__in=case_ids).order_by("start_date", "created_at", "id")
+        )
+    if DRUG_SCREENS in chosen:
+        selection.drug_screens = list(
+            DrugScreen.objects.filter(case_id__in=case_ids).order_by("collected_on", "created_at", "id")
+        )
+    if LIVER_PANELS in chosen:
+        selection.liver_panels = list(
+            LiverPanel.objects.filter(case_id__in=case_ids).order_by("collected_on", "created_at", "id")
+        )
+    if TREATMENT_PLAN in chosen:
+        selection.goals = list(
+            TreatmentGoal.objects.filter(case_id__in=case_ids).order_by("created_at", "id")
+        )
+    return selection
+
+
+def _diagnoses(cases: list[Case], assessments: list[Assessment]) -> list[Diagnosis]:
+    """Per case, the latest valid DSM-5 checklist meeting two or more criteria establishes the diagnosis; the
+    remission specifier is the chart's (cases.selectors.case_remission), from the same checklists."""
+    checklists: dict[object, list[Assessment]] = {case.pk: [] for case in cases}
+    for assessment in assessments:
+        if assessment.instrument == Assessment.Instrument.DSM5_SUD:
+            checklists[assessment.case_id].append(assessment)
+    found = []
+    for case in cases:
+        case.dsm5_checklists = checklists[case.pk]  # type: ignore[attr-defined]
+        established = [a for a in checklists[case.pk] if a.band in DSM5_SUD.diagnosis_codes]
+        if not established:
+            continue
+        checklist = established[-1]
+        found.append(Diagnosis(case, checklist, str(checklist.band), case_remission(case)))
+    return found
