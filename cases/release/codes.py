@@ -13,6 +13,7 @@ INSTRUMENT_SYSTEM = f"{CLINIC_BASE}/CodeSystem/instrument"  # COWS, SOWS and DSM
 VISIT_TYPE_SYSTEM = f"{CLINIC_BASE}/CodeSystem/visit-type"
 MEDICATION_SYSTEM = f"{CLINIC_BASE}/CodeSystem/medication"
 ANALYTE_SYSTEM = f"{CLINIC_BASE}/CodeSystem/urine-drug-screen-analyte"
+LAB_PANEL_SYSTEM = f"{CLINIC_BASE}/CodeSystem/lab-panel"  # the screen and the liver panel as groups
 CATEGORY_SYSTEM = f"{CLINIC_BASE}/CodeSystem/release-category"
 DOCUMENT_SYSTEM = f"{CLINIC_BASE}/CodeSystem/document-type"
 QUESTIONNAIRE_BASE = f"{CLINIC_BASE}/Questionnaire"

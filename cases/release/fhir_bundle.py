@@ -5,9 +5,8 @@ Encounter, Condition, QuestionnaireResponse, Observation, MedicationStatement, C
 DocumentReference) has the same structure in R4 (4.0.1) and R4B, so the JSON is valid R4 (docs/release.md).
 
 Every resource and the Bundle carry the Part 2 security labels (`codes.SECURITY_LABELS`). Entries are addressed
-as `urn:uuid:<id>` and references use those addresses, so every reference resolves inside the Bundle. Ids are the
-records' own UUIDs, or UUIDv5 names derived from them for the resources one record yields (a visit's vitals), so
-the same records always make the same resources.
+as `urn:uuid:<id>` and references use those addresses, so every reference resolves inside the Bundle; the ids are
+those of `cases.release.ids`.
 """
 
 import base64
@@ -68,12 +67,9 @@ from cases.models import (
     TreatmentGoal,
     Visit,
 )
-from cases.release import codes
+from cases.release import codes, ids
 from cases.release.notes import counseling_note_text, visit_note_text
 from cases.release.selection import CATEGORY_LABELS, Diagnosis, ReleaseSelection
-
-# The clinic's namespace for the UUIDv5 names of derived resources.
-_DERIVED = uuid.UUID("7b7f4f8e-3c1a-5d2e-9a51-2b6f0c9d4e11")
 
 _STAGE_LABELS = dict(Case.Stage.choices)
 _ANALYTE_LABELS = {
@@ -105,10 +101,6 @@ _GOAL_STATUS: dict[str, str] = {
 }
 
 FHIR_CONTENT_TYPE = "application/fhir+json"
-
-
-def derived_id(source: object, part: str) -> str:
-    return str(uuid.uuid5(_DERIVED, f"{source}:{part}"))
 
 
 def urn(resource_id: object) -> str:
@@ -307,7 +299,7 @@ class _Builder:
             return
         self.add(
             DocumentReference(
-                id=derived_id(visit.pk, "note"),
+                id=ids.note_id(visit.pk),
                 meta=security_meta(),
                 status="current",
                 docStatus="final" if visit.is_signed else "preliminary",
@@ -340,7 +332,7 @@ class _Builder:
                 Observation(
                     **common,
                     meta=security_meta(),
-                    id=derived_id(visit.pk, "bp"),
+                    id=ids.vital_id(visit.pk, "bp"),
                     code=concept(*codes.BP_PANEL),
                     component=[
                         ObservationComponent(
@@ -357,7 +349,7 @@ class _Builder:
                 Observation(
                     **common,
                     meta=security_meta(),
-                    id=derived_id(visit.pk, "heart-rate"),
+                    id=ids.vital_id(visit.pk, "heart-rate"),
                     code=concept(*codes.HEART_RATE),
                     valueQuantity=Quantity(
                         value=Decimal(visit.heart_rate), unit="beats/minute", system=codes.UCUM, code="/min"
@@ -369,7 +361,7 @@ class _Builder:
                 Observation(
                     **common,
                     meta=security_meta(),
-                    id=derived_id(visit.pk, "weight"),
+                    id=ids.vital_id(visit.pk, "weight"),
                     code=concept(*codes.BODY_WEIGHT),
                     valueQuantity=Quantity(value=visit.weight_kg, unit="kg", system=codes.UCUM, code="kg"),
                 )
@@ -385,7 +377,7 @@ class _Builder:
         snomed_code, severity_display = _SEVERITY_SNOMED[diagnosis.severity]
         self.add(
             Condition(
-                id=derived_id(diagnosis.case.pk, "diagnosis"),
+                id=ids.condition_id(diagnosis.case.pk),
                 meta=security_meta(),
                 clinicalStatus=concept(codes.CONDITION_CLINICAL, clinical, clinical.capitalize()),
                 verificationStatus=concept(codes.CONDITION_VERIFICATION, "confirmed", "Confirmed"),
@@ -446,7 +438,7 @@ class _Builder:
         band = instrument.band_for(assessment.total)
         self.add(
             Observation(
-                id=derived_id(assessment.pk, "total"),
+                id=ids.total_id(assessment.pk),
                 meta=security_meta(),
                 status="final",
                 category=[concept(codes.OBSERVATION_CATEGORY, "survey", "Survey")],
@@ -488,7 +480,7 @@ class _Builder:
             result = getattr(screen, analyte)
             if result not in codes.SCREEN_RESULT_VALUES:
                 continue
-            observation_id = derived_id(screen.pk, analyte)
+            observation_id = ids.part_id(screen.pk, analyte)
             members.append(ref(observation_id))
             flag, flag_display = codes.SCREEN_RESULT_INTERPRETATION[result]
             self.add(
@@ -512,7 +504,7 @@ class _Builder:
                 meta=security_meta(),
                 status="final",
                 category=[concept(codes.OBSERVATION_CATEGORY, "laboratory", "Laboratory")],
-                code=concept(codes.ANALYTE_SYSTEM, "urine-drug-screen", "Urine drug screen"),
+                code=concept(codes.LAB_PANEL_SYSTEM, "urine-drug-screen", "Urine drug screen"),
                 subject=self.subject,
                 effectiveDateTime=day(screen.collected_on),
                 hasMember=members or None,
@@ -521,13 +513,16 @@ class _Builder:
         )
 
     def liver_panel(self, panel: LiverPanel) -> None:
+        members = []
         for field_name, uln_field, loinc, display, unit in codes.LIVER_VALUES:
             value: Decimal = getattr(panel, field_name)
             upper: Decimal = getattr(panel, uln_field)
             high = value > upper
+            observation_id = ids.part_id(panel.pk, field_name)
+            members.append(ref(observation_id))
             self.add(
                 Observation(
-                    id=derived_id(panel.pk, field_name),
+                    id=observation_id,
                     meta=security_meta(),
                     status="final",
                     category=[concept(codes.OBSERVATION_CATEGORY, "laboratory", "Laboratory")],
@@ -546,6 +541,21 @@ class _Builder:
                     ],
                 )
             )
+        # The panel itself groups its four values, as a screen groups its analytes.
+        self.add(
+            Observation(
+                id=str(panel.pk),
+                meta=security_meta(),
+                status="final",
+                category=[concept(codes.OBSERVATION_CATEGORY, "laboratory", "Laboratory")],
+                code=concept(
+                    codes.LAB_PANEL_SYSTEM, "liver-panel", "Liver panel (ALT, AST, ALP, total bilirubin)"
+                ),
+                subject=self.subject,
+                effectiveDateTime=day(panel.collected_on),
+                hasMember=members,
+            )
+        )
 
     def care_plan(self, case: Case, goals: list[TreatmentGoal]) -> None:
         activities = []
@@ -581,7 +591,7 @@ class _Builder:
                 )
         self.add(
             CarePlan(
-                id=derived_id(case.pk, "care-plan"),
+                id=ids.care_plan_id(case.pk),
                 meta=security_meta(),
                 status="active" if case.is_open else "completed",
                 intent="plan",
