@@ -9,7 +9,7 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 
 from cases.release import codes
-from cases.release.fhir_bundle import fhir_bundle_bytes
+from cases.release.fhir_bundle import fhir_bundle, fhir_bundle_bytes, fhir_json
 from cases.release.selection import (
     ATTENDANCE,
     CATEGORIES,
@@ -252,3 +252,10 @@ def test_bundle_datetimes_carry_their_offset(rich):
 
     start = resources(bundle, "Encounter")[0]["period"]["start"]
     assert dt.datetime.fromisoformat(start).utcoffset() is not None
+
+
+def test_the_fast_serializer_writes_what_the_library_writes(rich):
+    selection = release_selection(patient=rich.patient, categories=ALL_BUT_NOTES)
+    bundle = fhir_bundle(selection, generated_at=timezone.now())
+
+    assert json.loads(fhir_json(bundle)) == json.loads(bundle.model_dump_json())
