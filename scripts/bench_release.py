@@ -27,7 +27,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "5"))
 YEARS = 5
 
 
-def build_patient():  # noqa: ANN201  (Django is set up inside main)
+def build_patient():
     from django.utils import timezone
 
     from cases.instruments.scoring import score_responses
@@ -48,33 +48,57 @@ def build_patient():  # noqa: ANN201  (Django is set up inside main)
 
     clinician = User.objects.create_user(username="bench-clinician", first_name="Casey", last_name="Ames")
     patient = Patient.objects.create(
-        mrn=mrn_allocate()[0], first_name="Bench", last_name="Patient", date_of_birth=dt.date(1980, 5, 1),
-        sex_at_birth="female", phone="785-555-0100", city="Lawrence", postal_code="66044",
-    )  # fmt: skip
+        mrn=mrn_allocate()[0],
+        first_name="Bench",
+        last_name="Patient",
+        date_of_birth=dt.date(1980, 5, 1),
+        sex_at_birth="female",
+        phone="785-555-0100",
+        city="Lawrence",
+        postal_code="66044",
+    )
     now = timezone.now()
     opened = timezone.localdate(now) - dt.timedelta(days=365 * YEARS)
     case = Case.objects.create(
-        patient=patient, opened_on=opened, referral_source="self", primary_clinician=clinician, stage="treatment"
+        patient=patient,
+        opened_on=opened,
+        referral_source="self",
+        primary_clinician=clinician,
+        stage="treatment",
     )
     start = timezone.make_aware(dt.datetime.combine(opened, dt.time(9)))
     for sequence, (before, after, days) in enumerate(
         ((None, "intake", 0), ("intake", "assessment", 2), ("assessment", "treatment", 9)), start=1
     ):
         StageTransition.objects.create(
-            case=case, sequence=sequence, from_stage=before, to_stage=after,
-            effective_at=start + dt.timedelta(days=days), by=clinician,
-        )  # fmt: skip
+            case=case,
+            sequence=sequence,
+            from_stage=before,
+            to_stage=after,
+            effective_at=start + dt.timedelta(days=days),
+            by=clinician,
+        )
     weeks = 52 * YEARS
     Visit.objects.bulk_create(
         Visit(
-            case=case, clinician=clinician, visit_type="individual_counseling",
-            scheduled_at=start + dt.timedelta(weeks=week), status="attended",
+            case=case,
+            clinician=clinician,
+            visit_type="individual_counseling",
+            scheduled_at=start + dt.timedelta(weeks=week),
+            status="attended",
             subjective=f"Week {week}: cravings {week % 7} of 10 most days; sleeping better.",
-            objective="Alert, oriented; no sweating or tremor.", assessment="Kratom use disorder, improving.",
-            plan="Continue weekly counseling.", craving=week % 7, kratom_days_used_30=week % 5,
-            bp_systolic=118 + week % 30, bp_diastolic=76 + week % 12, heart_rate=70 + week % 20,
-            weight_kg=Decimal("80.0"), signed_at=start + dt.timedelta(weeks=week, hours=1), signed_by=clinician,
-        )  # fmt: skip
+            objective="Alert, oriented; no sweating or tremor.",
+            assessment="Kratom use disorder, improving.",
+            plan="Continue weekly counseling.",
+            craving=week % 7,
+            kratom_days_used_30=week % 5,
+            bp_systolic=118 + week % 30,
+            bp_diastolic=76 + week % 12,
+            heart_rate=70 + week % 20,
+            weight_kg=Decimal("80.0"),
+            signed_at=start + dt.timedelta(weeks=week, hours=1),
+            signed_by=clinician,
+        )
         for week in range(weeks)
     )
     assessments = []
@@ -87,39 +111,66 @@ def build_patient():  # noqa: ANN201  (Django is set up inside main)
             responses, score = score_responses(instrument, responses_totalling(instrument, total))
             assessments.append(
                 Assessment(
-                    case=case, instrument=instrument, responses=responses, total=score.total, band=score.band,
-                    administered_at=at, by=clinician,
-                )  # fmt: skip
+                    case=case,
+                    instrument=instrument,
+                    responses=responses,
+                    total=score.total,
+                    band=score.band,
+                    administered_at=at,
+                    by=clinician,
+                )
             )
     Assessment.objects.bulk_create(assessments)
     DrugScreen.objects.bulk_create(
         DrugScreen(
-            case=case, collected_on=opened + dt.timedelta(weeks=2 * n), mitragynine="negative",
-            seven_oh_mitragynine="negative", fentanyl="negative", opioids="negative", created_by=clinician,
-        )  # fmt: skip
+            case=case,
+            collected_on=opened + dt.timedelta(weeks=2 * n),
+            mitragynine="negative",
+            seven_oh_mitragynine="negative",
+            fentanyl="negative",
+            opioids="negative",
+            created_by=clinician,
+        )
         for n in range(26 * YEARS)
     )
     LiverPanel.objects.bulk_create(
         LiverPanel(
-            case=case, collected_on=opened + dt.timedelta(days=91 * n), alt=Decimal(30 + n), alt_uln=Decimal(40),
-            ast=Decimal(28), ast_uln=Decimal(40), alp=Decimal(90), alp_uln=Decimal(120),
-            total_bilirubin=Decimal("0.8"), total_bilirubin_uln=Decimal("1.2"), created_by=clinician,
-        )  # fmt: skip
+            case=case,
+            collected_on=opened + dt.timedelta(days=91 * n),
+            alt=Decimal(30 + n),
+            alt_uln=Decimal(40),
+            ast=Decimal(28),
+            ast_uln=Decimal(40),
+            alp=Decimal(90),
+            alp_uln=Decimal(120),
+            total_bilirubin=Decimal("0.8"),
+            total_bilirubin_uln=Decimal("1.2"),
+            created_by=clinician,
+        )
         for n in range(4 * YEARS)
     )
     Medication.objects.create(
-        case=case, medication="buprenorphine_naloxone", dose="8 mg/2 mg", frequency="once daily",
-        start_date=opened, prescriber="Dr. Ames", created_by=clinician,
-    )  # fmt: skip
+        case=case,
+        medication="buprenorphine_naloxone",
+        dose="8 mg/2 mg",
+        frequency="once daily",
+        start_date=opened,
+        prescriber="Dr. Ames",
+        created_by=clinician,
+    )
     for n in range(6):
         TreatmentGoal.objects.create(
-            case=case, problem=f"Problem {n}", goal=f"Goal {n}", interventions="Weekly counseling",
-            review_date=timezone.localdate(now), created_by=clinician,
-        )  # fmt: skip
+            case=case,
+            problem=f"Problem {n}",
+            goal=f"Goal {n}",
+            interventions="Weekly counseling",
+            review_date=timezone.localdate(now),
+            created_by=clinician,
+        )
     return patient, clinician
 
 
-def timed(label: str, action) -> None:  # noqa: ANN001
+def timed(label: str, action) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -157,9 +208,12 @@ def main() -> None:
         patient, clinician = build_patient()
         categories = [c for c in CATEGORIES if c != COUNSELING_NOTES]
         facts = ReleaseFacts(
-            recipient_name="Dr. Lee", purpose="treatment", basis="consent", released_by="Casey Ames",
+            recipient_name="Dr. Lee",
+            purpose="treatment",
+            basis="consent",
+            released_by="Casey Ames",
             released_at=timezone.now(),
-        )  # fmt: skip
+        )
         counts = {
             "visits": patient.cases.get().visits.count(),
             "assessments": patient.cases.get().assessments.count(),
@@ -175,7 +229,9 @@ def main() -> None:
         timed(
             "select + printable summary (every category)",
             lambda: printable_bytes(
-                release_selection(patient=patient, categories=categories), facts=facts, stylesheet_url="/r.css"
+                release_selection(patient=patient, categories=categories),
+                facts=facts,
+                stylesheet_url="/r.css",
             ),
         )
         try:
