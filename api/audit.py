@@ -48,6 +48,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "addenda": AuditAction.ADDENDUM,
     "transition": AuditAction.TRANSITION,
     "break_glass": AuditAction.BREAK_GLASS,
+    "release": AuditAction.RELEASE,
 }
 
 

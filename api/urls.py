@@ -24,6 +24,7 @@ from api.views.part2 import (
     PatientAccountingViewSet,
 )
 from api.views.patients import PatientViewSet
+from api.views.release import RecordReleaseViewSet
 from api.views.reports import (
     CensusReportViewSet,
     OutcomesReportViewSet,
@@ -67,6 +68,11 @@ urlpatterns = [
         "v1/patients/<uuid:pk>/disclosures/",
         PatientAccountingViewSet.as_view({"get": "list"}),
         name="patient-disclosures",
+    ),
+    path(
+        "v1/patients/<uuid:pk>/release/",
+        RecordReleaseViewSet.as_view({"post": "release"}, detail=True),
+        name="patient-release",
     ),
     # SPEC section 6: one GET each, JSON or `?format=csv` (api/views/reports.py)
     path("v1/reports/census/", CensusReportViewSet.as_view({"get": "report"}), name="report-census"),

@@ -4,6 +4,8 @@ The clinic's own identifiers and codes live under `CLINIC_BASE`; a deployment th
 its own domain) changes it here and in docs/release.md, nowhere else.
 """
 
+from cases.models.part2 import PART2_NOTICE as _PART2_NOTICE
+
 CLINIC_BASE = "https://kratom-clinic.example.org/fhir"
 MRN_SYSTEM = f"{CLINIC_BASE}/sid/mrn"
 CASE_SYSTEM = f"{CLINIC_BASE}/sid/case"
@@ -90,5 +92,5 @@ PURPOSE_OF_USE = {
     "legal": ("HLEGAL", "legal"),
 }
 
-# 42 CFR 2.32(a)(2): the short form of the notice that goes with every consented disclosure.
-PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+# 42 CFR 2.32(a)(2): the notice that goes with every consented disclosure (the consents' own constant).
+PART2_NOTICE = _PART2_NOTICE

@@ -38,35 +38,26 @@ from cases.models import (
     Visit,
     VisitAddendum,
 )
+from cases.models.part2 import InformationCategory
 from cases.selectors import case_remission
 
-DEMOGRAPHICS = "demographics"
-DIAGNOSES = "diagnoses"
-ASSESSMENTS = "assessments"
-VISIT_NOTES = "visit_notes"
-MEDICATIONS = "medications"
-DRUG_SCREENS = "drug_screens"
-LIVER_PANELS = "liver_panels"
-TREATMENT_PLAN = "treatment_plan"
-ATTENDANCE = "attendance"
-COUNSELING_NOTES = "counseling_notes"
+Category = InformationCategory
+DEMOGRAPHICS = Category.DEMOGRAPHICS.value
+DIAGNOSES = Category.DIAGNOSES.value
+ASSESSMENTS = Category.ASSESSMENTS.value
+VISIT_NOTES = Category.VISIT_NOTES.value
+MEDICATIONS = Category.MEDICATIONS.value
+DRUG_SCREENS = Category.DRUG_SCREENS.value
+LIVER_PANELS = Category.LIVER_PANELS.value
+TREATMENT_PLAN = Category.TREATMENT_PLAN.value
+ATTENDANCE = Category.ATTENDANCE.value
+COUNSELING_NOTES = Category.COUNSELING_NOTES.value
 
-# SPEC section 12's information categories, in the order a summary lists them.
-CATEGORIES: tuple[str, ...] = (
-    DEMOGRAPHICS, DIAGNOSES, ASSESSMENTS, VISIT_NOTES, MEDICATIONS, DRUG_SCREENS, LIVER_PANELS, TREATMENT_PLAN,
-    ATTENDANCE, COUNSELING_NOTES,
-)  # fmt: skip
+# SPEC section 12's information categories (the consents' own codes, `all_records` expanded), in the order a summary
+# lists them.
+CATEGORIES: tuple[str, ...] = tuple(code for code in Category.values if code != Category.ALL_RECORDS)
 CATEGORY_LABELS: dict[str, str] = {
-    DEMOGRAPHICS: "Demographics",
-    DIAGNOSES: "Diagnoses",
-    ASSESSMENTS: "Assessments",
-    VISIT_NOTES: "Visit notes and vitals",
-    MEDICATIONS: "Medications",
-    DRUG_SCREENS: "Urine drug screens",
-    LIVER_PANELS: "Liver panels",
-    TREATMENT_PLAN: "Treatment plan",
-    ATTENDANCE: "Attendance (attended visits)",
-    COUNSELING_NOTES: "SUD counseling notes",
+    code: str(label) for code, label in Category.choices if code != Category.ALL_RECORDS
 }
 # The categories that need the cases as their context.
 _CASE_CATEGORIES = frozenset(CATEGORIES) - {DEMOGRAPHICS, COUNSELING_NOTES}
