@@ -49,6 +49,7 @@ CAPABILITY_WORDS: dict[Capability, str] = {
     Capability.MANAGE_STAFF: "manage staff accounts",
     Capability.LIST_STAFF: "list staff",
     Capability.REVIEW_BREAK_GLASS: "review break-glass access",
+    Capability.RELEASE_RECORDS: "release records (clinicians and supervisors do)",
 }
 
 

@@ -47,7 +47,7 @@ from cases.web.clinical_record import (
 )
 from cases.web.visits import visits_section
 from clinic.models import AuditAction, AuditEvent, User
-from clinic.policy import Capability, has_capability, may, may_read_clinical
+from clinic.policy import Capability, has_capability, may, may_read_clinical, release_refusal
 
 CHART = "cases/web/chart/chart.html"
 # The audit category of a chart that showed clinical content (notes, scores, labs, medications, plan, alerts):
@@ -114,6 +114,8 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "earlier_cases": earlier,
         "may_read_clinical": clinical,
         "may_edit_demographics": may(user, Capability.EDIT_DEMOGRAPHICS, patient),
+        "may_release": has_capability(user, Capability.RELEASE_RECORDS)
+        and release_refusal(user, patient) is None,
         "may_open_case": not is_open and may(user, Capability.OPEN_CASE, patient),
         "may_change_stage": is_open and may(user, Capability.CHANGE_STAGE, patient),
         "may_assign": is_open and may(user, Capability.ASSIGN_CLINICIANS, patient),

@@ -1,6 +1,16 @@
 """The staff pages' routes: each area module keeps its own `urlpatterns`; this gathers them at the site root."""
 
-from cases.web import assessments, audit_log, chart, clinical_record, dashboard, patients, reports, visits
+from cases.web import (
+    assessments,
+    audit_log,
+    chart,
+    clinical_record,
+    dashboard,
+    patients,
+    release,
+    reports,
+    visits,
+)
 
 urlpatterns = [
     *dashboard.urlpatterns,
@@ -11,4 +21,5 @@ urlpatterns = [
     *clinical_record.urlpatterns,
     *reports.urlpatterns,
     *audit_log.urlpatterns,
+    *release.urlpatterns,
 ]

@@ -128,3 +128,4 @@ def rich(clinician) -> RichRecord:
 
 # The API's client fixtures, for the endpoint's tests here.
 from tests.api.conftest import api, as_user, users  # noqa: E402, F401
+from tests.web.conftest import signed_in  # noqa: E402, F401
