@@ -27,8 +27,11 @@ class ReleaseRequestSerializer(serializers.Serializer):
     recipient_affiliation = serializers.CharField(required=False, allow_blank=True)
     purpose = serializers.ChoiceField(choices=Purpose.choices)
     purpose_text = serializers.CharField(required=False, allow_blank=True, help_text="What `other` is")
-    information = serializers.ListField(child=serializers.ChoiceField(choices=InformationCategory.choices))
-    format = serializers.ChoiceField(choices=[(code, code) for code in FORMATS])
+    # The same choice sets as the disclosures' fields, so that the schema has one enum for each.
+    information = serializers.ListField(child=serializers.ChoiceField(choices=InformationCategory.values))
+    format = serializers.ChoiceField(
+        choices=Disclosure.Format.choices, help_text=f"A release makes one of: {', '.join(FORMATS)}"
+    )
     counseling_notes = serializers.ListField(
         child=serializers.UUIDField(),
         required=False,

@@ -39,9 +39,6 @@ class RecordReleaseViewSet(AuditedAccessMixin, viewsets.GenericViewSet):
         responses={
             (201, "application/fhir+json"): OpenApiResponse(OpenApiTypes.BINARY, "The FHIR R4 Bundle"),
             (201, "text/html"): OpenApiResponse(OpenApiTypes.BINARY, "The printable summary"),
-            400: OpenApiResponse(description="Refused: the body names the failing field"),
-            403: OpenApiResponse(description="A role that does not release, or break-glass access"),
-            404: OpenApiResponse(description="No such patient in your scope"),
         },
     )
     def release(self, request: Request, pk: str | None = None) -> HttpResponse:

@@ -114,16 +114,29 @@ def ref(resource_id: object, display: str | None = None) -> Reference:
     return Reference(reference=urn(resource_id), display=display)
 
 
+# Codes, concepts and the security labels recur on every resource: each is validated once and shared (the models
+# are never changed after they are built), which saves most of the validation a five-year record would cost.
+
+
+@functools.lru_cache(maxsize=4096)
 def coding(system: str, code: str, display: str | None = None) -> Coding:
     return Coding(system=system, code=code, display=display)
 
 
+@functools.lru_cache(maxsize=4096)
 def concept(system: str, code: str, display: str, text: str | None = None) -> CodeableConcept:
     return CodeableConcept(coding=[coding(system, code, display)], text=text or display)
 
 
+@functools.cache
 def security_meta() -> Meta:
     return Meta(security=[coding(system, code, display) for system, code, display in codes.SECURITY_LABELS])
+
+
+@functools.lru_cache(maxsize=1024)
+def by_name(display: str | None) -> Reference:
+    """A person named only (staff are not resources of the release)."""
+    return Reference(display=display)
 
 
 def staff_name(user: Any) -> str | None:
@@ -148,15 +161,11 @@ class _Builder:
     def __init__(self, selection: ReleaseSelection) -> None:
         self.selection = selection
         self.patient_id = str(selection.patient.pk)
+        self.subject = ref(self.patient_id)
         self.entries: list[BundleEntry] = []
-        self.case_label: dict[object, str] = {}
 
     def add(self, resource: Resource) -> None:
         self.entries.append(BundleEntry(fullUrl=urn(resource.id), resource=resource))
-
-    @property
-    def subject(self) -> Reference:
-        return ref(self.patient_id)
 
     # --- Patient and episodes of care ---
 
@@ -259,9 +268,7 @@ class _Builder:
                 type=[concept(codes.STAGE_SYSTEM, case.stage, _STAGE_LABELS[case.stage])],
                 patient=self.subject,
                 period=Period(start=day(case.opened_on), end=day(case.closed_on)),
-                careManager=Reference(display=staff_name(case.primary_clinician))
-                if case.primary_clinician
-                else None,
+                careManager=by_name(staff_name(case.primary_clinician)) if case.primary_clinician else None,
             )
         )
 
@@ -286,7 +293,7 @@ class _Builder:
                 participant=[
                     EncounterParticipant(
                         type=[concept(codes.V3_PARTICIPATION, "PPRF", "primary performer")],
-                        individual=Reference(display=staff_name(visit.clinician)),
+                        individual=by_name(staff_name(visit.clinician)),
                     )
                 ],
                 period=Period(start=start, end=start + dt.timedelta(minutes=visit.duration_minutes)),
@@ -309,8 +316,8 @@ class _Builder:
                 type=concept(codes.LOINC, "11506-3", "Progress note"),
                 subject=self.subject,
                 date=instant(visit.signed_at or visit.scheduled_at),
-                author=[Reference(display=staff_name(visit.clinician))],
-                authenticator=Reference(display=staff_name(visit.signed_by)) if visit.signed_by else None,
+                author=[by_name(staff_name(visit.clinician))],
+                authenticator=by_name(staff_name(visit.signed_by)) if visit.signed_by else None,
                 description=f"Visit note, {visit.get_visit_type_display()}",
                 content=[DocumentReferenceContent(attachment=text_attachment(text, "Visit note (SOAP)"))],
                 context=DocumentReferenceContext(encounter=[ref(visit.pk)]),
@@ -392,7 +399,7 @@ class _Builder:
                 ),
                 subject=self.subject,
                 recordedDate=instant(diagnosis.checklist.administered_at),
-                recorder=Reference(display=staff_name(diagnosis.checklist.by)),
+                recorder=by_name(staff_name(diagnosis.checklist.by)),
                 evidence=evidence,
                 note=[
                     Annotation(
@@ -434,7 +441,7 @@ class _Builder:
                 status="completed",
                 subject=self.subject,
                 authored=administered,
-                author=Reference(display=staff_name(assessment.by)),
+                author=by_name(staff_name(assessment.by)),
                 item=items or None,
             )
         )
@@ -448,7 +455,7 @@ class _Builder:
                 code=concept(*codes.INSTRUMENT_TOTAL_CODES[assessment.instrument]),
                 subject=self.subject,
                 effectiveDateTime=administered,
-                performer=[Reference(display=staff_name(assessment.by))],
+                performer=[by_name(staff_name(assessment.by))],
                 valueInteger=assessment.total,
                 interpretation=[CodeableConcept(text=band.label)] if band else None,
                 derivedFrom=[ref(assessment.pk)],
@@ -472,7 +479,7 @@ class _Builder:
                 context=ref(medication.case_id),
                 effectivePeriod=Period(start=day(medication.start_date), end=day(medication.stop_date)),
                 dateAsserted=instant(medication.created_at),
-                informationSource=Reference(display=medication.prescriber),
+                informationSource=by_name(medication.prescriber),
                 dosage=[Dosage(text=f"{medication.dose}, {medication.frequency}")],
             )
         )
@@ -668,7 +675,7 @@ class _Builder:
                 ),
                 subject=self.subject,
                 date=instant(note.written_at),
-                author=[Reference(display=staff_name(note.author))],
+                author=[by_name(staff_name(note.author))],
                 content=[
                     DocumentReferenceContent(
                         attachment=text_attachment(counseling_note_text(note), "SUD counseling note")

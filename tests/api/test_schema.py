@@ -70,6 +70,8 @@ ENDPOINTS = {
     "/accounting-requests/{id}/fulfil/": {"post"},
     "/counseling-notes/": {"get", "post"},
     "/counseling-notes/{id}/": {"get"},
+    # Section 13 (record release)
+    "/patients/{id}/release/": {"post"},
 }
 LISTS = {
     "/patients/", "/cases/", "/visits/", "/staff/", "/instruments/", "/assessments/", "/goals/", "/medications/",
@@ -83,6 +85,8 @@ FILES = {
     ("/consents/{id}/document/", "post"): "multipart/form-data",
     ("/consents/{id}/document/", "get"): "application/octet-stream",
 }
+# Operations that answer a document rather than JSON: the record release (FHIR Bundle or printable summary).
+DOCUMENTS = {("/patients/{id}/release/", "post"): {"application/fhir+json", "text/html"}}
 # Actions that take no input: no request body in the schema.
 NO_BODY = {("/auth/logout/", "post"), ("/visits/{id}/sign/", "post")}
 CONFLICTS = {
@@ -159,6 +163,8 @@ def test_every_operation_documents_a_success_shape_its_json_body_and_refused_cre
         if (path, method) in FILES:
             media = FILES[path, method]
             assert media in (operation.get("requestBody") or responses[successes[0]])["content"], where
+        elif (path, method) in DOCUMENTS:
+            assert set(responses[successes[0]]["content"]) == DOCUMENTS[path, method], where
         elif successes != ["204"]:
             assert "application/json" in responses[successes[0]]["content"], where
         if "requestBody" in operation and (path, method) not in FILES:
@@ -193,6 +199,8 @@ def test_each_operation_documents_its_request_its_response_and_its_errors(schema
         assert successes == ["204"]
     elif (path, method) in FILES and method == "get":
         assert set(responses[successes[0]]["content"]) == {FILES[path, method]}
+    elif (path, method) in DOCUMENTS:
+        assert set(responses[successes[0]]["content"]) == DOCUMENTS[path, method]
     else:
         success = responses[successes[0]]["content"]["application/json"]["schema"]
         assert resolve(schema, success).get("properties"), "response fields"
