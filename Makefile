@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench bench-reports lint typecheck security check-migrations compose-check clean
+.PHONY: install demo test fuzz bench bench-reports bench-release lint typecheck security check-migrations compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -68,3 +68,7 @@ bench: $(STAMP)
 ## (PostgreSQL, BENCH_REPORTS_DATABASE_URL, built on the first run: 50,000 patients, 1.5M visits, 20-35 minutes)
 bench-reports: $(STAMP)
 	$(BIN)/python scripts/bench_reports.py
+
+## bench-release: one patient with five years of weekly visits, released as FHIR and as print (SPEC 13: under 2 s)
+bench-release: $(STAMP)
+	$(BIN)/python scripts/bench_release.py
