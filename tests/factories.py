@@ -229,6 +229,7 @@ class AlertFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = "cases.Alert"
+        skip_postgeneration_save = True
 
     case = factory.SubFactory(CaseFactory)
     patient = factory.SelfAttribute("case.patient")
@@ -236,6 +237,23 @@ class AlertFactory(factory.django.DjangoModelFactory):
     severity = "urgent"
     message = "PHQ-9 item 9 (thoughts of self-harm) answered 1: assess suicide risk today."
     raised_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def evidence(alert, create: bool, extracted: object, **kwargs: object) -> None:
+        """Its first evidence entry, as `alert_raise` writes it (the source record, else the case)."""
+        if not create:
+            return
+        from cases.models import AlertEvidence
+
+        AlertEvidence.objects.create(
+            alert=alert,
+            source_type=alert.source_type or "case",
+            source_id=alert.source_id or alert.case_id,
+            at=alert.raised_at,
+            summary=alert.message,
+            severity=alert.severity,
+            added_at=alert.raised_at,
+        )
 
 
 def responses_totalling(instrument: str, total: int) -> dict[str, int | bool]:

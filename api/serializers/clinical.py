@@ -9,7 +9,17 @@ from rest_framework import serializers
 from api.serializers.base import ScopedRelatedField, StrictModelSerializer, StrictSerializer
 from cases.instruments import INSTRUMENTS
 from cases.measures import hys_law, liver_injury_pattern, r_ratio
-from cases.models import ANALYTES, Alert, Assessment, DrugScreen, LiverPanel, Medication, TreatmentGoal
+from cases.models import (
+    ANALYTES,
+    Alert,
+    AlertEvidence,
+    Assessment,
+    DrugScreen,
+    LiverPanel,
+    Medication,
+    TreatmentGoal,
+)
+from cases.selectors import evidence_newest_first
 from cases.services.clinical import GOAL_FIELDS, LIVER_FIELDS, MEDICATION_FIELDS
 from clinic.policy import Capability, cases_in_scope
 
@@ -294,15 +304,34 @@ class LiverPanelUpdateSerializer(LiverPanelWriteSerializer):
 # --- Alerts -------------------------------------------------------------------------------------------------
 
 
+class AlertEvidenceSerializer(serializers.ModelSerializer):
+    """One record that triggered the alert; `struck` when that record was marked entered in error or corrected."""
+
+    type = serializers.CharField(source="source_type", help_text="assessment, visit, drugscreen, liverpanel, "
+                                 "clinicalevent, or case (a time-based rule)")  # fmt: skip
+    id = serializers.UUIDField(source="source_id")
+
+    class Meta:
+        model = AlertEvidence
+        fields = ("type", "id", "at", "summary", "severity", "struck", "struck_at", "struck_reason")
+        read_only_fields = fields
+
+
 class AlertSerializer(serializers.ModelSerializer):
+    evidence = serializers.SerializerMethodField(help_text="The triggering records, newest first.")
+
     class Meta:
         model = Alert
         fields = (
             "id", "patient", "case", "kind", "severity", "status", "message", "raised_at", "acknowledged_at",
-            "acknowledged_by", "acknowledge_note", "resolved_at", "resolved_by", "resolve_note", "source_type",
-            "source_id",
+            "acknowledged_by", "acknowledge_note", "resolved_at", "resolved_by", "resolve_note", "reopened_at",
+            "source_type", "source_id", "evidence",
         )  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(AlertEvidenceSerializer(many=True))
+    def get_evidence(self, alert: Alert) -> list[dict[str, Any]]:
+        return AlertEvidenceSerializer(evidence_newest_first(alert), many=True).data  # type: ignore[return-value]
 
 
 class AlertNoteRequestSerializer(StrictSerializer):

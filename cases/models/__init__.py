@@ -1,7 +1,7 @@
 """The domain's models, one module per aggregate."""
 
 from cases.models.access import BreakGlassGrant
-from cases.models.alerts import Alert
+from cases.models.alerts import Alert, AlertEvidence
 from cases.models.assessments import Assessment
 from cases.models.clinical import ANALYTES, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.models.drafts import Draft, DraftForm
@@ -21,6 +21,7 @@ __all__ = [
     "ANALYTES",
     "AccountingRequest",
     "Alert",
+    "AlertEvidence",
     "Assessment",
     "BreakGlassGrant",
     "CareTeamMember",

@@ -1,9 +1,16 @@
 """Alerts (SPEC section 5): the rules as data, raised in the same transaction as the data that warrants them,
-plus acknowledge / resolve and the time-based rules that `manage.py raise_alerts` runs."""
+plus acknowledge / resolve and the time-based rules that `manage.py raise_alerts` runs.
+
+Lifecycle (version 2: a new danger is never swallowed). At most one unresolved alert per case and kind; each
+triggering record is an evidence entry on it. A new record appends evidence (and returns an acknowledged alert to
+`open`); the alert's severity is that of its most severe valid entry and its message describes the newest entry
+(and names the most severe one when that is another). A record marked entered in error, or corrected so that it
+no longer triggers the rule, strikes its entry; an alert left without valid evidence resolves itself."""
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,6 +21,7 @@ from cases.errors import Conflict, ValidationFailed
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import (
     Alert,
+    AlertEvidence,
     Assessment,
     Case,
     DrugScreen,
@@ -22,6 +30,7 @@ from cases.models import (
     TreatmentGoal,
     Visit,
 )
+from cases.models.alerts import SEVERITY_RANK
 from clinic.audit import audit_record
 from clinic.models import User
 
@@ -29,19 +38,41 @@ Kind, Severity = Alert.Kind, Alert.Severity
 
 ENGAGEMENT_GAP_DAYS = 30
 PLAN_REVIEW_DAYS = 90
+ENTERED_IN_ERROR_NOTE = "source entered in error"
+CORRECTED_NOTE = "source corrected; it no longer meets the rule"
+UNRESOLVED = (Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED)
+
+
+def _zero(_: Any) -> Decimal:
+    return Decimal(0)
 
 
 @dataclass(frozen=True)
 class AlertRule:
     kind: str
-    severity: str
+    severity: str  # the rule's usual severity; `severity_of` may raise it for a worse finding
     source: type  # the model whose saving is checked
     fires: Callable[[Any], bool]
     message: Callable[[Any], str]
+    # The fields the rule reads: an update touching none of them does not re-check it (None: always checked).
+    reads: frozenset[str] | None = None
+    # How bad the finding is within the kind (higher is worse), so that the worst valid entry can be named.
+    rank: Callable[[Any], Decimal] = _zero
+    severity_of: Callable[[Any], str] | None = None
+
+    def severity_for(self, record: Any) -> str:
+        return self.severity_of(record) if self.severity_of is not None else self.severity
 
 
 def _bp(visit: Visit) -> BloodPressureClass | None:
     return blood_pressure_class(visit.bp_systolic, visit.bp_diastolic)
+
+
+def _over(value: int | None, limit: int) -> Decimal:
+    return Decimal((value or 0) - limit)
+
+
+BP_FIELDS = frozenset({"bp_systolic", "bp_diastolic"})
 
 
 def _liver_flags(panel: LiverPanel) -> bool:
@@ -59,28 +90,40 @@ def _liver_message(panel: LiverPanel) -> str:
     )
 
 
+def _liver_rank(panel: LiverPanel) -> Decimal:
+    return max(Decimal(panel.alt) / panel.alt_uln, Decimal(panel.ast) / panel.ast_uln)
+
+
+def _cows_severity(assessment: Assessment) -> str:
+    return Severity.URGENT if assessment.total >= 25 else Severity.WARNING
+
+
 RULES: tuple[AlertRule, ...] = (
     AlertRule(
         Kind.SUICIDE_RISK, Severity.URGENT, Assessment,
         lambda a: a.instrument == "phq9" and a.responses.get("q9", 0) > 0,
         lambda a: f"PHQ-9 item 9 (thoughts of self-harm) answered {a.responses['q9']}: assess suicide risk today.",
+        rank=lambda a: Decimal(a.responses["q9"]),
     ),
     AlertRule(
         Kind.WITHDRAWAL_MODERATE, Severity.WARNING, Assessment,
         lambda a: a.instrument == "cows" and a.total >= 13,
         lambda a: f"COWS {a.total} ({a.band}): moderate or worse withdrawal.",
+        rank=lambda a: Decimal(a.total), severity_of=_cows_severity,
     ),
     AlertRule(
         Kind.HYPERTENSIVE_CRISIS, Severity.URGENT, Visit,
         lambda v: _bp(v) == BloodPressureClass.CRISIS,
         lambda v: f"Blood pressure {v.bp_systolic}/{v.bp_diastolic}: hypertensive crisis (over 180/120).",
+        reads=BP_FIELDS, rank=lambda v: max(_over(v.bp_systolic, 180), _over(v.bp_diastolic, 120)),
     ),
     AlertRule(
         Kind.ELEVATED_BP, Severity.WARNING, Visit,
         lambda v: _bp(v) == BloodPressureClass.STAGE_2,
         lambda v: f"Blood pressure {v.bp_systolic}/{v.bp_diastolic}: stage 2 hypertension (140/90 or higher).",
+        reads=BP_FIELDS, rank=lambda v: max(_over(v.bp_systolic, 140), _over(v.bp_diastolic, 90)),
     ),
-    AlertRule(Kind.LIVER_INJURY, Severity.WARNING, LiverPanel, _liver_flags, _liver_message),
+    AlertRule(Kind.LIVER_INJURY, Severity.WARNING, LiverPanel, _liver_flags, _liver_message, rank=_liver_rank),
     AlertRule(
         Kind.FENTANYL_POSITIVE, Severity.URGENT, DrugScreen,
         lambda s: s.fentanyl == DrugScreen.Result.POSITIVE,
@@ -89,43 +132,272 @@ RULES: tuple[AlertRule, ...] = (
 )  # fmt: skip
 
 
+# --- Evidence ---------------------------------------------------------------------------------------------
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def evidence_time(record: Any) -> dt.datetime:
+    """When the record's finding was made: its own time or date (the start of the clinic-local day)."""
+    for name in ("administered_at", "scheduled_at"):
+        value = getattr(record, name, None)
+        if value is not None:
+            return value
+    for name in ("collected_on", "occurred_on"):
+        value = getattr(record, name, None)
+        if value is not None:
+            return _day_start(value)
+    return timezone.now()
+
+
+SEVERITY_RANK_NAME = {rank: name for name, rank in SEVERITY_RANK.items()}
+
+
+def _key(entry: AlertEvidence) -> tuple[int, Decimal]:
+    return (SEVERITY_RANK[entry.severity], Decimal(entry.rank))
+
+
+def _newest_first(entries: Iterable[AlertEvidence]) -> list[AlertEvidence]:
+    return sorted(entries, key=lambda e: (e.at, e.added_at), reverse=True)
+
+
+def describe(entries: Iterable[AlertEvidence]) -> tuple[str, str] | None:
+    """(severity, message) from an alert's evidence: the most severe valid entry's severity; the message of the
+    newest valid entry, naming the most severe one too when that is another. None when nothing valid remains."""
+    valid = _newest_first(e for e in entries if not e.struck)
+    if not valid:
+        return None
+    newest = valid[0]
+    worst = max(valid, key=_key)  # max() keeps the first (newest) of equals
+    message = newest.summary
+    if _key(worst) > _key(newest):
+        message = (
+            f"{newest.summary} Most severe still valid ({timezone.localdate(worst.at)}): {worst.summary}"
+        )
+    return SEVERITY_RANK_NAME[max(SEVERITY_RANK[e.severity] for e in valid)], message
+
+
+def _audit_alert(alert: Alert, actor: User | None, **detail: object) -> None:
+    audit_record(
+        user=actor,
+        action="update",
+        object_type="alert",
+        object_id=alert.pk,
+        patient_id=alert.patient_id,
+        data_category="alert",
+        detail=detail,
+    )
+
+
+def _refresh(alert: Alert, *, actor: User | None, resolve_note: str = ENTERED_IN_ERROR_NOTE) -> None:
+    """Set the alert's severity and message from its evidence; resolve it when nothing valid remains."""
+    described = describe(AlertEvidence.objects.filter(alert=alert))  # not a prefetch: it may be stale
+    fields: dict[str, object]
+    if described is None:
+        if actor is None:  # no one to resolve it in the name of (a system write): leave it for a person
+            fields = {"message": "No valid evidence remains (every record was struck)."}
+        else:
+            now = timezone.now()
+            fields = {
+                "status": Alert.Status.RESOLVED,
+                "resolved_at": now,
+                "resolved_by": actor,
+                "resolve_note": resolve_note,
+            }
+            if alert.acknowledged_at is None:
+                fields |= {"acknowledged_at": now, "acknowledged_by": actor}
+    else:
+        severity, message = described
+        fields = {"severity": severity, "message": message}
+    changed = {name: value for name, value in fields.items() if getattr(alert, name) != value}
+    if not changed:
+        return
+    for name, value in changed.items():
+        setattr(alert, name, value)
+    alert.save(update_fields=list(changed))
+    if changed.get("status") == Alert.Status.RESOLVED:
+        _audit_alert(alert, actor, status=Alert.Status.RESOLVED, note=resolve_note, automatic=True)
+
+
+def _unresolved(case: Case, kind: str) -> Alert | None:
+    return (
+        Alert.objects.select_for_update()
+        .filter(case=case, kind=kind, status__in=UNRESOLVED)
+        .prefetch_related("evidence")
+        .first()
+    )
+
+
 def alert_raise(
-    *, case: Case, kind: str, severity: str, message: str, source: Any = None, at: dt.datetime | None = None
+    *,
+    case: Case,
+    kind: str,
+    severity: str,
+    message: str,
+    source: Any = None,
+    at: dt.datetime | None = None,
+    rank: Decimal = Decimal(0),
+    actor: User | None = None,
 ) -> Alert | None:
-    """Raise an alert unless one for the same cause is still unresolved on the case (then None)."""
-    if Alert.objects.filter(case=case, kind=kind).exclude(status=Alert.Status.RESOLVED).exists():
-        return None
-    try:
-        with transaction.atomic():  # the partial unique index settles a race between two writers
-            return Alert.objects.create(
-                case=case,
-                patient_id=case.patient_id,
-                kind=kind,
-                severity=severity,
-                message=message,
-                source_type=source._meta.model_name if source is not None else "",
-                source_id=source.pk if source is not None else None,
-                raised_at=at or timezone.now(),
-            )
-    except IntegrityError:
-        return None
+    """Record a finding on the case. Raises a new alert, or adds the finding as evidence on the unresolved one of
+    the same kind (returning an acknowledged alert to `open`, raising its severity if the finding is worse).
+    Returns the alert when something changed; None when the finding was already its evidence, unchanged.
+
+    `source` is the triggering record; without one the finding is about the case (the time-based rules)."""
+    now = timezone.now()
+    source_type = source._meta.model_name if source is not None else "case"
+    source_id = source.pk if source is not None else case.pk
+    entry = AlertEvidence(
+        source_type=source_type,
+        source_id=source_id,
+        at=at or (evidence_time(source) if source is not None else now),
+        summary=message,
+        severity=severity,
+        rank=rank,
+        added_at=now,
+    )
+    alert = _unresolved(case, kind)
+    if alert is None:
+        try:
+            with transaction.atomic():  # the partial unique index settles a race between two writers
+                alert = Alert.objects.create(
+                    case=case,
+                    patient_id=case.patient_id,
+                    kind=kind,
+                    severity=severity,
+                    message=message,
+                    source_type=source_type if source is not None else "",
+                    source_id=source_id if source is not None else None,
+                    raised_at=at or now,
+                )
+                entry.alert = alert
+                entry.save(force_insert=True)
+                return alert
+        except IntegrityError:
+            alert = _unresolved(case, kind)  # the other writer's alert, now committed: add to it
+            if alert is None:
+                raise
+    return _add_evidence(alert, entry, actor=actor)
 
 
-def alerts_check(obj: Any) -> list[Alert]:
-    """Walk the rules for the saved object; call inside the transaction that saved it."""
-    raised = []
+def _add_evidence(alert: Alert, entry: AlertEvidence, *, actor: User | None) -> Alert | None:
+    existing = next(
+        (
+            e
+            for e in alert.evidence.all()
+            if (e.source_type, str(e.source_id)) == (entry.source_type, str(entry.source_id))
+        ),
+        None,
+    )
+    if existing is not None:
+        same = (
+            not existing.struck
+            and existing.summary == entry.summary
+            and existing.severity == entry.severity
+            and Decimal(existing.rank) == Decimal(entry.rank)
+        )
+        if same:
+            return None
+        worse = existing.struck or _key(entry) > _key(existing)
+        for name in ("at", "summary", "severity", "rank"):
+            setattr(existing, name, getattr(entry, name))
+        existing.struck, existing.struck_at, existing.struck_reason = False, None, ""
+        existing.save(
+            update_fields=["at", "summary", "severity", "rank", "struck", "struck_at", "struck_reason"]
+        )
+        new_finding = worse
+    else:
+        entry.alert = alert
+        entry.save(force_insert=True)
+        new_finding = True
+    if new_finding and alert.status == Alert.Status.ACKNOWLEDGED:
+        alert.status = Alert.Status.OPEN
+        alert.reopened_at = timezone.now()
+        alert.save(update_fields=["status", "reopened_at"])
+        _audit_alert(alert, actor, status=Alert.Status.OPEN, reopened=True, evidence=entry.source_type)
+    before = alert.severity
+    _refresh(alert, actor=actor)
+    if alert.severity != before:
+        _audit_alert(alert, actor, severity=alert.severity, escalated_from=before)
+    return alert
+
+
+def alerts_strike(
+    source: Any,
+    *,
+    actor: User | None,
+    reason: str,
+    kinds: Iterable[str] | None = None,
+    note: str = ENTERED_IN_ERROR_NOTE,
+) -> list[Alert]:
+    """Strike the record's evidence on unresolved alerts (all kinds, or `kinds`); an alert left with no valid
+    evidence resolves itself with `note`. Returns the alerts that changed."""
+    entries = AlertEvidence.objects.filter(
+        source_type=source._meta.model_name, source_id=source.pk, struck=False, alert__status__in=UNRESOLVED
+    )
+    if kinds is not None:
+        entries = entries.filter(alert__kind__in=list(kinds))
+    alert_ids = list(entries.values_list("alert_id", flat=True))
+    if not alert_ids:
+        return []
+    alerts = list(
+        Alert.objects.select_for_update().filter(pk__in=alert_ids).order_by("pk").prefetch_related("evidence")
+    )
+    now = timezone.now()
+    changed = []
+    for alert in alerts:
+        for entry in alert.evidence.all():
+            if (entry.source_type, entry.source_id) == (
+                source._meta.model_name,
+                source.pk,
+            ) and not entry.struck:
+                entry.struck, entry.struck_at, entry.struck_reason = True, now, reason[:200]
+                entry.save(update_fields=["struck", "struck_at", "struck_reason"])
+        before = alert.severity
+        _refresh(alert, actor=actor, resolve_note=note)
+        if alert.status != Alert.Status.RESOLVED and alert.severity != before:
+            _audit_alert(alert, actor, severity=alert.severity, lowered_from=before)
+        changed.append(alert)
+    return changed
+
+
+def alerts_check(obj: Any, *, actor: User | None = None, changed: Iterable[str] | None = None) -> list[Alert]:
+    """Walk the rules for the saved object; call inside the transaction that saved it. A rule that fires records
+    the finding; a rule that no longer fires on a corrected record strikes the record's earlier entry. With
+    `changed` (the fields an update wrote), rules reading none of them are left alone."""
+    raised: list[Alert] = []
     case: Case | None = getattr(obj, "case", None)
+    if case is None:
+        return raised
+    written = set(changed) if changed is not None else None
+    cleared = []
     for rule in RULES:
-        if case is not None and isinstance(obj, rule.source) and rule.fires(obj):
+        if not isinstance(obj, rule.source):
+            continue
+        if written is not None and rule.reads is not None and not (rule.reads & written):
+            continue
+        if rule.fires(obj):
             alert = alert_raise(
-                case=case, kind=rule.kind, severity=rule.severity, message=rule.message(obj), source=obj
+                case=case,
+                kind=rule.kind,
+                severity=rule.severity_for(obj),
+                message=rule.message(obj),
+                source=obj,
+                rank=rule.rank(obj),
+                actor=actor,
             )
             if alert is not None:
                 raised.append(alert)
+        elif written is not None:  # an update: an earlier finding of this record may no longer hold
+            cleared.append(rule.kind)
+    if cleared:
+        alerts_strike(obj, actor=actor, reason="corrected", kinds=cleared, note=CORRECTED_NOTE)
     return raised
 
 
-def alerts_check_attendance(visit: Visit) -> Alert | None:
+def alerts_check_attendance(visit: Visit, *, actor: User | None = None) -> Alert | None:
     """Two no-shows in a row (next to each other among the visits that had an outcome; cancellations and visits
     still scheduled are skipped) is an engagement risk."""
     if visit.status != Visit.Status.NO_SHOW:
@@ -147,6 +419,7 @@ def alerts_check_attendance(visit: Visit) -> Alert | None:
         severity=Severity.WARNING,
         message="Two no-shows in a row: reach out to re-engage.",
         source=visit,
+        actor=actor,
     )
 
 
@@ -170,15 +443,7 @@ def _settle(alert: Alert, *, actor: User, note: str, to_status: str) -> Alert:
         for name, value in {**fields, "status": to_status}.items():
             setattr(current, name, value)
         current.save(update_fields=[*fields, "status"])
-        audit_record(
-            user=actor,
-            action="update",
-            object_type="alert",
-            object_id=current.pk,
-            patient_id=current.patient_id,
-            data_category="alert",
-            detail={"status": to_status},
-        )
+        _audit_alert(current, actor, status=to_status, note=note)
     return current
 
 
@@ -205,6 +470,8 @@ def alerts_raise_periodic(*, now: dt.datetime | None = None) -> dict[str, int]:
     today = timezone.localdate(now)
     in_treatment = Case.objects.filter(status=Case.Status.OPEN, stage=Case.Stage.TREATMENT)
     counts = {Kind.ENGAGEMENT_RISK: 0, Kind.PLAN_REVIEW_OVERDUE: 0}
+    # Idempotent: a case whose alert of the kind is still unresolved is left alone (no evidence is added).
+    unresolved = Alert.objects.filter(case=OuterRef("pk"), status__in=UNRESOLVED)
 
     gap_start = now - dt.timedelta(days=ENGAGEMENT_GAP_DAYS)
     attended_recently = Visit.objects.filter(
@@ -214,6 +481,7 @@ def alerts_raise_periodic(*, now: dt.datetime | None = None) -> dict[str, int]:
         in_treatment.annotate(treated_since=_treatment_since())
         .filter(treated_since__lte=gap_start)
         .exclude(Exists(attended_recently))
+        .exclude(Exists(unresolved.filter(kind=Kind.ENGAGEMENT_RISK)))
     )
     for case in disengaged.iterator():
         if alert_raise(
@@ -226,12 +494,16 @@ def alerts_raise_periodic(*, now: dt.datetime | None = None) -> dict[str, int]:
             counts[Kind.ENGAGEMENT_RISK] += 1
 
     review_cutoff = today - dt.timedelta(days=PLAN_REVIEW_DAYS)
-    overdue = in_treatment.annotate(
-        last_review=Max("goals__review_date", filter=~Q(goals__status=TreatmentGoal.Status.DISCONTINUED)),
-        treated_since=_treatment_since(),
-    ).filter(
-        Q(last_review__lt=review_cutoff)
-        | Q(last_review__isnull=True, treated_since__lt=now - dt.timedelta(days=PLAN_REVIEW_DAYS))
+    overdue = (
+        in_treatment.exclude(Exists(unresolved.filter(kind=Kind.PLAN_REVIEW_OVERDUE)))
+        .annotate(
+            last_review=Max("goals__review_date", filter=~Q(goals__status=TreatmentGoal.Status.DISCONTINUED)),
+            treated_since=_treatment_since(),
+        )
+        .filter(
+            Q(last_review__lt=review_cutoff)
+            | Q(last_review__isnull=True, treated_since__lt=now - dt.timedelta(days=PLAN_REVIEW_DAYS))
+        )
     )
     for case in overdue.iterator():
         last = f"last reviewed {case.last_review}" if case.last_review else "no plan recorded"

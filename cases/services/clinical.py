@@ -11,7 +11,7 @@ from django.utils import timezone
 from cases.errors import ValidationFailed
 from cases.instruments import score_responses
 from cases.models import ANALYTES, Assessment, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
-from cases.services.alerts import alerts_check
+from cases.services.alerts import alerts_check, alerts_strike
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
 from clinic.models import User
@@ -73,7 +73,7 @@ def _save_checked(record: Record, *, actor: User, fields: list[str] | None = Non
             data_category=DATA_CATEGORIES.get(model_name, "clinical"),
             detail={"fields": sorted(fields)} if fields else {},
         )
-        alerts_check(record)
+        alerts_check(record, actor=actor, changed=fields)
     return record
 
 
@@ -134,6 +134,7 @@ def assessment_mark_entered_in_error(*, assessment: Assessment, actor: User, rea
             data_category="assessment",
             detail={"entered_in_error": True},
         )
+        alerts_strike(current, actor=actor, reason=f"entered in error: {reason}")
     return current
 
 

@@ -155,10 +155,9 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
             "clinical_note" if any(name in Visit.CLINICAL_FIELDS for name in fields) else "visit_schedule"
         )
         _audit(current, actor, "update", category, fields=sorted(fields))
-        if {"bp_systolic", "bp_diastolic"} & set(fields):
-            alerts_check(current)
+        alerts_check(current, actor=actor, changed=fields)
         if fields.get("status") == Visit.Status.NO_SHOW:
-            alerts_check_attendance(current)
+            alerts_check_attendance(current, actor=actor)
     for name in [*fields, "updated_at"]:
         setattr(visit, name, getattr(current, name))
     return visit

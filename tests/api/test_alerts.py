@@ -16,6 +16,7 @@ LIST_URL = "/api/v1/alerts/"
 KEYS = {
     "id", "patient", "case", "kind", "severity", "status", "message", "raised_at", "acknowledged_at",
     "acknowledged_by", "acknowledge_note", "resolved_at", "resolved_by", "resolve_note", "source_type", "source_id",
+    "reopened_at", "evidence",
 }  # fmt: skip
 
 
@@ -388,8 +389,8 @@ def test_front_desk_marking_a_no_show_raises_an_alert_front_desk_cannot_read(as_
 
 # Query counts: the bound holds for 5 rows and for 60.
 
-LIST_QUERIES = 3 + AUDIT_APPEND_QUERIES  # groups, count, page; then the audit event of the read
-DETAIL_QUERIES = 2 + AUDIT_APPEND_QUERIES  # groups, alert; then the audit event
+LIST_QUERIES = 4 + AUDIT_APPEND_QUERIES  # groups, count, page, the page's evidence; then the audit event
+DETAIL_QUERIES = 3 + AUDIT_APPEND_QUERIES  # groups, alert, its evidence; then the audit event
 
 
 @pytest.mark.parametrize("query", [{}, {"status": "open"}])
@@ -403,7 +404,8 @@ def test_alert_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(LIST_QUERIES):
         response = client.get(LIST_URL, {"page_size": 60, **query})
 
-    assert len(response.json()["results"]) == (rows if not query else min(rows, 40))
+    # One open alert per case and kind (5 cases): the rest of the rows are resolved.
+    assert len(response.json()["results"]) == (rows if not query else min(rows, 5 * len(Alert.Kind.values)))
 
 
 @pytest.mark.parametrize(("url", "bound"), [("list", LIST_QUERIES), ("detail", DETAIL_QUERIES)])
@@ -421,3 +423,67 @@ def test_alert_list_is_paginated(as_user, records):
 
     assert set(body) == {"count", "next", "previous", "results"}
     assert (body["count"], len(body["results"]), body["next"] is not None) == (2, 1, True)
+
+
+# --- Evidence (SPEC section 5, version 2) ---
+
+PHQ9_Q9 = {"q1": 2, "q2": 2, "q3": 0, "q4": 0, "q5": 0, "q6": 0, "q7": 0, "q8": 0}
+
+
+def test_an_alert_carries_its_evidence_newest_first_with_struck_entries(as_user, clinic):
+    client = as_user("clinician")
+    case = str(clinic.own_case.pk)
+    posted = []
+    for q9, hours in ((2, 3), (1, 1)):
+        response = client.post(
+            "/api/v1/assessments/",
+            {
+                "case": case,
+                "instrument": "phq9",
+                "responses": PHQ9_Q9 | {"q9": q9},
+                "administered_at": (timezone.now() - dt.timedelta(hours=hours)).isoformat(),
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+        posted.append(response.json()["id"])
+    from cases.models import Assessment
+    from cases.services.clinical import assessment_mark_entered_in_error
+
+    assessment_mark_entered_in_error(
+        assessment=Assessment.objects.get(pk=posted[0]), actor=clinic.own_visit.clinician, reason="Wrong form"
+    )
+
+    body = client.get(LIST_URL, {"case": case}).json()["results"]
+
+    assert [(row["kind"], row["status"]) for row in body] == [("suicide_risk", "open")]
+    evidence = body[0]["evidence"]
+    assert [(e["type"], e["id"], e["struck"]) for e in evidence] == [
+        ("assessment", posted[1], False),
+        ("assessment", posted[0], True),
+    ]
+    assert set(evidence[0]) >= {"type", "id", "at", "summary", "struck"}
+    assert "answered 1" in evidence[0]["summary"] and "answered 1" in body[0]["message"]
+
+
+def test_an_acknowledged_alert_is_back_on_the_open_worklist_after_new_evidence(as_user, clinic):
+    client = as_user("clinician")
+    case = str(clinic.own_case.pk)
+
+    def post(q9: int) -> None:
+        body = {"case": case, "instrument": "phq9", "responses": PHQ9_Q9 | {"q9": q9}}
+        assert client.post("/api/v1/assessments/", body, format="json").status_code == 201
+
+    post(1)
+    alert = Alert.objects.get(case=clinic.own_case, kind="suicide_risk")
+    assert (
+        client.post(acknowledge_url(alert), {"note": "Safety plan made."}, format="json").status_code == 200
+    )
+    assert alert.pk not in {row["id"] for row in client.get(LIST_URL, {"status": "open"}).json()["results"]}
+
+    post(3)
+
+    rows = {row["id"]: row for row in client.get(LIST_URL, {"status": "open"}).json()["results"]}
+    assert str(alert.pk) in rows
+    assert "answered 3" in rows[str(alert.pk)]["message"]
+    assert rows[str(alert.pk)]["acknowledge_note"] == "Safety plan made."

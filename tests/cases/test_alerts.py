@@ -339,7 +339,7 @@ def test_a_second_positive_while_the_first_alert_is_open_raises_none(own_case, c
     assert Assessment.objects.filter(case=own_case).count() == 2
 
 
-def test_a_second_positive_while_the_first_alert_is_acknowledged_raises_none(own_case, clinician):
+def test_a_second_positive_while_the_first_alert_is_acknowledged_reopens_it(own_case, clinician):
     record_phq9(own_case, clinician, q9=1)
     alert_acknowledge(
         alert=Alert.objects.get(case=own_case), actor=clinician, note="Called; safety plan made"
@@ -347,7 +347,8 @@ def test_a_second_positive_while_the_first_alert_is_acknowledged_raises_none(own
 
     record_phq9(own_case, clinician, q9=1)
 
-    assert alerts(own_case) == [("suicide_risk", "urgent", "acknowledged")]
+    assert alerts(own_case) == [("suicide_risk", "urgent", "open")]
+    assert Alert.objects.get(case=own_case).evidence.count() == 2
 
 
 def test_a_new_positive_after_the_alert_is_resolved_raises_a_new_one(own_case, clinician):
@@ -379,11 +380,12 @@ def test_the_same_cause_on_another_case_raises_its_own_alert(
     assert (alerts(own_case), alerts(other_case)) == ([("suicide_risk", "urgent", "open")],) * 2
 
 
-def test_alert_raise_answers_none_for_a_duplicate_cause(own_case):
-    AlertFactory(case=own_case, kind="liver_injury", severity="warning")
+def test_alert_raise_answers_none_for_the_same_finding_again(own_case):
+    alert = AlertFactory(case=own_case, kind="liver_injury", severity="warning")
 
-    assert alert_raise(case=own_case, kind="liver_injury", severity="warning", message="Again") is None
+    assert alert_raise(case=own_case, kind="liver_injury", severity="warning", message=alert.message) is None
     assert Alert.objects.filter(case=own_case).count() == 1
+    assert alert.evidence.count() == 1
 
 
 # --- The alert is written in the data's own transaction ---
@@ -845,5 +847,5 @@ def test_the_worklist_takes_two_queries_whatever_its_length(
         AlertFactory(case=case)
         AlertFactory(case=case, kind="liver_injury", severity="warning")
 
-    with django_assert_num_queries(2):  # the user's roles, then the alerts
+    with django_assert_num_queries(3):  # the user's roles, the alerts, then their evidence
         assert len(list(worklist_for(clinician))) == 2

@@ -907,3 +907,29 @@ def test_chart_query_count_does_not_grow_with_rows(request, signed_in, clinician
     chart_queries(client, few.patient_id)  # warm the session
 
     assert chart_queries(client, many.patient_id) == chart_queries(client, few.patient_id)
+
+
+def test_the_chart_and_the_worklist_show_a_reopened_alerts_evidence_with_struck_entries(
+    signed_in, clinician, own_case
+):
+    from cases.services.alerts import alert_acknowledge
+    from cases.services.clinical import assessment_mark_entered_in_error, assessment_record
+    from tests.factories import responses_totalling
+
+    def phq9(q9: int):
+        responses = responses_totalling("phq9", 0) | {"q1": 2, "q9": q9}
+        return assessment_record(case=own_case, actor=clinician, instrument="phq9", responses=responses)
+
+    wrong = phq9(2)
+    alert_acknowledge(alert=Alert.objects.get(case=own_case), actor=clinician, note="Called; safe")
+    phq9(1)
+    assessment_mark_entered_in_error(assessment=wrong, actor=clinician, reason="Wrong patient")
+    client = signed_in(clinician)
+
+    chart = client.get(chart_url(own_case.patient_id)).content.decode()
+    dashboard = client.get("/").content.decode()
+
+    for html in (chart, dashboard):
+        assert "Evidence (2 records)" in html
+        assert "<del>" in html and "struck: entered in error: Wrong patient" in html
+    assert "Reopened" in chart and "Earlier acknowledged by" in chart
