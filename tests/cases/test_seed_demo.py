@@ -27,6 +27,7 @@ from cases.measures import hys_law
 from cases.models import (
     ANALYTES,
     Alert,
+    AlertEvidence,
     Assessment,
     CareTeamMember,
     Case,
@@ -593,6 +594,7 @@ def clinic_digest() -> str:
 
 
 def wipe_patients() -> None:
+    AlertEvidence.objects.all().delete()
     Alert.objects.all().delete()
     for model in (TreatmentGoal, Medication, DrugScreen, LiverPanel):
         model.objects.all().delete()

@@ -315,6 +315,9 @@ def raise_recent_alerts(checks: Sequence[AlertCheck], rng: random.Random, now: d
 # it was raised.
 WRITTEN_FIELDS = (
     "raised_at",
+    "severity",
+    "message",
+    "reopened_at",
     "status",
     "acknowledged_at",
     "acknowledged_by",
@@ -360,7 +363,11 @@ class CaseAlerts:
             else:
                 raised = alerts_check(record)
             for alert in raised:
-                self._raised(alert, check.at)
+                known = next((a for a in self.raised if a.pk == alert.pk), None)
+                if known is None:
+                    self._raised(alert, check.at)
+                else:  # new evidence on an alert already raised: back to open if it was acknowledged
+                    self._more_evidence(known, alert, check.at)
         self._settle_until(self.end)
         for alert in self.raised:
             if alert.status == Alert.Status.RESOLVED:
@@ -374,6 +381,18 @@ class CaseAlerts:
         self.tally[f"raised:{alert.kind}"] += 1
         alert.raised_at = at
         self.raised.append(alert)
+        self._handle(alert, at)
+
+    def _more_evidence(self, known: Alert, alert: Alert, at: dt.datetime) -> None:
+        """The rules added evidence to `known` (as stored: severity and message from its evidence); the clinic
+        sees it again if it had been acknowledged (SPEC section 5)."""
+        known.severity, known.message = alert.severity, alert.message
+        if known.status == Alert.Status.ACKNOWLEDGED:
+            known.status, known.reopened_at = Alert.Status.OPEN, at
+            self.tally[f"reopened:{known.kind}"] += 1
+            self._handle(known, at)
+
+    def _handle(self, alert: Alert, at: dt.datetime) -> None:
         rng = self.rng
         handling = demo_data.ALERT_HANDLING[alert.kind]
         if rng.random() < handling.unhandled:
