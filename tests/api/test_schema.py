@@ -264,8 +264,9 @@ def test_codes_are_enums_with_the_spec_vocabulary(schema):
     assert components["InstrumentEnum"]["enum"] == ["dsm5_sud", "cows", "sows", "phq9", "gad7"]
     assert components["ScreenResultEnum"]["enum"] == ["positive", "negative", "not_tested"]
     assert set(components["AlertKindEnum"]["enum"]) == {
-        "suicide_risk", "hypertensive_crisis", "elevated_bp", "liver_injury", "withdrawal_moderate", "engagement_risk",
-        "fentanyl_positive", "plan_review_overdue",
+        "suicide_risk", "hypertensive_crisis", "elevated_bp", "alpha2_hypotension", "liver_injury", "hys_law",
+        "withdrawal_moderate", "seizure", "overdose", "engagement_risk", "fentanyl_positive", "return_to_use",
+        "plan_review_overdue",
     }  # fmt: skip
     assert components["AlertSeverityEnum"]["enum"] == ["urgent", "warning"]
     assert components["AlertStatusEnum"]["enum"] == ["open", "acknowledged", "resolved"]
