@@ -36,7 +36,7 @@ def first_evidence(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0008_outcomes_indexes'),
+        ('cases', '0009_part2_consents_disclosures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
