@@ -320,7 +320,7 @@ def test_a_reading_corrected_to_a_worse_one_reopens_the_acknowledged_alert(own_c
 
 
 def test_the_migration_gives_every_existing_alert_its_source_as_first_evidence(own_case):
-    migration = importlib.import_module("cases.migrations.0010_alert_evidence")
+    migration = importlib.import_module("cases.migrations.0011_alert_evidence")
     with_source = AlertFactory(case=own_case, source_type="assessment", source_id=own_case.pk)
     periodic = AlertFactory(case=own_case, kind="engagement_risk", severity="warning", message="No visit.")
     AlertEvidence.objects.all().delete()

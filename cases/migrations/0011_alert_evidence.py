@@ -36,7 +36,7 @@ def first_evidence(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0009_part2_consents_disclosures'),
+        ('cases', '0010_drafts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
