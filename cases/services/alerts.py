@@ -428,7 +428,7 @@ def _settle(alert: Alert, *, actor: User, note: str, to_status: str) -> Alert:
     if not note:
         raise ValidationFailed("A note is required.", field="note")
     with transaction.atomic():
-        current = Alert.objects.select_for_update().get(pk=alert.pk)
+        current = Alert.objects.select_for_update(no_key=True).get(pk=alert.pk)
         if current.status == Alert.Status.RESOLVED:
             raise Conflict("This alert is already resolved.")
         if to_status == Alert.Status.ACKNOWLEDGED and current.status == Alert.Status.ACKNOWLEDGED:

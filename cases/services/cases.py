@@ -86,7 +86,7 @@ def case_open(
     full_clean_or_raise(case, exclude=["patient", "care_team"])
     try:
         with transaction.atomic():
-            locked = Patient.objects.select_for_update().get(pk=patient.pk)
+            locked = Patient.objects.select_for_update(no_key=True).get(pk=patient.pk)
             if locked.entered_in_error:  # marked while we were validating
                 raise ValidationFailed("This patient record was entered in error.", field="patient")
             if Case.objects.filter(patient=patient, status=Case.Status.OPEN).exists():
@@ -154,7 +154,9 @@ def case_assign_clinicians(
     care_team = list(dict.fromkeys(care_team))
     _check_clinicians(primary_clinician, care_team)
     with transaction.atomic():
-        Case.objects.select_for_update().filter(pk=case.pk).first()  # one assignment at a time per case
+        Case.objects.select_for_update(no_key=True).filter(
+            pk=case.pk
+        ).first()  # one assignment at a time per case
         case.primary_clinician = primary_clinician
         case.save(update_fields=["primary_clinician", "updated_at"])
         keep = {user.pk for user in care_team}

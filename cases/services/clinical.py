@@ -110,7 +110,7 @@ def assessment_mark_entered_in_error(*, assessment: Assessment, actor: User, rea
     if not reason:
         raise ValidationFailed("A reason is required.", field="reason")
     with transaction.atomic():
-        current = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        current = Assessment.objects.select_for_update(no_key=True).get(pk=assessment.pk)
         if current.entered_in_error:
             raise ValidationFailed("This assessment is already marked entered in error.", field="reason")
         current.entered_in_error = True

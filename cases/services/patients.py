@@ -111,7 +111,9 @@ def patient_mark_entered_in_error(*, patient: Patient, actor: User | None, reaso
     if not reason:
         raise ValidationFailed("A reason is required to mark a record as entered in error.", field="reason")
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=patient.pk).first()  # serializes with case_open
+        Patient.objects.select_for_update(no_key=True).filter(
+            pk=patient.pk
+        ).first()  # serializes with case_open
         if patient.cases.filter(status="open").exists():
             raise ValidationFailed(
                 "Close the patient's open case before marking the record entered in error."

@@ -92,7 +92,7 @@ def case_transition(
     if to_stage not in Stage.values:
         raise ValidationFailed(f"Unknown stage {to_stage!r}.", field="to_stage")
     with transaction.atomic():
-        current = Case.objects.select_for_update().get(pk=case.pk)
+        current = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
         if current.version != case.version:
             raise ConcurrentChange("The case was changed by someone else; reload it and try again.")
         rule = TRANSITIONS.get((current.stage, to_stage))

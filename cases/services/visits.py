@@ -126,7 +126,7 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
     if "scheduled_at" in fields:
         _check_aware(fields["scheduled_at"])
     with transaction.atomic():
-        current = Visit.objects.select_for_update().get(pk=visit.pk)
+        current = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
         if current.is_signed:
             raise NoteLocked(
                 "This visit's note is signed; add an addendum instead.", field="non_field_errors"
@@ -166,7 +166,7 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
 def visit_sign(*, visit: Visit, actor: User) -> Visit:
     """Sign and lock the note. A second signature is a conflict."""
     with transaction.atomic():
-        current = Visit.objects.select_for_update().get(pk=visit.pk)
+        current = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
         if current.is_signed:
             raise NoteLocked("This visit's note is already signed.")
         if current.status != Visit.Status.ATTENDED:
