@@ -1,18 +1,40 @@
-"""Map domain errors onto HTTP: `ValidationFailed` -> 400 with field errors, `Conflict` -> 409; JSON 404s."""
+"""Map domain errors onto HTTP: `ValidationFailed` -> 400 with field errors, `Conflict` -> 409; JSON 404s; a
+database too busy to answer now (a lock wait or statement timed out, a serialization failure or deadlock) -> 503
+`busy` with Retry-After, instead of a 500."""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from cases.errors import Conflict, DomainError, ValidationFailed
 
+# PostgreSQL SQLSTATEs that mean "try again in a moment": lock_not_available (lock_timeout), query_canceled
+# (statement_timeout), serialization_failure, deadlock_detected. https://www.postgresql.org/docs/15/errcodes-appendix.html
+BUSY_SQLSTATES = frozenset({"55P03", "57014", "40001", "40P01"})
+RETRY_AFTER_SECONDS = 2
+
+
+def database_busy(exc: BaseException) -> bool:
+    """The database refused for contention or time, not for the request's content."""
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
+    return getattr(cause, "sqlstate", None) in BUSY_SQLSTATES
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DatabaseError) and database_busy(exc):
+        set_rollback()
+        return Response(
+            {"detail": "The system is busy; try again in a moment.", "code": "busy"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, Conflict):
         return Response({"detail": exc.message, **exc.errors}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ValidationFailed | DomainError):

@@ -110,6 +110,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No statement, lock wait or open idle transaction may hold a worker (or a row) for long: a stuck client or a
+    # network partition otherwise holds its locks until TCP gives up. Seconds; 0 turns one off (a long migration
+    # or a bulk load may need DB_STATEMENT_TIMEOUT=0). A lock wait that times out answers 503 `busy` (api/errors.py).
+    _timeouts = {
+        "statement_timeout": env_int("DB_STATEMENT_TIMEOUT", 30),
+        "lock_timeout": env_int("DB_LOCK_TIMEOUT", 5),
+        "idle_in_transaction_session_timeout": env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT", 10),
+    }
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5)
+    DATABASES["default"]["OPTIONS"]["options"] = " ".join(
+        f"-c {name}={seconds * 1000}" for name, seconds in _timeouts.items()
+    )
 
 # PostgreSQL: the app's own least-privilege login (clinic/dbroles.py), granted after each migrate by the owner that
 # migrates; unset, no grants are made (SQLite, or a server whose grants are managed elsewhere).

@@ -1,0 +1,103 @@
+"""A database too busy to answer (a lock wait or a statement timed out, a serialization failure, a deadlock) is a
+503 `busy` with Retry-After, never a 500; and PostgreSQL connections carry the timeouts from settings."""
+
+import threading
+from unittest import mock
+
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from rest_framework.test import APIClient
+
+from cases.models import Case
+from tests.factories import CaseFactory
+
+
+class _DriverError(Exception):
+    """What psycopg raises under Django's wrapper: an error carrying its SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def _database_error(sqlstate: str) -> OperationalError:
+    error = OperationalError("canceling statement")
+    error.__cause__ = _DriverError(sqlstate)
+    return error
+
+
+@pytest.mark.parametrize("sqlstate", ["55P03", "57014", "40001", "40P01"])
+def test_a_busy_database_answers_503_busy_with_retry_after(as_user, own_case, sqlstate):
+    client = as_user("clinician")
+    with mock.patch("api.views.cases.case_transition", side_effect=_database_error(sqlstate)):
+        response = client.post(
+            f"/api/v1/cases/{own_case.pk}/transition/", {"to_stage": "assessment"}, format="json"
+        )
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "busy"
+    assert response["Retry-After"] == "2"
+
+
+def test_other_database_errors_are_not_disguised_as_busy(as_user, own_case):
+    client = as_user("clinician")
+    client.raise_request_exception = True
+    with (
+        mock.patch("api.views.cases.case_transition", side_effect=_database_error("XX000")),
+        pytest.raises(OperationalError),
+    ):
+        client.post(f"/api/v1/cases/{own_case.pk}/transition/", {"to_stage": "assessment"}, format="json")
+
+
+@pytest.mark.postgres
+def test_postgres_connections_carry_statement_lock_and_idle_timeouts(db):
+    with connection.cursor() as cursor:
+        shown = {}
+        for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
+            cursor.execute(f"SHOW {name}")
+            shown[name] = cursor.fetchone()[0]
+
+    assert shown == {
+        "statement_timeout": "30s",
+        "lock_timeout": "5s",
+        "idle_in_transaction_session_timeout": "10s",
+    }
+    assert settings.DATABASES["default"]["OPTIONS"]["connect_timeout"] == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_write_that_waits_past_the_lock_timeout_is_a_503_not_a_500(clinician):
+    case = CaseFactory(primary_clinician=clinician)
+    locked, release = threading.Event(), threading.Event()
+
+    def holder():  # another session holding the case row (FOR UPDATE conflicts even with FOR NO KEY UPDATE)
+        try:
+            with transaction.atomic():
+                Case.objects.select_for_update().get(pk=case.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(10)
+    client = APIClient()
+    client.force_authenticate(user=clinician)
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '200ms'")
+    try:
+        response = client.post(
+            f"/api/v1/cases/{case.pk}/transition/", {"to_stage": "assessment"}, format="json"
+        )
+    finally:
+        release.set()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert (response.status_code, response.json()["code"]) == (503, "busy")
+    case.refresh_from_db()
+    assert case.stage == "intake"
