@@ -1,6 +1,7 @@
 """Staff accounts. Roles are Django groups named after `clinic.roles.Role`."""
 
 import uuid
+from collections.abc import Iterable
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
@@ -26,11 +27,19 @@ class User(AbstractUser):
 
     @cached_property
     def roles(self) -> frozenset[Role]:
-        """The user's role codes; reads the prefetched groups when the queryset prefetched them."""
-        if not self.is_active:
-            return frozenset()
-        names = {group.name for group in self.groups.all()}
-        return frozenset(Role(name) for name in names if name in Role.values)
+        """The user's role codes; reads the prefetched groups when the queryset prefetched them (or what
+        `remember_roles` was given: `clinic.backends` loads them with the user, in one query)."""
+        return (
+            self._roles_from({group.name for group in self.groups.all()}) if self.is_active else frozenset()
+        )
+
+    def remember_roles(self, group_names: Iterable[str | None]) -> None:
+        """Set `roles` from group names read along with the user (no query of its own)."""
+        self.__dict__["roles"] = self._roles_from(group_names) if self.is_active else frozenset()
+
+    @staticmethod
+    def _roles_from(group_names: Iterable[str | None]) -> frozenset[Role]:
+        return frozenset(Role(name) for name in group_names if name in Role.values)
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles

@@ -146,7 +146,7 @@ PASSWORD_HASHERS = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username before any password check
-    "django.contrib.auth.backends.ModelBackend",
+    "clinic.backends.ClinicBackend",  # ModelBackend that loads the user with the roles in one query
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

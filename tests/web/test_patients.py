@@ -803,8 +803,9 @@ def test_break_glass_is_refused_to_other_roles_and_grants_nothing(as_role, other
 
 # --- Query counts ---------------------------------------------------------------------------------------------
 
-# Session, user, the user's groups, the clinician picker; count, page, open cases, their clinicians; the audit.
-LIST_QUERIES = 8 + AUDIT_APPEND_QUERIES
+# Session, the user with the user's groups (clinic.backends), the clinician picker; count, page, open cases, their
+# clinicians; the audit.
+LIST_QUERIES = 7 + AUDIT_APPEND_QUERIES
 
 
 @pytest.fixture
