@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench bench-reports bench-release lint typecheck security check-migrations compose-check clean
+.PHONY: install demo test fuzz bench bench-reports bench-release bench-audit race lint typecheck security check-migrations compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -72,3 +72,11 @@ bench-reports: $(STAMP)
 ## bench-release: one patient with five years of weekly visits, released as FHIR and as print (SPEC 13: under 2 s)
 bench-release: $(STAMP)
 	$(BIN)/python scripts/bench_release.py
+
+## bench-audit: audit appends per second with 1 and 8 concurrent writers (PostgreSQL, BENCH_AUDIT_DATABASE_URL)
+bench-audit: $(STAMP)
+	$(BIN)/python scripts/bench_audit.py
+
+## race: every pair of writes on one case fired at once, 1,008 races (PostgreSQL, RACE_DATABASE_URL; RACE_ROUNDS)
+race: $(STAMP)
+	$(BIN)/python scripts/race.py
