@@ -4,6 +4,7 @@ database too busy to answer now (a lock wait or statement timed out, a serializa
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -17,8 +18,8 @@ from cases.errors import Conflict, DomainError, ValidationFailed
 
 # PostgreSQL SQLSTATEs that mean "try again in a moment": lock_not_available (lock_timeout), query_canceled
 # (statement_timeout), serialization_failure, deadlock_detected. https://www.postgresql.org/docs/15/errcodes-appendix.html
+# Any other database error that reaches Django is answered by clinic.errors (503 `database_unavailable` or 500).
 BUSY_SQLSTATES = frozenset({"55P03", "57014", "40001", "40P01"})
-RETRY_AFTER_SECONDS = 2
 
 
 def database_busy(exc: BaseException) -> bool:
@@ -33,7 +34,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": "The system is busy; try again in a moment.", "code": "busy"},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            headers={"Retry-After": str(settings.RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, Conflict):
         return Response({"detail": exc.message, **exc.errors}, status=status.HTTP_409_CONFLICT)

@@ -113,7 +113,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No statement, lock wait or open idle transaction may hold a worker (or a row) for long: a stuck client or a
     # network partition otherwise holds its locks until TCP gives up. Seconds; 0 turns one off (a long migration
-    # or a bulk load may need DB_STATEMENT_TIMEOUT=0). A lock wait that times out answers 503 `busy` (api/errors.py).
+    # or a bulk load may need DB_STATEMENT_TIMEOUT=0). A lock wait that times out answers 503 `busy` (api/errors.py;
+    # clinic/errors.py answers any other database outage).
     _timeouts = {
         "statement_timeout": env_int("DB_STATEMENT_TIMEOUT", 30),
         "lock_timeout": env_int("DB_LOCK_TIMEOUT", 5),

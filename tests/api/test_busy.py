@@ -37,7 +37,7 @@ def test_a_busy_database_answers_503_busy_with_retry_after(as_user, own_case, sq
 
     assert response.status_code == 503
     assert response.json()["code"] == "busy"
-    assert response["Retry-After"] == "2"
+    assert response["Retry-After"] == str(settings.RETRY_AFTER_SECONDS)
 
 
 def test_other_database_errors_are_not_disguised_as_busy(as_user, own_case):
