@@ -1,6 +1,10 @@
 """A database too busy to answer (a lock wait or a statement timed out, a serialization failure, a deadlock) is a
 503 `busy` with Retry-After, never a 500; and PostgreSQL connections carry the timeouts from settings."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from unittest import mock
 
@@ -50,20 +54,27 @@ def test_other_database_errors_are_not_disguised_as_busy(as_user, own_case):
         client.post(f"/api/v1/cases/{own_case.pk}/transition/", {"to_stage": "assessment"}, format="json")
 
 
-@pytest.mark.postgres
-def test_postgres_connections_carry_statement_lock_and_idle_timeouts(db):
-    with connection.cursor() as cursor:
-        shown = {}
-        for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"):
-            cursor.execute(f"SHOW {name}")
-            shown[name] = cursor.fetchone()[0]
+def test_production_postgres_connections_carry_statement_lock_idle_and_connect_timeouts():
+    """Read from clinic.settings in a fresh interpreter (the test settings relax them: see settings_test.py)."""
+    script = (
+        "import json, clinic.settings as s; o = s.DATABASES['default']['OPTIONS'];"
+        "print(json.dumps([o['options'], o['connect_timeout']]))"
+    )
+    env = {**os.environ, "DATABASE_URL": "postgres://u@127.0.0.1:5432/x", "SECRET_KEY": "x" * 60}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)  # noqa: S603
 
-    assert shown == {
-        "statement_timeout": "30s",
-        "lock_timeout": "5s",
-        "idle_in_transaction_session_timeout": "10s",
-    }
-    assert settings.DATABASES["default"]["OPTIONS"]["connect_timeout"] == 5
+    assert json.loads(out.stdout) == [
+        "-c statement_timeout=30000 -c lock_timeout=5000 -c idle_in_transaction_session_timeout=10000",
+        5,
+    ]
+
+
+@pytest.mark.postgres
+def test_postgres_connections_carry_the_configured_timeouts(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "30s"  # settings_test.py
 
 
 @pytest.mark.postgres
