@@ -22,6 +22,6 @@ def user_with_roles(user_id: Any) -> User | None:
 
 
 class ClinicBackend(ModelBackend):
-    def get_user(self, user_id: Any) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: Any) -> User | None:
         user = user_with_roles(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
