@@ -50,6 +50,12 @@ CAPABILITY_WORDS: dict[Capability, str] = {
     Capability.LIST_STAFF: "list staff",
     Capability.REVIEW_BREAK_GLASS: "review break-glass access",
     Capability.RELEASE_RECORDS: "release records (clinicians and supervisors do)",
+    Capability.RECORD_CONSENTS: "record or revoke consents",
+    Capability.READ_CONSENTS: "read consents",
+    Capability.READ_CONSENT_DOCUMENTS: "open a signed consent form",
+    Capability.READ_DISCLOSURES: "read the disclosure ledger or an accounting of disclosures",
+    Capability.ACCOUNTING_REQUESTS: "handle requests for an accounting of disclosures",
+    Capability.WRITE_COUNSELING_NOTES: "write SUD counseling notes",
 }
 
 
@@ -203,6 +209,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         links.append(("reports", "Reports"))
     if has_capability(user, Capability.AUDIT_LOG):
         links.append(("audit", "Audit log"))
+    if has_capability(user, Capability.ACCOUNTING_REQUESTS):
+        links.append(("privacy", "Privacy"))
     return {
         "nav_links": links,
         "nav_admin": may_use_admin(user),

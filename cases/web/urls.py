@@ -6,6 +6,7 @@ from cases.web import (
     chart,
     clinical_record,
     dashboard,
+    part2,
     patients,
     release,
     reports,
@@ -22,4 +23,5 @@ urlpatterns = [
     *reports.urlpatterns,
     *audit_log.urlpatterns,
     *release.urlpatterns,
+    *part2.urlpatterns,
 ]
