@@ -568,3 +568,27 @@ def test_a_scan_that_is_not_a_pdf_png_or_jpeg_is_refused(consent, front_desk, na
     assert "file" in refused(consent_attach_document, actor=front_desk, consent=consent, upload=upload)
     consent.refresh_from_db()
     assert not consent.document
+
+
+# --- Demo data ------------------------------------------------------------------------------------------------------
+
+
+def test_the_demo_has_consents_of_each_kind_a_revocation_and_a_year_of_disclosures(db):
+    import io
+
+    from django.core.management import call_command
+
+    from cases.models import AccountingRequest, ConsentRevocation, CounselingNote
+
+    out = io.StringIO()
+    call_command("seed_demo", force=True, patients=15, seed=7, stdout=out)
+    assert set(Consent.objects.values_list("kind", flat=True)) == {"tpo", "specific", "counseling_notes"}
+    assert ConsentRevocation.objects.exists()
+    disclosed = Disclosure.objects.values_list("disclosed_at", flat=True)
+    assert min(disclosed) < timezone.now() - dt.timedelta(days=300)
+    assert {"consent", "medical_emergency", "court_order"} <= set(
+        Disclosure.objects.values_list("basis", flat=True)
+    )
+    assert CounselingNote.objects.exists()
+    assert {r.status for r in AccountingRequest.objects.all()} == {"open", "late"}
+    assert "Part 2 consents" in out.getvalue()

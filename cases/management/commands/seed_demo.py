@@ -19,8 +19,9 @@ from django.utils import timezone
 from cases import demo_data
 from cases.demo import AlertCheck, DemoGenerator, DemoRows, DemoStaff
 from cases.demo_data import DEMO_STAFF
+from cases.demo_part2 import seed_part2
 from cases.measures import hys_law
-from cases.models import ANALYTES, Alert, Case, Medication, Patient, TreatmentGoal, Visit
+from cases.models import ANALYTES, Alert, Case, Consent, Disclosure, Medication, Patient, TreatmentGoal, Visit
 from cases.services.alerts import alerts_check, alerts_check_attendance, alerts_raise_periodic
 from cases.services.patients import mrn_allocate
 from clinic.models import User
@@ -82,6 +83,7 @@ class Command(BaseCommand):
                     seed=options["seed"], today=today, tz=tz, staff=staff, visit_density=density
                 )
                 tally = seed_patients(generator, count)
+                tally.update(seed_part2(users=users, today=today, seed=options["seed"]))
         # Printed after the commit, so a closed pipe on stdout cannot undo the seeding.
         if tally is None:
             self.stdout.write("Patients already exist: no demo patients added (--if-empty).")
@@ -114,6 +116,10 @@ class Command(BaseCommand):
             f"  alerts raised     {sum(tally['raised:' + kind] for kind in Alert.Kind.values):,} "
             f"({spread('raised:', Alert.Kind.values)})",
             f"    on record       {spread('alert:', Alert.Status.values) or 'none'}",
+            f"  Part 2 consents   {spread('consent:', Consent.Kind.values) or 'none'} "
+            f"({tally['revocation']:,} revocations)",
+            f"  disclosures       {spread('disclosure:', Disclosure.Basis.values) or 'none'} "
+            f"(counseling notes {tally['counseling_note']:,}, accounting requests {tally['accounting_request']:,})",
         ]
         for severity in Alert.Severity.values:
             prefix = f"open:{severity}:"
