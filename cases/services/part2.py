@@ -54,6 +54,8 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 # What a consent's scan may be, told by its content (not its name or the client's content type).
 DOCUMENT_TYPES = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
 MAX_RECIPIENTS = 20
+# Nothing the clinic records predates this (and a time near year 1 cannot be turned into clinic time).
+EARLIEST = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 
 
 # --- Reading the lists of codes --------------------------------------------------------------------------------
@@ -102,6 +104,8 @@ def _day(data: Mapping[str, Any], name: str, *, required: bool) -> dt.date | Non
         return None
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ValidationFailed("Give a date (YYYY-MM-DD).", field=name)
+    if value < EARLIEST.date():
+        raise ValidationFailed("This date is too far in the past.", field=name)
     return value
 
 
@@ -670,6 +674,8 @@ def disclosure_record(
         raise ValidationFailed("Give the time with a time zone offset.", field="disclosed_at")
     if disclosed_at > now + dt.timedelta(minutes=1):
         raise ValidationFailed("A disclosure cannot be dated in the future.", field="disclosed_at")
+    if disclosed_at < EARLIEST:
+        raise ValidationFailed("This date is too far in the past.", field="disclosed_at")
     if channel not in Disclosure.Channel.values:
         raise ValidationFailed(
             f"Choose the channel: {', '.join(Disclosure.Channel.values)}.", field="channel"
@@ -802,6 +808,8 @@ def counseling_note_write(
         raise ValidationFailed("Give the time with a time zone offset.", field="written_at")
     if written_at > now + dt.timedelta(minutes=1):
         raise ValidationFailed("A note cannot be dated in the future.", field="written_at")
+    if written_at < EARLIEST:
+        raise ValidationFailed("This date is too far in the past.", field="written_at")
     if timezone.localdate(written_at) < case.opened_on:
         raise ValidationFailed(f"This is before the case opened ({case.opened_on}).", field="written_at")
     if visit is not None and visit.case_id != case.pk:

@@ -579,3 +579,20 @@ def test_counseling_notes_are_released_by_their_author_alone(as_user, clinic, no
     done = as_user("clinician").post("/api/v1/disclosures/", data, format="json")
     assert done.status_code == 201, done.content
     assert done.json()["counseling_notes"] == [str(note.pk)]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_a_time_out_of_any_range_is_a_400_not_a_500(as_user, own_consent, clinic, moment):
+    client = as_user("clinician")
+    released = client.post(
+        "/api/v1/disclosures/", release_body(own_consent, disclosed_at=moment), format="json"
+    )
+    assert released.status_code == 400
+    assert "disclosed_at" in released.json()
+    note = client.post(
+        "/api/v1/counseling-notes/",
+        {"case": str(clinic.own_case.pk), "text": "x", "written_at": moment},
+        format="json",
+    )
+    assert note.status_code == 400
+    assert "written_at" in note.json()

@@ -594,6 +594,24 @@ def clinic_digest() -> str:
 
 
 def wipe_patients() -> None:
+    from cases.models import (
+        AccountingRequest,
+        Consent,
+        ConsentRecipient,
+        ConsentRevocation,
+        CounselingNote,
+        Disclosure,
+    )
+
+    for part2 in (
+        Disclosure,
+        AccountingRequest,
+        CounselingNote,
+        ConsentRevocation,
+        ConsentRecipient,
+        Consent,
+    ):
+        part2.objects.all().delete()
     AlertEvidence.objects.all().delete()
     Alert.objects.all().delete()
     for model in (TreatmentGoal, Medication, DrugScreen, LiverPanel):
