@@ -58,7 +58,7 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -67,7 +67,11 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes], timeout: float = 30
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a local http URL
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except (
+            urllib.error.URLError,
+            ConnectionError,
+            TimeoutError,
+        ):  # not up yet, or slow on a busy machine
             pass
         time.sleep(0.3)
     raise SystemExit(f"the server did not answer {url} within {timeout:.0f}s")

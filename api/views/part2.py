@@ -180,7 +180,13 @@ class ConsentViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericVie
         )
         return self._shown(consent)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+        }
+    )
     @document.mapping.get
     def document_download(self, request: Request, pk: str | None = None) -> HttpResponseBase:
         """The signed form's scan, as an attachment, for those who may read it (never administrators)."""
