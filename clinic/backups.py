@@ -135,10 +135,12 @@ class DrillResult:
     mismatches: dict[str, tuple[int, int]] = field(default_factory=dict)
     audit_report: str = ""
     audit_ok: bool = False
+    anchor_report: str = ""
+    anchor_ok: bool = True
 
     @property
     def ok(self) -> bool:
-        return not self.mismatches and self.audit_ok
+        return not self.mismatches and self.audit_ok and self.anchor_ok
 
 
 def restore_drill(dump: Path, *, keep: bool = False) -> DrillResult:
@@ -173,6 +175,10 @@ def restore_drill(dump: Path, *, keep: bool = False) -> DrillResult:
             raise BackupError(f"pg_restore failed: {restored.stderr.strip()}")
         with psycopg.connect(**{**params, "dbname": scratch}) as copy:
             counts = _count_rows(copy)
+            if settings.AUDIT_ANCHOR_FILE and Path(settings.AUDIT_ANCHOR_FILE).exists():
+                result.anchor_ok, result.anchor_report = _compare_with_anchor(
+                    copy, Path(settings.AUDIT_ANCHOR_FILE)
+                )
         expected: dict[str, int] = manifest["row_counts"]
         result.tables, result.rows = len(counts), sum(counts.values())
         for table in sorted(set(expected) | set(counts)):
@@ -194,6 +200,24 @@ def restore_drill(dump: Path, *, keep: bool = False) -> DrillResult:
         extra={"file": dump.name, "ok": result.ok, "tables": result.tables, "rows": result.rows},
     )
     return result
+
+
+def _compare_with_anchor(copy: psycopg.Connection, anchor_file: Path) -> tuple[bool, str]:
+    """The restored seals against the anchor file (kept outside the database): every seal the anchor names that the
+    copy holds must have the anchored hash, and the copy must hold every anchored seal up to its own newest one.
+    Anchored seals newer than the backup are expected to be missing from it."""
+    anchored: dict[int, str] = {}
+    for raw in anchor_file.read_text(encoding="utf-8").splitlines():
+        if raw.strip():
+            entry = json.loads(raw)
+            anchored[int(entry["seal"])] = str(entry["hash"])
+    restored = dict(copy.execute("SELECT sequence, hash FROM clinic_auditseal").fetchall())
+    newest = max(restored, default=0)
+    for sequence, expected in sorted(anchored.items()):
+        if sequence <= newest and restored.get(sequence) != expected:
+            return False, f"seal #{sequence} differs from the anchor (or is missing from the restore)"
+    later = sum(1 for sequence in anchored if sequence > newest)
+    return True, f"{len(restored)} seals match the anchor; {later} anchored seals are newer than the backup"
 
 
 def _verify_audit(database: str, params: dict[str, Any]) -> subprocess.CompletedProcess[str]:

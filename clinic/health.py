@@ -2,8 +2,9 @@
 
 - `/healthz`: the process answers. It touches nothing else, so a database outage never gets the app's containers
   restarted (they would come back to the same outage).
-- `/readyz`: the app can serve: the database answers, every migration on disk is applied, and the cache answers.
-  503 with the failing checks named otherwise, so a load balancer stops sending traffic until it passes.
+- `/readyz`: the app can serve: the database answers, every migration on disk is applied, the audit sealer keeps
+  up (no event unsealed for READY_MAX_AUDIT_LAG_SECONDS, 60 s by default) and the cache answers. 503 with the
+  failing checks named otherwise, so a load balancer stops sending traffic until it passes.
 
 - `/metrics`: django-prometheus' counters and histograms (requests by view and status, latencies, database and
   cache use) for a scraper with `Authorization: Bearer <METRICS_TOKEN>` or from METRICS_ALLOWED_NETWORKS; 404 to
@@ -58,6 +59,15 @@ def check_migrations() -> str:
     return "ok" if not missing else f"{len(missing)} not applied"
 
 
+def check_audit_sealer() -> str:
+    """The sealer keeps up: no audit event has waited unsealed longer than READY_MAX_AUDIT_LAG_SECONDS."""
+    from clinic.audit import unsealed_lag_seconds
+
+    lag = unsealed_lag_seconds()
+    limit: int = settings.READY_MAX_AUDIT_LAG_SECONDS
+    return "ok" if lag < limit else f"{lag:.0f} s behind (limit {limit} s)"
+
+
 def check_cache() -> str:
     key = "readyz-probe"
     cache.set(key, "1", timeout=5)
@@ -67,8 +77,10 @@ def check_cache() -> str:
 READINESS_CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "migrations": check_migrations,
+    "audit_sealer": check_audit_sealer,
     "cache": check_cache,
 }
+NEEDS_DATABASE = ("migrations", "audit_sealer")
 
 
 def _answer(body: dict[str, Any], status: int) -> JsonResponse:
@@ -85,7 +97,7 @@ def readiness() -> JsonResponse:
     checks: dict[str, str] = {}
     started = time.perf_counter()
     for name, check in READINESS_CHECKS.items():
-        if name == "migrations" and checks.get("database") != "ok":
+        if name in NEEDS_DATABASE and checks.get("database") != "ok":
             checks[name] = "unknown"
             continue
         try:

@@ -374,3 +374,5 @@ RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 5)
 AUDIT_SEAL_INTERVAL = env_int("AUDIT_SEAL_INTERVAL", 60)
 # A file each seal's hash is appended to (on storage the database's owner cannot rewrite); empty: log line only.
 AUDIT_ANCHOR_FILE = env_str("AUDIT_ANCHOR_FILE") or ""
+# /readyz fails while an audit event has waited unsealed this long (the sealer is stopped or held back).
+READY_MAX_AUDIT_LAG_SECONDS = env_int("READY_MAX_AUDIT_LAG_SECONDS", 60)

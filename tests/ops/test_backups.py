@@ -53,6 +53,26 @@ def test_the_drill_fails_when_the_restore_differs_from_the_manifest(some_records
     assert result.mismatches == {"cases_case": (4, 3)}
 
 
+def test_the_drill_checks_the_restored_seals_against_the_anchor_file(some_records, tmp_path, settings):
+    from clinic.audit import seal_pending
+
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anchor.jsonl")
+    [seal] = seal_pending()
+    dump = backup(tmp_path / "backups")
+
+    good = restore_drill(dump)
+    anchored = json.loads((tmp_path / "anchor.jsonl").read_text())
+    (tmp_path / "anchor.jsonl").write_text(json.dumps({**anchored, "hash": "0" * 64}) + "\n")
+    forged = restore_drill(dump)
+
+    assert (good.ok, good.anchor_ok) == (True, True), good.anchor_report
+    assert "1 seals match the anchor" in good.anchor_report
+    assert (forged.ok, forged.anchor_report) == (
+        False,
+        f"seal #{seal.sequence} differs from the anchor (or is missing from the restore)",
+    )
+
+
 def test_the_drill_drops_its_scratch_database(some_records, tmp_path):
     from django.db import connection
 

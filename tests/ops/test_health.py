@@ -1,6 +1,7 @@
 """Liveness and readiness probes: /healthz needs nothing but the process, /readyz names what is not ready."""
 
 import time
+from unittest import mock
 
 import pytest
 from django.db import OperationalError
@@ -44,7 +45,12 @@ def test_readyz_reports_each_check(client):
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "migrations": "ok", "cache": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "migrations": "ok",
+        "audit_sealer": "ok",
+        "cache": "ok",
+    }
 
 
 def test_readyz_is_503_naming_the_database_when_it_is_down(client, database_down):
@@ -54,7 +60,12 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, database_down
 
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
-    assert response.json()["checks"] == {"database": "unavailable", "migrations": "unknown", "cache": "ok"}
+    assert response.json()["checks"] == {
+        "database": "unavailable",
+        "migrations": "unknown",
+        "audit_sealer": "unknown",
+        "cache": "ok",
+    }
 
 
 def test_readyz_is_503_while_a_migration_is_not_applied(client, monkeypatch):
@@ -66,6 +77,42 @@ def test_readyz_is_503_while_a_migration_is_not_applied(client, monkeypatch):
 
     assert response.status_code == 503
     assert response.json()["checks"]["migrations"] == "1 not applied"
+
+
+def test_readyz_is_503_while_an_audit_event_waits_unsealed_too_long(client, clinician):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from clinic.audit import audit_record
+
+    audit_record(user=clinician, action="view", object_type="patient", object_id="x")
+    later = timezone.now() + dt.timedelta(seconds=61)
+
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["audit_sealer"].startswith("61 s behind")
+
+
+def test_readyz_is_ready_again_once_the_sealer_has_sealed(client, clinician, is_postgres):
+    if is_postgres:
+        pytest.skip("the sealer waits for the test's own open transaction on PostgreSQL")
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from clinic.audit import audit_record, seal_pending
+
+    audit_record(user=clinician, action="view", object_type="patient", object_id="x")
+    seal_pending()
+    later = timezone.now() + dt.timedelta(seconds=61)
+
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        response = client.get("/readyz")
+
+    assert response.json()["checks"]["audit_sealer"] == "ok"
 
 
 def test_readyz_is_503_when_the_cache_fails(client, monkeypatch):

@@ -16,8 +16,8 @@ def test_raise_alerts_runs_hourly():
     assert (alerts.command, alerts.every_seconds) == (("raise_alerts",), 3600)
 
 
-def test_the_audit_sealer_runs_every_seal_interval_once_its_command_exists(monkeypatch, settings):
-    settings.AUDIT_SEAL_INTERVAL = 45
+def test_the_audit_sealer_runs_twice_per_seal_interval(monkeypatch, settings):
+    settings.AUDIT_SEAL_INTERVAL = 90
     monkeypatch.setattr(
         run_scheduler, "get_commands", lambda: {"raise_alerts": "cases", "seal_audit": "clinic"}
     )
@@ -25,6 +25,10 @@ def test_the_audit_sealer_runs_every_seal_interval_once_its_command_exists(monke
     jobs = {job.name: job for job in scheduled_jobs()}
 
     assert jobs["seal_audit"] == Job("seal_audit", ("seal_audit", "--once"), 45)
+
+
+def test_the_installed_sealer_is_scheduled():
+    assert "seal_audit" in [job.name for job in scheduled_jobs()]
 
 
 def test_without_a_sealer_command_only_the_alerts_are_scheduled(monkeypatch):

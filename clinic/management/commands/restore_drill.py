@@ -31,6 +31,8 @@ class Command(BaseCommand):
         for table, (expected, restored) in result.mismatches.items():
             self.stderr.write(f"{table}: {expected} rows in the backup's manifest, {restored} restored")
         self.stdout.write(f"Audit: {result.audit_report}")
+        if result.anchor_report:
+            self.stdout.write(f"Anchor: {result.anchor_report}")
         if not result.ok:
             raise CommandError(f"Restore drill FAILED for {dump.name}.")
         kept = f" (kept as {result.scratch_database})" if keep else ""
