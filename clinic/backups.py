@@ -53,7 +53,7 @@ def _libpq_env(params: dict[str, Any]) -> dict[str, str]:
         "host": "PGHOST",
         "port": "PGPORT",
         "user": "PGUSER",
-        "password": "PGPASSWORD",
+        "password": "PGPASSWORD",  # nosec B105 - the name of libpq's variable, not a password
         "dbname": "PGDATABASE",
     }
     return {**os.environ, **{names[key]: str(value) for key, value in params.items()}}
