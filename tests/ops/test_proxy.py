@@ -125,7 +125,7 @@ def served(tmp_path):
         log.close()
 
 
-def slow_body_clients(port: int, *, count: int = 3, seconds: float = 6.0) -> list[threading.Thread]:
+def slow_body_clients(port: int, *, count: int = 3, seconds: float = 9.0) -> list[threading.Thread]:
     """`count` clients that post a form to the login page one byte every half second, for `seconds` at most."""
     body_length = int(seconds * 2) + 10  # never finishes within the test
 
@@ -163,17 +163,19 @@ def seconds_to_answer(port: int, timeout: float) -> float:
 
 def test_three_slow_bodies_starve_gunicorn_directly_but_not_behind_the_proxy(served):
     clients = slow_body_clients(served["direct"])
-    direct = seconds_to_answer(served["direct"], timeout=3)
+    direct = seconds_to_answer(served["direct"], timeout=5)
     for thread in clients:
         thread.join()
 
     clients = slow_body_clients(served["proxy"])
-    proxied = seconds_to_answer(served["proxy"], timeout=3)
+    proxied = seconds_to_answer(served["proxy"], timeout=5)
     for thread in clients:
         thread.join()
 
-    assert direct >= 2, f"the control did not starve ({direct:.2f} s): the test proves nothing"
-    assert proxied < 0.5, f"behind the proxy the app answered in {proxied:.2f} s"
+    # Directly, the request waits behind the dribbling bodies (they last 8 s more); behind the proxy it answers at
+    # once, which on a loaded shared machine can still take a second or two.
+    assert direct == float("inf"), f"the control did not starve ({direct:.2f} s): the test proves nothing"
+    assert proxied < 3, f"behind the proxy the app answered in {proxied:.2f} s"
 
 
 def test_gunicorn_master_and_workers_write_json_lines_in_utc(served):
