@@ -65,7 +65,7 @@ def reinstall_on_sqlite(apps, schema_editor):
 SEAL_TABLE = "clinic_auditseal"
 TRUNCATE_MESSAGE = "audit tables cannot be truncated"
 
-POSTGRES_V2_UP = f"""  # nosec B608 - fixed table names and messages, no input
+POSTGRES_V2_UP = f"""
 CREATE OR REPLACE FUNCTION clinic_audit_refuse_truncate() RETURNS trigger AS $$
 DECLARE
     has_rows boolean;
