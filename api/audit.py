@@ -49,6 +49,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "transition": AuditAction.TRANSITION,
     "break_glass": AuditAction.BREAK_GLASS,
     "release": AuditAction.RELEASE,
+    "end": AuditAction.GRANT_END,
+    "review": AuditAction.GRANT_REVIEW,
 }
 
 
@@ -106,7 +108,12 @@ class AuditedAccessMixin(viewsets.GenericViewSet[Any]):
         params = self.request.query_params
         filters = self.audit_filters()
         if "patient" in filters and params.get("patient"):
-            return uuid.UUID(params["patient"])
+            # Only when the page did show that patient's rows: a probe that found nothing (a patient outside the
+            # user's scope, or none at all) was no read of that patient (the query stays in the event's detail).
+            asked = uuid.UUID(params["patient"])
+            if self.audited.patient_path is None:  # rows that are not a patient's (the audit log): as asked
+                return asked
+            return asked if asked in patients else None
         if "case" in filters and params.get("case") and len(patients) == 1:
             return patients[0]
         return None

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from cases.errors import Conflict, DomainError, ValidationFailed
+from cases.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 # PostgreSQL SQLSTATEs that mean "try again in a moment": lock_not_available (lock_timeout), query_canceled
 # (statement_timeout), serialization_failure, deadlock_detected. https://www.postgresql.org/docs/15/errcodes-appendix.html
@@ -36,6 +36,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(settings.RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, NotFound):
+        return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, Conflict):
         return Response({"detail": exc.message, **exc.errors}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ValidationFailed | DomainError):

@@ -2,6 +2,7 @@
 
 from typing import Any, cast
 
+from django.conf import settings
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -17,6 +18,13 @@ class HasCapability(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         capability = required_capability(view)
         return capability is None or has_capability(request.user, capability)  # type: ignore[arg-type]
+
+
+class SchemaAccess(BasePermission):
+    """The OpenAPI schema and the docs page: anyone with DEBUG (the demo), a signed-in user otherwise."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(settings.DEBUG or (request.user and request.user.is_authenticated))
 
 
 def required_capability(view: Any) -> Capability | None:

@@ -23,7 +23,7 @@ from api.views.part2 import (
     DisclosureViewSet,
     PatientAccountingViewSet,
 )
-from api.views.patients import PatientViewSet
+from api.views.patients import BreakGlassView, PatientViewSet
 from api.views.release import RecordReleaseViewSet
 from api.views.reports import (
     CensusReportViewSet,
@@ -31,7 +31,7 @@ from api.views.reports import (
     RetentionReportViewSet,
     VisitsReportViewSet,
 )
-from api.views.staff import StaffViewSet
+from api.views.staff import AccessChangeViewSet, StaffViewSet
 from api.views.visits import VisitViewSet
 
 router = DefaultRouter()
@@ -54,11 +54,13 @@ router.register("consents", ConsentViewSet, basename="consent")
 router.register("disclosures", DisclosureViewSet, basename="disclosure")
 router.register("accounting-requests", AccountingRequestViewSet, basename="accounting-request")
 router.register("counseling-notes", CounselingNoteViewSet, basename="counseling-note")
+router.register("access-changes", AccessChangeViewSet, basename="access-change")
 
 urlpatterns = [
     path("v1/auth/token/", TokenView.as_view(), name="api-token"),
     path("v1/auth/logout/", LogoutView.as_view(), name="api-logout"),
     path("v1/me/", MeView.as_view(), name="api-me"),
+    path("v1/break-glass/", BreakGlassView.as_view(), name="api-break-glass"),
     path(
         "v1/patients/<uuid:pk>/access-log/",
         PatientAccessLogViewSet.as_view({"get": "list"}),

@@ -51,3 +51,7 @@ class OpenCaseExists(Conflict):
 
 class NoteLocked(Conflict):
     """The visit's note is signed and can no longer change."""
+
+
+class NotFound(DomainError):
+    """Nothing matched what was asked for (or it lies outside what the user may reach: the answer is the same)."""

@@ -191,3 +191,54 @@ class AuditSeal(models.Model):
 
     def __str__(self) -> str:
         return f"seal #{self.sequence}: {self.event_count} events to #{self.last_event_id}"
+
+
+class AccessChangeKind(models.TextChoices):
+    ROLES = "roles", "Role change"
+    PASSWORD_RESET = "password_reset", "Password reset link"
+    DEVICE_REMOVAL = "device_removal", "Authenticator removal"
+    EMAIL_CHANGE = "email_change", "E-mail change"
+
+
+class AccessChangeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REFUSED = "refused", "Refused"
+
+
+class AccessChange(models.Model):
+    """A change to someone's access that waits for a second person (SPEC section 2, clinic/approvals.py): roles
+    that grant `clinician` or `supervisor`, and on an account holding one of those, a password reset, removing an
+    authenticator or changing the e-mail address. It grants nothing until a different administrator or supervisor
+    (neither the requester nor the account's owner) approves it."""
+
+    Kind = AccessChangeKind
+    Status = AccessChangeStatus
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey(User, on_delete=models.PROTECT, related_name="access_changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    roles_before = models.JSONField(default=list, blank=True)
+    roles_after = models.JSONField(default=list, blank=True)
+    email_before = models.EmailField(blank=True)
+    email_after = models.EmailField(blank=True)
+    device_id = models.CharField(max_length=64, blank=True)  # the TOTP device to remove
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=AccessChangeKind.values), name="accesschange_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=AccessChangeStatus.values), name="accesschange_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.subject} ({self.get_status_display().lower()})"

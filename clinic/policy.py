@@ -51,6 +51,8 @@ class Capability(StrEnum):
     READ_DISCLOSURES = "read_disclosures"  # the ledger and a patient's accounting of disclosures (metadata)
     ACCOUNTING_REQUESTS = "accounting_requests"  # record, extend and fulfil requests; the open and late list
     WRITE_COUNSELING_NOTES = "write_counseling_notes"  # reading is the author's alone (`counseling_notes_of`)
+    SUPERVISE_BREAK_GLASS = "supervise_break_glass"  # end a grant early, record the review of it
+    APPROVE_ACCESS = "approve_access"  # decide another's pending access change (clinic/approvals.py)
 
 
 class Scope(IntEnum):
@@ -94,6 +96,10 @@ MATRIX: dict[Capability, dict[Role, Scope]] = {
     Capability.READ_DISCLOSURES: {_CL: _CASELOAD, _SU: _ALL, _AD: _ALL},
     Capability.ACCOUNTING_REQUESTS: {_SU: _ALL, _AD: _ALL},
     Capability.WRITE_COUNSELING_NOTES: {_CL: _CASELOAD, _SU: _ALL},
+    # SPEC section 2: "Supervisors can end a grant early and record their review of it."
+    Capability.SUPERVISE_BREAK_GLASS: {_SU: _ALL},
+    # SPEC section 2: "pending until a different administrator or supervisor approves it".
+    Capability.APPROVE_ACCESS: {_SU: _ALL, _AD: _ALL},
 }
 
 
@@ -117,10 +123,8 @@ def caseload_q(user: User, *, grants: bool = True) -> Q:
     """A filter on `Patient` selecting the user's caseload (see the module docstring); `grants=False` leaves out
     the patients reached only through break-glass (records are never released under break-glass)."""
     now = timezone.now()
-    caseload = (
-        Q(pk__in=Case.objects.filter(primary_clinician=user).values("patient_id"))
-        | Q(pk__in=CareTeamMember.objects.filter(user=user).values("case__patient_id"))
-        | Q(Q(created_by=user) & ~Exists(Case.objects.filter(patient=OuterRef("pk"))))
+    caseload = own_caseload_q(user) | Q(
+        Q(created_by=user) & ~Exists(Case.objects.filter(patient=OuterRef("pk")))
     )
     if grants:
         caseload |= Q(
@@ -175,18 +179,79 @@ def may_break_glass(user: User | None, patient: Patient) -> bool:
     )
 
 
-def takes_on_opened_case(user: User | None) -> bool:
-    """A clinician who opens a case becomes its primary clinician (supervisors assign clinicians instead)."""
-    roles = roles_of(user)
-    return Role.CLINICIAN in roles and Role.SUPERVISOR not in roles
-
-
-def may_record_case_profile(user: User | None, patient: Patient, *, opening: bool = False) -> bool:
-    """The case's substance profile (kratom form, grams, reasons) is clinical content. A clinician opening a case
-    takes it on, so its profile is theirs to record even if the patient is not yet in their caseload."""
-    return may(user, Capability.RECORD_CLINICAL, patient) or (
-        opening and takes_on_opened_case(user) and has_capability(user, Capability.RECORD_CLINICAL)
+def own_caseload_q(user: User) -> Q:
+    """A filter on `Patient`: the patients on whose cases (open or closed) the user is primary clinician or on the
+    care team. Break-glass grants are not part of it: a grant lets its holder read and record until it ends, but
+    nothing done under it (opening a case) makes the patient theirs (SPEC section 2)."""
+    return Q(pk__in=Case.objects.filter(primary_clinician=user).values("patient_id")) | Q(
+        pk__in=CareTeamMember.objects.filter(user=user).values("case__patient_id")
     )
+
+
+def takes_on_opened_case(user: User | None, patient: Patient) -> bool:
+    """Whether the user becomes primary clinician of a case they open for `patient` (SPEC section 2, "who takes on
+    a case"). Only through the clinician role, and only for a patient already in the user's own caseload (not a
+    break-glass grant) or one who has never had a case. A front-desk-and-clinician account opening a case for
+    another clinician's former patient uses its front-desk right, with the front desk's consequence: the case
+    opens unassigned. Supervisors open unassigned too (they may assign anyone, themselves included, at once)."""
+    roles = roles_of(user)
+    if user is None or Role.CLINICIAN not in roles or Role.SUPERVISOR in roles or patient.entered_in_error:
+        return False
+    if Patient.objects.filter(own_caseload_q(user), pk=patient.pk).exists():
+        return True
+    # A patient who never had a case, unless the user reaches them under a break-glass grant: nothing done under a
+    # grant (opening a case) makes the patient theirs beyond it.
+    now = timezone.now()
+    return not (
+        Case.objects.filter(patient=patient).exists()
+        or BreakGlassGrant.objects.filter(
+            user=user, patient=patient, granted_at__lte=now, expires_at__gt=now
+        ).exists()
+    )
+
+
+# The case fields whose writing is a right of its own (SPEC sections 1 and 2): assignment is a supervisor's; the
+# presenting substance profile is clinical content. `referral_source` and `opened_on` go with opening the case.
+CASE_ASSIGNMENT_FIELDS = ("primary_clinician", "care_team")
+CASE_PROFILE_FIELDS = (
+    "kratom_form",
+    "kratom_daily_grams",
+    "kratom_years_used",
+    "reasons_for_use",
+    "other_substances",
+)
+
+
+def writable_case_fields(user: User | None, patient: Patient, *, opening: bool = False) -> frozenset[str]:
+    """Which of a case's assignment and profile fields the user may write, each with its own right's scope: the
+    assignment for whoever may assign clinicians to this patient; the profile for whoever may record clinical
+    content for this patient (a grant counts while it lasts), or, when opening, takes the case on."""
+    writable: set[str] = set()
+    if may(user, Capability.ASSIGN_CLINICIANS, patient):
+        writable.update(CASE_ASSIGNMENT_FIELDS)
+    if may(user, Capability.RECORD_CLINICAL, patient) or (opening and takes_on_opened_case(user, patient)):
+        writable.update(CASE_PROFILE_FIELDS)
+    return frozenset(writable)
+
+
+def opened_case_primary(user: User | None, patient: Patient, requested: User | None = None) -> User | None:
+    """The primary clinician of a case the user opens: the one asked for, when the user may assign clinicians
+    (checked with `writable_case_fields`); else the user, when they take the case on; else nobody (unassigned)."""
+    if requested is not None and "primary_clinician" in writable_case_fields(user, patient, opening=True):
+        return requested
+    return user if takes_on_opened_case(user, patient) else None
+
+
+def holds_only_by_break_glass(user: User | None, patient: Patient) -> bool:
+    """Whether the user reaches this patient's clinical content only through an active break-glass grant (records
+    may not be released under break-glass, SPEC section 12)."""
+    if user is None or scope(user, Capability.READ_CLINICAL) is not Scope.CASELOAD:
+        return False
+    in_caseload_without_grant = Patient.objects.filter(
+        own_caseload_q(user) | Q(Q(created_by=user) & ~Exists(Case.objects.filter(patient=OuterRef("pk")))),
+        pk=patient.pk,
+    ).exists()
+    return not in_caseload_without_grant and may(user, Capability.READ_CLINICAL, patient)
 
 
 def is_clinical_staff(user: User | None) -> bool:
@@ -247,3 +312,13 @@ def consent_document_access(user: User | None, patient_ref: str) -> Exists | Val
     if granted is Scope.NONE or user is None:
         return Value(False)
     return Exists(Patient.objects.filter(caseload_q(user), pk=OuterRef(patient_ref), entered_in_error=False))
+
+
+def reports_deidentified(user: User | None, asked: bool | None) -> bool:
+    """Whether a report run by this user is de-identified (SPEC section 2): always for administrators; an account
+    that is also a supervisor may choose, de-identified unless it asks otherwise; others as they ask (default
+    not). `asked` is None when the request did not say."""
+    roles = roles_of(user)
+    if Role.ADMINISTRATOR in roles:
+        return True if Role.SUPERVISOR not in roles or asked is None else asked
+    return bool(asked)

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: times the whole request
     "clinic.health.HealthCheckMiddleware",  # first: probes answer whatever the Host, without session or audit
     "django.middleware.security.SecurityMiddleware",
+    "clinic.inputguard.RequestBodyLimitMiddleware",  # 413 before anything reads an oversized body
     "clinic.audit.RequestContextMiddleware",
     "clinic.logs.AccessLogMiddleware",  # inside the request id: one access line per request
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -181,11 +182,9 @@ AXES_VERBOSE = False  # no start-up banner
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Multi-factor sign-in (TOTP, django-otp) for these roles on the login pages and the token endpoint, and for
-# superusers whenever any role needs it; devices are set up by an administrator in the admin (or with `manage.py
-# enroll_authenticator`). Production default: administrators and supervisors; none with DEBUG.
-MFA_REQUIRED_ROLES = env_list(
-    "MFA_REQUIRED_ROLES", [] if DEBUG else [Role.ADMINISTRATOR.value, Role.SUPERVISOR.value]
-)
+# superusers whenever any role needs it (SPEC section 2: every role in production, none with DEBUG, the demo). A
+# production configuration that leaves a role out logs a warning at start-up (clinic.apps).
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", [] if DEBUG else list(Role.values))
 if unknown_roles := sorted(set(MFA_REQUIRED_ROLES) - set(Role.values)):
     raise ImproperlyConfigured(
         f"MFA_REQUIRED_ROLES names unknown roles {unknown_roles}; the roles are {', '.join(Role.values)}."
@@ -256,7 +255,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
@@ -282,6 +281,12 @@ SPECTACULAR_SETTINGS = {
     "from `POST /api/v1/auth/token/`. Records outside what your role may see answer 404.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs need a signed-in user unless DEBUG (SPEC section 2).
+    "SERVE_PERMISSIONS": ["api.permissions.SchemaAccess"],
+    "SERVE_AUTHENTICATION": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No validator badge: it would send the schema's address to validator.swagger.io (and CSP refuses it).
@@ -300,6 +305,9 @@ SPECTACULAR_SETTINGS = {
         "AlertSeverityEnum": "cases.models.alerts.AlertSeverity",
         "AlertKindEnum": "cases.models.alerts.AlertKind",
         "ConsentKindEnum": "cases.models.part2.ConsentKind",
+        "BreakGlassVerdictEnum": "cases.models.access.BreakGlassVerdict",
+        "AccessChangeKindEnum": "clinic.models.AccessChangeKind",
+        "AccessChangeStatusEnum": "clinic.models.AccessChangeStatus",
     },
 }
 
@@ -336,6 +344,22 @@ CONTENT_SECURITY_POLICY = {
 }
 if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Request bodies (clinic/inputguard.py, SPEC section 8): over this many bytes a request is refused with 413.
+# SPEC says 10 MB; the default leaves room for a 10 MB scanned consent form plus its multipart envelope and fields.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 12 * 1024 * 1024)
+if MAX_REQUEST_BODY_BYTES <= 0:
+    raise ImproperlyConfigured("MAX_REQUEST_BODY_BYTES must be a positive number of bytes.")
+
+# --- E-mail: password links (clinic/approvals.py). The demo prints them on the console; production names a backend.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "case-tracker@localhost"
 
 # --- Clinic rules that are configuration rather than code. ---
 BREAK_GLASS_HOURS = 4

@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 
-from clinic import views
+from clinic import enrolment, views
 from clinic.forms import ClinicLoginForm
 
 urlpatterns = [
@@ -12,6 +12,13 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=ClinicLoginForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/keepalive/", views.keepalive, name="keepalive"),
+    # The one-time link of a password reset (clinic/approvals.py): the owner sets a new password, nobody else.
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(success_url=reverse_lazy("login")),
+        name="password_reset_confirm",
+    ),
+    path("accounts/authenticator/", enrolment.enrol, name="authenticator-enrol"),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from api.serializers.base import StrictSerializer
 from cases.models import BreakGlassGrant
+from clinic.inputguard import SHORT_TEXT_MAX_LENGTH
 from clinic.models import AuditEvent
 
 
@@ -51,14 +53,24 @@ class BreakGlassReviewSerializer(serializers.ModelSerializer):
         help_text="Events of the grant's holder on this patient between `granted_at` and `expires_at`."
     )
     activity = GrantActivitySerializer(many=True, help_text="Those events, oldest first.")
+    ended_by = serializers.CharField(source="ended_by.username", allow_null=True, default=None)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", allow_null=True, default=None)
 
     class Meta:
         model = BreakGlassGrant
         fields = (
             "id", "user", "username", "user_full_name", "patient", "patient_mrn", "reason", "granted_at",
-            "expires_at", "active", "activity_count", "activity",
+            "expires_at", "active", "activity_count", "activity", "ended_at", "ended_by", "reviewed_at",
+            "reviewed_by", "review_verdict", "review_note",
         )  # fmt: skip
         read_only_fields = fields
 
     def get_activity_count(self, grant: Any) -> int:
         return len(grant.activity)
+
+
+class BreakGlassVerdictSerializer(StrictSerializer):
+    """A supervisor's review of a grant (SPEC section 2)."""
+
+    verdict = serializers.ChoiceField(choices=BreakGlassGrant.Verdict.choices)
+    note = serializers.CharField(max_length=SHORT_TEXT_MAX_LENGTH)

@@ -58,3 +58,43 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> Any:
         return self.scoped(self.context["request"].user)
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            self._audit_refusal(data)
+            raise
+
+    def _audit_refusal(self, data: Any) -> None:
+        """A write pointing at a record outside the user's scope is refused like one pointing at nothing (the same
+        400), and recorded as denied on the patient it pointed at (SPEC sections 2 and 7)."""
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from clinic.audit import audit_record
+        from clinic.models import AuditAction, AuditOutcome
+
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:
+            return
+        model = self.get_queryset().model
+        names = {field.name for field in model._meta.get_fields()}
+        path = "pk" if model._meta.model_name == "patient" else "patient_id" if "patient" in names else None
+        path = path or ("case__patient_id" if "case" in names else None)
+        if path is None:
+            return
+        try:
+            patient_id = model._default_manager.filter(pk=data).values_list(path, flat=True).first()
+        except (ValueError, TypeError, DjangoValidationError):
+            return  # not an id at all: about no one
+        if patient_id is None:
+            return  # no such record: nothing to record about anyone
+        audit_record(
+            user=request.user,
+            action=AuditAction.CREATE if request.method == "POST" else AuditAction.UPDATE,
+            object_type=model._meta.model_name,
+            object_id=str(data),
+            patient_id=patient_id,
+            outcome=AuditOutcome.DENIED,
+            detail={"field": self.field_name, "status": 400, "path": request.path[:200]},
+        )

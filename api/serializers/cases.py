@@ -14,16 +14,10 @@ from api.serializers.base import (
 from cases.models import Case, StageTransition
 from cases.selectors import case_remission, clinical_staff
 from cases.services.stages import allowed_next_stages
-from clinic.policy import Capability, patients_in_scope
+from clinic.policy import CASE_PROFILE_FIELDS, Capability, patients_in_scope
 
 # The presenting substance profile is clinical content: only caseload clinicians and supervisors see it.
-CASE_CLINICAL_FIELDS = (
-    "kratom_form",
-    "kratom_daily_grams",
-    "kratom_years_used",
-    "reasons_for_use",
-    "other_substances",
-)
+CASE_CLINICAL_FIELDS = CASE_PROFILE_FIELDS  # the policy's list (clinic.policy.writable_case_fields)
 
 
 class StageTransitionSerializer(serializers.ModelSerializer):

@@ -21,10 +21,11 @@ from cases.models import (
 )
 from cases.selectors import evidence_newest_first
 from cases.services.clinical import GOAL_FIELDS, LIVER_FIELDS, MEDICATION_FIELDS
+from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH
 from clinic.policy import Capability, cases_in_scope
 
-TEXT_MAX_LENGTH = 4000
-NOTE_MAX_LENGTH = 2000
+TEXT_MAX_LENGTH = RECORD_TEXT_MAX_LENGTH
+NOTE_MAX_LENGTH = SHORT_TEXT_MAX_LENGTH
 # The most items any instrument has: more keys than this cannot be a set of responses.
 MAX_RESPONSES = max(len(instrument.items) for instrument in INSTRUMENTS.values())
 RESPONSE_VALUE_SCHEMA = {"oneOf": [{"type": "integer"}, {"type": "boolean"}]}

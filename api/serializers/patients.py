@@ -8,6 +8,7 @@ from rest_framework import serializers
 from api.serializers.base import StrictModelSerializer, StrictSerializer
 from cases.models import BreakGlassGrant, Patient
 from cases.services.patients import DEMOGRAPHIC_FIELDS
+from clinic.inputguard import SHORT_TEXT_MAX_LENGTH
 
 
 class CurrentCaseSerializer(serializers.Serializer):
@@ -67,7 +68,18 @@ class DuplicateWarningSerializer(serializers.Serializer):
 
 
 class BreakGlassRequestSerializer(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=SHORT_TEXT_MAX_LENGTH)
+
+
+class BreakGlassFindSerializer(StrictSerializer):
+    """`{"mrn", "reason"}` or `{"first_name", "last_name", "date_of_birth", "reason"}` (SPEC section 8). Only the
+    shapes are checked here; which combination, and the reason, are the service's (the same for every patient)."""
+
+    mrn = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(max_length=SHORT_TEXT_MAX_LENGTH, allow_blank=True)
 
 
 class BreakGlassGrantSerializer(serializers.ModelSerializer):
@@ -75,3 +87,6 @@ class BreakGlassGrantSerializer(serializers.ModelSerializer):
         model = BreakGlassGrant
         fields = ("id", "patient", "reason", "granted_at", "expires_at")
         read_only_fields = fields
+        extra_kwargs = {
+            "patient": {"help_text": "The patient's id: their record is readable until `expires_at`."}
+        }

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from api.serializers.base import StrictSerializer
-from clinic.models import User
+from clinic.models import AccessChange, User
 
 
 class StaffSerializer(serializers.ModelSerializer):
@@ -34,3 +34,19 @@ class TokenRequestSerializer(StrictSerializer):
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
+
+
+class AccessChangeSerializer(serializers.ModelSerializer):
+    """A change of someone's access waiting for (or given) a second person's decision (SPEC section 2)."""
+
+    subject = serializers.CharField(source="subject.username")
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = AccessChange
+        fields = (
+            "id", "subject", "kind", "status", "roles_before", "roles_after", "email_before", "email_after",
+            "requested_by", "requested_at", "decided_by", "decided_at",
+        )  # fmt: skip
+        read_only_fields = fields

@@ -14,9 +14,10 @@ from api.serializers.base import (
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Visit, VisitAddendum
 from cases.selectors import clinical_staff
+from clinic.inputguard import NOTE_TEXT_MAX_LENGTH
 from clinic.policy import Capability, cases_in_scope
 
-NOTE_MAX_LENGTH = 20_000
+NOTE_MAX_LENGTH = NOTE_TEXT_MAX_LENGTH
 SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
 VISIT_CLINICAL_FIELDS = (*Visit.CLINICAL_FIELDS, "bp_class", "signed_at", "signed_by", "addenda")
 

@@ -9,16 +9,25 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.exports import CSVRenderer, csv_response
 from api.filters import AuditEventFilter, BreakGlassGrantFilter, PatientAccessLogFilter
-from api.serializers.audit import AuditEventSerializer, BreakGlassReviewSerializer
+from api.permissions import acting_user
+from api.schema import ErrorSerializer
+from api.serializers.audit import (
+    AuditEventSerializer,
+    BreakGlassReviewSerializer,
+    BreakGlassVerdictSerializer,
+)
 from cases.models import BreakGlassGrant, Patient
 from cases.selectors import break_glass_activity
+from cases.services.access import break_glass_end, break_glass_review
 from clinic.audit import touching_patient
 from clinic.models import AuditEvent
 from clinic.policy import Capability
@@ -90,7 +99,9 @@ class BreakGlassGrantViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.Ge
     )
 
     def get_queryset(self) -> QuerySet[BreakGlassGrant]:
-        return BreakGlassGrant.objects.select_related("user", "patient").order_by("-granted_at", "id")
+        return BreakGlassGrant.objects.select_related("user", "patient", "ended_by", "reviewed_by").order_by(
+            "-granted_at", "id"
+        )
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page: list[BreakGlassGrant] | None = super().paginate_queryset(queryset)
@@ -101,3 +112,40 @@ class BreakGlassGrantViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.Ge
         grant: BreakGlassGrant = super().get_object()
         break_glass_activity([grant])
         return grant
+
+    def get_permissions(self) -> Any:
+        if self.action in ("end", "review"):  # supervisors only (administrators read the grants)
+            self.capability = Capability.SUPERVISE_BREAK_GLASS
+        return super().get_permissions()
+
+    def _answer(self, grant: BreakGlassGrant) -> Response:
+        fresh = self.get_queryset().get(pk=grant.pk)
+        break_glass_activity([fresh])
+        return Response(self.get_serializer(fresh).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: BreakGlassReviewSerializer, 409: OpenApiResponse(ErrorSerializer, "Already ended.")},
+    )
+    @action(detail=True, methods=["post"])
+    def end(self, request: Request, pk: str | None = None) -> Response:
+        """End a running grant now: its holder's access stops at once (SPEC section 2). Supervisors."""
+        grant = self.get_object()
+        return self._answer(break_glass_end(grant=grant, actor=acting_user(request)))
+
+    @extend_schema(
+        request=BreakGlassVerdictSerializer,
+        responses={
+            200: BreakGlassReviewSerializer,
+            409: OpenApiResponse(ErrorSerializer, "Already reviewed."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def review(self, request: Request, pk: str | None = None) -> Response:
+        """Record the review of a grant: `appropriate` or `inappropriate`, with a note. Supervisors, once."""
+        serializer = BreakGlassVerdictSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grant = self.get_object()
+        return self._answer(
+            break_glass_review(grant=grant, actor=acting_user(request), **serializer.validated_data)
+        )

@@ -13,33 +13,39 @@ from api.filters import CaseFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.cases import (
-    CASE_CLINICAL_FIELDS,
     CaseSerializer,
     CaseUpdateSerializer,
     CaseWriteSerializer,
     TransitionRequestSerializer,
 )
-from cases.models import Case
+from cases.models import Case, Patient
 from cases.selectors import cases_visible_to, dsm5_checklists_prefetch
 from cases.services.cases import case_assign_clinicians, case_open, case_update_profile
 from cases.services.stages import case_transition
 from clinic.models import User
-from clinic.policy import Capability, has_capability, may_record_case_profile, takes_on_opened_case
-
-ASSIGNMENT_FIELDS = ("primary_clinician", "care_team")
+from clinic.policy import (
+    CASE_ASSIGNMENT_FIELDS,
+    CASE_PROFILE_FIELDS,
+    Capability,
+    opened_case_primary,
+    writable_case_fields,
+)
 
 
 def _check_field_rights(
-    user: User, case_patient: object, data: dict[str, object], *, takes_on_case: bool = False
+    user: User, patient: Patient, data: dict[str, object], *, opening: bool = False
 ) -> None:
-    """Assignment is for supervisors; the substance profile for those who record clinical content (a clinician
-    opening a case takes it on, so its profile is theirs to record even if the patient is not yet in reach)."""
-    sent_assignment = [name for name in ASSIGNMENT_FIELDS if name in data]
-    if sent_assignment and not has_capability(user, Capability.ASSIGN_CLINICIANS):
-        raise PermissionDenied(f"Only supervisors set {' and '.join(sent_assignment)}.")
-    sent_clinical = [name for name in CASE_CLINICAL_FIELDS if name in data]
-    if sent_clinical and not may_record_case_profile(user, case_patient, opening=takes_on_case):  # type: ignore[arg-type]
-        raise PermissionDenied(f"Your role may not record {', '.join(sent_clinical)}.")
+    """A field the policy does not let this user write for this patient is a 403 naming it
+    (`clinic.policy.writable_case_fields`: assignment for supervisors, the substance profile for clinical staff
+    whose scope covers the patient or who take the case on)."""
+    writable = writable_case_fields(user, patient, opening=opening)
+    refused = [
+        name
+        for name in (*CASE_ASSIGNMENT_FIELDS, *CASE_PROFILE_FIELDS)
+        if name in data and name not in writable
+    ]
+    if refused:
+        raise PermissionDenied(f"You may not set {', '.join(refused)} for this patient.")
 
 
 @extend_schema_view(
@@ -89,12 +95,9 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         patient = data.pop("patient")
-        # A clinician opening a case takes it on; supervisors assign others later.
-        takes_on = takes_on_opened_case(user)
-        _check_field_rights(user, patient, data, takes_on_case=takes_on)
-        primary = data.pop("primary_clinician", None)
-        if primary is None and takes_on:
-            primary = user
+        _check_field_rights(user, patient, data, opening=True)
+        # Who takes the case on is the policy's answer (SPEC section 2), not this view's.
+        primary = opened_case_primary(user, patient, data.pop("primary_clinician", None))
         case = case_open(
             patient=patient,
             actor=user,
@@ -115,7 +118,7 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         _check_field_rights(user, case.patient, data)
-        if any(name in data for name in ASSIGNMENT_FIELDS):
+        if any(name in data for name in CASE_ASSIGNMENT_FIELDS):
             primary = data.pop("primary_clinician") if "primary_clinician" in data else case.primary_clinician
             team = data.pop("care_team") if "care_team" in data else list(case.care_team.all())
             case_assign_clinicians(case=case, actor=user, primary_clinician=primary, care_team=team)

@@ -6,11 +6,14 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.filters import PatientFilter
 from api.permissions import acting_user, required_capability
+from api.schema import ErrorSerializer
 from api.serializers.patients import (
+    BreakGlassFindSerializer,
     BreakGlassGrantSerializer,
     BreakGlassRequestSerializer,
     DuplicateWarningSerializer,
@@ -21,7 +24,7 @@ from api.serializers.patients import (
 from cases.errors import ValidationFailed
 from cases.models import Patient
 from cases.selectors import patients_visible_to, possible_duplicates_for
-from cases.services.access import break_glass_grant
+from cases.services.access import break_glass_find_and_grant, break_glass_grant, check_break_glass_reason
 from cases.services.patients import patient_register, patient_update
 from clinic.models import AuditEvent
 from clinic.policy import Capability, may_break_glass, patients_in_scope
@@ -100,13 +103,31 @@ class PatientViewSet(
     @extend_schema(request=BreakGlassRequestSerializer, responses={201: BreakGlassGrantSerializer})
     @action(detail=True, methods=["post"], url_path="break-glass")
     def break_glass(self, request: Request, pk: str | None = None) -> Response:
-        """Emergency access to a patient outside your caseload for 4 hours; the reason is reviewed."""
-        patient = self.get_object()
+        """Emergency access to a patient outside your caseload for 4 hours; the reason is reviewed. The body is
+        checked before the patient is looked up, so a bad body answers the same for every id (SPEC section 2)."""
         serializer = BreakGlassRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        reason = check_break_glass_reason(serializer.validated_data["reason"])
+        patient = self.get_object()
         if not may_break_glass(acting_user(request), patient):
             raise ValidationFailed("You already have access to this patient.", field="patient")
-        grant = break_glass_grant(
-            user=acting_user(request), patient=patient, reason=serializer.validated_data["reason"]
-        )
+        grant = break_glass_grant(user=acting_user(request), patient=patient, reason=reason)
+        return Response(BreakGlassGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class BreakGlassView(APIView):
+    """`POST break-glass/`: emergency access in one step, by the exact MRN or by the exact first name, last name
+    and date of birth, with the reason (SPEC sections 2 and 8). 201 with the grant (its `patient` is the id to read
+    for 4 hours), or 404 when nothing (or more than one patient) matches; audited either way."""
+
+    capability = Capability.BREAK_GLASS
+
+    @extend_schema(
+        request=BreakGlassFindSerializer,
+        responses={201: BreakGlassGrantSerializer, 404: OpenApiResponse(ErrorSerializer, "No exact match.")},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = BreakGlassFindSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grant = break_glass_find_and_grant(user=acting_user(request), **serializer.validated_data)
         return Response(BreakGlassGrantSerializer(grant).data, status=status.HTTP_201_CREATED)

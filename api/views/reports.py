@@ -23,7 +23,7 @@ from api.serializers.reports import REPORT_SERIALIZERS
 from cases.errors import ValidationFailed
 from cases.reports import REPORTS, ReportParams, csv_rows, deidentify, parse_params
 from clinic.models import AuditAction, AuditOutcome
-from clinic.policy import Capability
+from clinic.policy import Capability, reports_deidentified
 
 FLAGS = {"true": True, "false": False, "": False}
 
@@ -85,9 +85,13 @@ class ReportViewSet(AuditedAccessMixin, viewsets.GenericViewSet):
 
     def report(self, request: Request) -> Response | HttpResponseBase:
         params = parse_params(request.query_params)
-        deidentified = FLAGS.get(request.query_params.get("deidentified", "").strip().lower())
-        if deidentified is None:
+        raw = request.query_params.get("deidentified", "").strip().lower()
+        asked = FLAGS.get(raw)
+        if asked is None:
             raise ValidationFailed("Give true or false.", field="deidentified")
+        deidentified = reports_deidentified(
+            acting_user(request), asked if raw else None
+        )  # the policy decides
         data = REPORTS[self.report_name](acting_user(request), params)
         if deidentified:
             data = deidentify(self.report_name, data)

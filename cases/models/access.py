@@ -7,13 +7,31 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 
+class BreakGlassVerdict(models.TextChoices):
+    APPROPRIATE = "appropriate", "Appropriate"
+    INAPPROPRIATE = "inappropriate", "Inappropriate"
+
+
 class BreakGlassGrant(models.Model):
+    Verdict = BreakGlassVerdict
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="break_glass_grants")
     patient = models.ForeignKey("cases.Patient", on_delete=models.PROTECT, related_name="break_glass_grants")
     reason = models.TextField()
     granted_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField()  # brought forward when a supervisor ends the grant early
+    # A supervisor's end of the grant before it ran out (SPEC section 2), and their review of it.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    review_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
+    review_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-granted_at"]

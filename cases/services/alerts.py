@@ -32,6 +32,7 @@ from cases.models import (
 )
 from cases.models.alerts import SEVERITY_RANK
 from clinic.audit import audit_record
+from clinic.inputguard import clean_text
 from clinic.models import User
 
 Kind, Severity = Alert.Kind, Alert.Severity
@@ -424,7 +425,7 @@ def alerts_check_attendance(visit: Visit, *, actor: User | None = None) -> Alert
 
 
 def _settle(alert: Alert, *, actor: User, note: str, to_status: str) -> Alert:
-    note = (note or "").strip()
+    note = clean_text(note, field="note")
     if not note:
         raise ValidationFailed("A note is required.", field="note")
     with transaction.atomic():

@@ -14,6 +14,7 @@ from cases.models import ANALYTES, Assessment, Case, DrugScreen, LiverPanel, Med
 from cases.services.alerts import alerts_check, alerts_strike
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
+from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, clean_text, clean_texts
 from clinic.models import User
 
 GOAL_FIELDS = ("problem", "goal", "interventions", "target_date", "status", "review_date")
@@ -43,6 +44,7 @@ def _only(data: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise ValidationFailed(f"Unknown or read-only field: {', '.join(unknown)}.", field=unknown[0])
+    clean_texts(data, dict.fromkeys(data, RECORD_TEXT_MAX_LENGTH))  # NUL bytes and over-long texts
     return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
 
 
@@ -106,7 +108,7 @@ def assessment_record(
 
 def assessment_mark_entered_in_error(*, assessment: Assessment, actor: User, reason: str) -> Assessment:
     """Recorded scores never change; a mistaken one is marked, with who, when and why, and stops counting."""
-    reason = (reason or "").strip()
+    reason = clean_text(reason, field="reason")
     if not reason:
         raise ValidationFailed("A reason is required.", field="reason")
     with transaction.atomic():

@@ -11,6 +11,7 @@ from cases.errors import ValidationFailed
 from cases.models import MrnAllocation, Patient, format_mrn
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
+from clinic.inputguard import SHORT_TEXT_MAX_LENGTH, clean_text, clean_texts
 from clinic.models import User
 
 # The demographic fields a client may write; everything else (id, MRN, timestamps) is server-owned.
@@ -46,6 +47,9 @@ def _strip(data: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(
             f"Unknown or read-only field: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0]
         )
+    clean_texts(
+        data, dict.fromkeys(DEMOGRAPHIC_FIELDS, SHORT_TEXT_MAX_LENGTH)
+    )  # NUL bytes; lengths: the model
     return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
 
 
@@ -107,7 +111,7 @@ def patient_update(*, patient: Patient, actor: User | None, data: Mapping[str, A
 
 def patient_mark_entered_in_error(*, patient: Patient, actor: User | None, reason: str) -> Patient:
     """Hide a record registered by mistake from lists. It is never deleted (records retention)."""
-    reason = reason.strip()
+    reason = clean_text(reason, field="reason")
     if not reason:
         raise ValidationFailed("A reason is required to mark a record as entered in error.", field="reason")
     with transaction.atomic():

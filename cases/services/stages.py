@@ -11,6 +11,7 @@ from django.utils import timezone
 from cases.errors import ConcurrentChange, TransitionNotAllowed, ValidationFailed
 from cases.models import Assessment, Case, StageTransition
 from clinic.audit import audit_record
+from clinic.inputguard import clean_text
 from clinic.models import User
 
 Stage = Case.Stage
@@ -88,7 +89,7 @@ def case_transition(
     `ConcurrentChange`: the row lock serializes writers on PostgreSQL and the version check makes the loser
     fail on every backend, so the history stays one clean chain.
     """
-    reason = (reason or "").strip()
+    reason = clean_text(reason, field="reason")
     if to_stage not in Stage.values:
         raise ValidationFailed(f"Unknown stage {to_stage!r}.", field="to_stage")
     with transaction.atomic():

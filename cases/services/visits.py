@@ -12,6 +12,7 @@ from cases.models import Case, Visit, VisitAddendum
 from cases.services.alerts import alerts_check, alerts_check_attendance
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
+from clinic.inputguard import NOTE_TEXT_MAX_LENGTH, clean_text, clean_texts
 from clinic.models import User
 from clinic.roles import Role
 
@@ -28,6 +29,7 @@ def _check_clinician(clinician: User) -> None:
 
 
 def _clean_clinical(data: Mapping[str, Any]) -> dict[str, Any]:
+    clean_texts(data, dict.fromkeys(data, NOTE_TEXT_MAX_LENGTH))
     fields = {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
     if "withdrawal_symptoms" in fields:
         symptoms = fields["withdrawal_symptoms"] or []
@@ -186,7 +188,7 @@ def visit_sign(*, visit: Visit, actor: User) -> Visit:
 
 def visit_add_addendum(*, visit: Visit, actor: User, text: str) -> VisitAddendum:
     """Append a correction to a signed note; the note itself never changes."""
-    text = (text or "").strip()
+    text = clean_text(text, field="text", max_length=NOTE_TEXT_MAX_LENGTH)
     if not text:
         raise ValidationFailed("The addendum needs text.", field="text")
     if not visit.is_signed:

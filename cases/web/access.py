@@ -56,6 +56,8 @@ CAPABILITY_WORDS: dict[Capability, str] = {
     Capability.READ_DISCLOSURES: "read the disclosure ledger or an accounting of disclosures",
     Capability.ACCOUNTING_REQUESTS: "handle requests for an accounting of disclosures",
     Capability.WRITE_COUNSELING_NOTES: "write SUD counseling notes",
+    Capability.SUPERVISE_BREAK_GLASS: "end or review break-glass grants (supervisors do)",
+    Capability.APPROVE_ACCESS: "approve access changes",
 }
 
 

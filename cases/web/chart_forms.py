@@ -13,9 +13,10 @@ from django.db import models
 from cases.models import ANALYTES, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.selectors import clinical_staff
 from cases.services.stages import TRANSITIONS
+from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH
 
-NOTE_MAX_LENGTH = 2000
-TEXT_MAX_LENGTH = 4000
+NOTE_MAX_LENGTH = SHORT_TEXT_MAX_LENGTH
+TEXT_MAX_LENGTH = RECORD_TEXT_MAX_LENGTH
 
 # Analyte names as a lab report prints them (the codes are SPEC section 10's).
 ANALYTE_LABELS: dict[str, str] = {
@@ -69,6 +70,8 @@ def filled(data: dict[str, Any]) -> dict[str, Any]:
 
 def move_label(case: Case, to_stage: str) -> str:
     """The button's words for a move from the case's stage."""
+    if to_stage not in Case.Stage.values:  # a hand-made post: the form refuses the field, naming it
+        return "Change stage"
     if to_stage == Case.Stage.DISCHARGED:
         return "Discharge"
     if case.stage == Case.Stage.RECOVERY and to_stage == Case.Stage.TREATMENT:
@@ -97,7 +100,8 @@ class StageChangeForm(forms.Form):
     )
 
     def __init__(self, *args: Any, case: Case, to_stage: str, **kwargs: Any) -> None:
-        kwargs.setdefault("auto_id", f"id_move_{to_stage}_%s")
+        to_stage = to_stage if to_stage in Case.Stage.values else ""  # anything else: the field's 400
+        kwargs.setdefault("auto_id", f"id_move_{to_stage or 'stage'}_%s")
         kwargs.setdefault("initial", {"to_stage": to_stage, "version": case.version})
         super().__init__(*args, **kwargs)
         self.move = to_stage

@@ -15,10 +15,10 @@ from django.utils import dateformat, timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cases.errors import Conflict, DomainError, ValidationFailed
+from cases.errors import Conflict, DomainError, NotFound, ValidationFailed
 from cases.models import Case, Patient
 from cases.selectors import PossibleDuplicates, clinical_staff, patients_visible_to, possible_duplicates_for
-from cases.services.access import break_glass_grant
+from cases.services.access import AlreadyInReach, break_glass_find_and_grant
 from cases.services.cases import case_open
 from cases.services.patients import patient_register, patient_update
 from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
@@ -29,15 +29,15 @@ from cases.web.patients_forms import (
     PatientSearch,
     RegisterForm,
 )
-from clinic.audit import audit_record
-from clinic.models import AuditAction, AuditDataCategory, AuditOutcome, User
+from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import (
+    CASE_ASSIGNMENT_FIELDS,
+    CASE_PROFILE_FIELDS,
     Capability,
     has_capability,
-    may_break_glass,
-    may_record_case_profile,
-    patients_in_scope,
-    takes_on_opened_case,
+    may,
+    opened_case_primary,
+    writable_case_fields,
 )
 
 PAGE_SIZE = 50
@@ -178,23 +178,23 @@ def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
     """Open a case at intake through `case_open`; a second open case is its `OpenCaseExists` (409)."""
     user: User = request.user  # type: ignore[assignment]
     action = AuditAction.VIEW if request.method == "GET" else AuditAction.CREATE
+    # The page shows the patient's name and MRN: it needs the right to read them too (a clinician's right to open a
+    # case for a patient who never had one does not show them anyone's demographics).
     patient = patient_or_404(request, patient_id, Capability.OPEN_CASE, action=action)
-    may_assign = has_capability(user, Capability.ASSIGN_CLINICIANS)
+    if not may(user, Capability.READ_DEMOGRAPHICS, patient):
+        patient_or_404(request, patient_id, Capability.READ_DEMOGRAPHICS, action=action)  # its audited 404
+    writable = writable_case_fields(user, patient, opening=True)
     form = CaseOpenForm(
         request.POST if request.method == "POST" else None,
-        may_assign=may_assign,
-        may_record_profile=may_record_case_profile(user, patient, opening=True),
+        may_assign=set(CASE_ASSIGNMENT_FIELDS) <= writable,
+        may_record_profile=set(CASE_PROFILE_FIELDS) <= writable,
     )
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            primary = (
-                data.get("primary_clinician")
-                if may_assign
-                else (user if takes_on_opened_case(user) else None)
-            )
+            primary = opened_case_primary(user, patient, data.get("primary_clinician"))  # the policy decides
             try:
                 case_open(
                     patient=patient,
@@ -226,8 +226,9 @@ def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
 @require_http_methods(["GET", "POST"])
 @page(Capability.BREAK_GLASS)
 def break_glass(request: HttpRequest) -> HttpResponse:
-    """Emergency access to a patient outside the caseload, found by exact MRN (a clinician may hold it on paper).
-    Like the API's `patients/{id}/break-glass/`, it tells only whether that MRN exists."""
+    """Emergency access to a patient outside the caseload, in one step: the exact MRN (a clinician may hold it on
+    paper), or the exact full name and date of birth, with the reason; as the API's `POST break-glass/`. Nothing
+    about the patient is shown before the grant is recorded; a miss and an ambiguous match read the same (404)."""
     user: User = request.user  # type: ignore[assignment]
     if request.method == "GET":
         form = BreakGlassForm(initial={"mrn": request.GET.get("mrn", "")[:16]})
@@ -235,26 +236,17 @@ def break_glass(request: HttpRequest) -> HttpResponse:
     form = BreakGlassForm(request.POST)
     if not form.is_valid():
         return _break_glass_page(request, form, status=400)
-    mrn = form.cleaned_data["mrn"]
-    patient = patients_in_scope(user, Capability.BREAK_GLASS).filter(mrn__iexact=mrn).first()
-    if patient is None:
-        audit_record(  # a miss is recorded: guessing MRNs shows in the audit log
-            user=user,
-            action=AuditAction.BREAK_GLASS,
-            object_type="patient",
-            object_id="".join(char for char in mrn if char.isprintable()),
-            outcome=AuditOutcome.DENIED,
-            detail={"page": request.path, "found": False},
-        )
-        form.add_error("mrn", "No patient with that MRN.")
-        return _break_glass_page(request, form, status=400)
-    if not may_break_glass(user, patient):
-        return _break_glass_page(request, form, already=patient)
     try:
-        grant = break_glass_grant(user=user, patient=patient, reason=form.cleaned_data["reason"])
+        grant = break_glass_find_and_grant(user=user, **form.cleaned_data)
+    except AlreadyInReach as already:
+        return _break_glass_page(request, form, already=already.patient)
+    except NotFound as error:
+        add_domain_errors(form, error)
+        return _break_glass_page(request, form, status=404)
     except ValidationFailed as error:
         add_domain_errors(form, error)
         return _break_glass_page(request, form, status=400)
+    patient = grant.patient
     until = dateformat.format(timezone.localtime(grant.expires_at), "g:i A")
     messages.warning(
         request,

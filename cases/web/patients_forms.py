@@ -17,6 +17,8 @@ from api.serializers.cases import CASE_CLINICAL_FIELDS
 from cases.models import Case, Patient
 from cases.selectors import clinical_staff
 from cases.services.patients import DEMOGRAPHIC_FIELDS
+from clinic.inputguard import SHORT_TEXT_MAX_LENGTH
+from clinic.policy import CASE_ASSIGNMENT_FIELDS
 
 ANY_OPEN_CASE = [("", "Any"), ("true", "Has an open case"), ("false", "No open case")]
 
@@ -136,7 +138,7 @@ CASE_LABELS = {
     "kratom_years_used": "Years of use",
     "other_substances": "Other substances used",
 }
-ASSIGNMENT_FIELDS = ("primary_clinician", "care_team")
+ASSIGNMENT_FIELDS = CASE_ASSIGNMENT_FIELDS
 
 
 class CaseOpenForm(forms.Form):
@@ -194,12 +196,26 @@ class CaseOpenForm(forms.Form):
 
 
 class BreakGlassForm(forms.Form):
+    """The exact MRN, or the exact full name and date of birth, with the reason, in one step (SPEC section 2);
+    which combination is enough is the service's rule (`break_glass_find_and_grant`)."""
+
     mrn = forms.CharField(
-        label="MRN", max_length=16, help_text="The patient's medical record number, exactly (e.g. KR0000125)."
+        label="MRN",
+        max_length=16,
+        required=False,
+        help_text="The patient's medical record number, exactly (e.g. KR0000125). Or leave it empty and give the "
+        "full name and date of birth.",
+    )
+    first_name = forms.CharField(label="First name", max_length=100, required=False)
+    last_name = forms.CharField(label="Last name", max_length=100, required=False)
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reason = forms.CharField(
         label="Reason",
-        max_length=2000,
+        max_length=SHORT_TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you need this record now. Supervisors review every break-glass access.",
     )

@@ -31,7 +31,7 @@ from cases.web.access import add_domain_errors, page, render_page
 from cases.web.charts import bar_chart
 from clinic.audit import audit_record
 from clinic.models import AuditAction, User
-from clinic.policy import Capability, Scope, has_capability, scope
+from clinic.policy import Capability, Scope, has_capability, reports_deidentified, scope
 
 TEMPLATE = "cases/web/reports/page.html"
 TITLES = {"census": "Census", "retention": "Retention", "visits": "Visits", "outcomes": "Outcomes"}
@@ -350,10 +350,14 @@ def _chosen(request: HttpRequest) -> tuple[str, bool, dict[str, list[str]]]:
     name = request.GET.get("report") or DEFAULT_REPORT
     if name not in REPORTS:
         errors["report"] = [f"Choose one of: {', '.join(REPORTS)}."]
-    deidentified = FLAGS.get(request.GET.get("deidentified", "").strip().lower())
-    if deidentified is None:
+    raw = request.GET.get("deidentified", "").strip().lower()
+    asked = FLAGS.get(raw)
+    if asked is None:
         errors["deidentified"] = ["Tick the box, or leave it clear."]
-    return name, bool(deidentified), errors
+    # The policy decides (administrators always de-identified): the box only asks.
+    # A submitted form (it always sends `report`) asks, ticked or not; a first visit does not.
+    said = bool(raw) or "report" in request.GET
+    return name, reports_deidentified(request.user, bool(asked) if said else None), errors  # type: ignore[arg-type]
 
 
 def _query(name: str, params: ReportParams, deidentified: bool, **extra: str) -> str:

@@ -173,7 +173,8 @@ def test_five_wrong_codes_lock_the_supervisor_out(api, supervisor):
     assert (response.status_code, response.json()["code"]) == (429, "locked_out")
 
 
-def test_the_schema_documents_the_otp_field_and_the_429(api):
+def test_the_schema_documents_the_otp_field_and_the_429(api, front_desk):
+    api.force_authenticate(front_desk)
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     operation = schema["paths"][TOKEN_URL]["post"]
     body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]

@@ -14,7 +14,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 
 from cases.models import Visit
-from tests.factories import AttendedVisitFactory, CaseFactory
+from clinic.roles import Role
+from tests.factories import AttendedVisitFactory, CaseFactory, UserFactory
 
 V1 = "/api/v1"
 # SPEC section 8, the resources built so far: path -> methods (lower case), exactly.
@@ -103,9 +104,18 @@ AUDIT_FILTERS = {"user", "action", "outcome", "since", "until", "data_category",
 CDN_MARKERS = ("cdn.", "unpkg", "jsdelivr", "cdnjs", "googleapis", "//")
 
 
+def reader() -> Client:
+    """A client the schema answers: signed in (SPEC section 2: the schema and docs need a signed-in user unless
+    DEBUG). A session without a database row would do, but a real user keeps this honest."""
+    client = Client()
+    client.force_login(UserFactory(roles=[Role.FRONT_DESK]))
+    return client
+
+
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    response = Client().get("/api/schema/?format=json")
+    with override_settings(DEBUG=True):  # the same document a signed-in user gets, without a module-wide user
+        response = Client().get("/api/schema/?format=json")
     assert response.status_code == 200
     return json.loads(response.content)
 
@@ -123,14 +133,23 @@ def resolve(schema: dict, node: dict) -> dict:
     return node
 
 
-def test_the_schema_is_openapi_3_in_yaml_and_json():
-    as_yaml = Client().get("/api/schema/")
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_docs_need_a_signed_in_user_unless_debug(db, path):
+    assert Client().get(path).status_code in (401, 403)
+    assert reader().get(path).status_code == 200
+    with override_settings(DEBUG=True):
+        assert Client().get(path).status_code == 200
+
+
+def test_the_schema_is_openapi_3_in_yaml_and_json(db):
+    client = reader()
+    as_yaml = client.get("/api/schema/")
     assert as_yaml.status_code == 200
     assert as_yaml["Content-Type"].startswith("application/vnd.oai.openapi")
     document = yaml.safe_load(as_yaml.content)
     assert document["openapi"].startswith("3.")
     assert document["info"]["title"]
-    as_json = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    as_json = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert as_json.status_code == 200
     assert json.loads(as_json.content)["openapi"] == document["openapi"]
 
@@ -316,7 +335,7 @@ def test_what_front_desk_is_sent_fits_the_schema(schema, front_desk, clinician):
 
 
 def test_swagger_ui_is_served_with_its_assets_from_the_app_not_a_cdn(db):
-    page = Client().get("/api/docs/")
+    page = reader().get("/api/docs/")
     assert page.status_code == 200
     assert page["Content-Type"].startswith("text/html")
     html = page.content.decode()

@@ -109,6 +109,7 @@ def test_the_administrators_admin_index_lists_staff_roles_authenticators_and_loc
     }
     assert models == {
         ("clinic", "User"),
+        ("clinic", "AccessChange"),  # the two-person approvals (clinic/approvals.py)
         ("auth", "Group"),
         ("otp_totp", "TOTPDevice"),
         ("axes", "AccessAttempt"),
@@ -141,18 +142,15 @@ def test_an_administrator_adds_a_user_with_a_role(client, administrator):
             "last_name": "Byron",
             "email": "ada@clinic.example.org",
             "groups": [_group(Role.CLINICIAN).pk],
-            "password1": "a-long-enough-passphrase-42",
-            "password2": "a-long-enough-passphrase-42",
         },
     )
 
     assert response.status_code == 302
     user = User.objects.get(username="new.counselor")
-    assert (user.full_name, user.roles, user.check_password("a-long-enough-passphrase-42")) == (
-        "Ada Byron",
-        frozenset({Role.CLINICIAN}),
-        True,
-    )
+    # No password anyone knows (the owner sets one through a link), and the clinical role waits for a second
+    # person (clinic/approvals.py; tests/clinic/test_approvals.py).
+    assert (user.full_name, user.roles, user.has_usable_password()) == ("Ada Byron", frozenset(), False)
+    assert user.access_changes.get().roles_after == ["clinician"]
 
 
 def test_an_administrator_puts_an_existing_user_in_another_group(client, administrator, staff_member):
@@ -171,7 +169,9 @@ def test_an_administrator_puts_an_existing_user_in_another_group(client, adminis
     )
 
     assert response.status_code == 302
-    assert User.objects.get(pk=staff_member.pk).roles == frozenset({Role.CLINICIAN, Role.SUPERVISOR})
+    # Adding `supervisor` waits for a second person's approval; until then it grants nothing.
+    assert User.objects.get(pk=staff_member.pk).roles == frozenset({Role.CLINICIAN})
+    assert staff_member.access_changes.get().roles_after == ["clinician", "supervisor"]
 
 
 def test_an_administrator_deactivates_a_user(client, administrator, staff_member):

@@ -68,6 +68,10 @@ SPEC_MATRIX: dict[Capability, tuple[Scope, Scope, Scope, Scope]] = {
     Capability.READ_DISCLOSURES: (N, C, A, A),
     Capability.ACCOUNTING_REQUESTS: (N, N, A, A),
     Capability.WRITE_COUNSELING_NOTES: (N, C, A, N),
+    # Section 2 (version 2): supervisors end grants early and record their review.
+    Capability.SUPERVISE_BREAK_GLASS: (N, N, A, N),
+    # Section 2 (version 2): a different administrator or supervisor approves access changes.
+    Capability.APPROVE_ACCESS: (N, N, A, A),
 }
 
 SPEC_CELLS = [

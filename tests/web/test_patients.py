@@ -78,9 +78,9 @@ def as_role(users, signed_in):
 
 
 @pytest.fixture
-def new_patient(db):
-    """Registered at the front desk, no case yet: any clinician may open their case."""
-    return PatientFactory(last_name="Newcomb")
+def new_patient(clinician):
+    """Registered by `clinician`, no case yet: in their caseload, so they may open the case and take it on."""
+    return PatientFactory(last_name="Newcomb", created_by=clinician)
 
 
 # --- Who may open which page ----------------------------------------------------------------------------------
@@ -222,7 +222,8 @@ def test_a_patient_without_an_open_case_says_so(signed_in, front_desk, new_patie
     assert "No open case" in page_text(response)
 
 
-def test_a_clinician_lists_only_their_caseload(signed_in, clinician, own_case, other_case, new_patient):
+def test_a_clinician_lists_only_their_caseload(signed_in, clinician, own_case, other_case):
+    PatientFactory(last_name="Newcomb")  # registered at the front desk, no case yet: no one's caseload
     response = signed_in(clinician).get(LIST_URL)
 
     assert listed_mrns(response) == {own_case.patient.mrn}
@@ -756,8 +757,8 @@ def test_break_glass_on_an_unknown_mrn_says_so_and_audits_the_miss(signed_in, cl
 
     response = signed_in(clinician).post(BREAK_GLASS_URL, {"mrn": mrn, "reason": REASON})
 
-    assert response.status_code == 400
-    assert "No patient with that MRN." in page_text(response)
+    assert response.status_code == 404  # as the API's: a miss reads like a patient out of reach
+    assert "No patient matches exactly" in page_text(response)
     assert not BreakGlassGrant.objects.exists()
     (event,) = events()
     assert (event.action, event.outcome, event.object_id, event.patient_id) == (
@@ -773,7 +774,11 @@ def test_break_glass_on_an_unknown_mrn_says_so_and_audits_the_miss(signed_in, cl
     [
         ({"reason": ""}, "reason", "This field is required."),
         ({"reason": "urgent"}, "reason", "at least 10 characters"),
-        ({"mrn": ""}, "mrn", "This field is required."),
+        (
+            {"mrn": "", "reason": REASON},
+            "mrn",
+            "Give the exact MRN, or the exact first name, last name and date of birth.",
+        ),
     ],
 )
 def test_break_glass_without_a_proper_reason_grants_nothing(

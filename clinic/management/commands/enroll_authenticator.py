@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import User
+from clinic.roles import Role
 
 
 class Command(BaseCommand):
@@ -27,6 +28,14 @@ class Command(BaseCommand):
         user = User.objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(f"No member of staff has the username {options['username']!r}.")
+        # Only to bootstrap the first administrator (SPEC section 2): everyone else enrols their own app, signed
+        # in, at /accounts/authenticator/.
+        is_admin = user.is_superuser or Role.ADMINISTRATOR in user.roles
+        if not is_admin or TOTPDevice.objects.filter(confirmed=True).exists():
+            raise CommandError(
+                "Only the first administrator is enrolled here, before anyone has an authenticator; everyone else "
+                "sets up their own app, signed in, at /accounts/authenticator/."
+            )
         device = TOTPDevice.objects.create(user=user, name=options["name"], confirmed=True)
         code = qrcode.QRCode(border=1)
         code.add_data(device.config_url)
