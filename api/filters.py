@@ -5,7 +5,8 @@ import uuid
 
 import django_filters as filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import extend_schema_field
@@ -28,10 +29,40 @@ from clinic.audit import touching_patient
 from clinic.models import AuditEvent
 
 MAX_SEARCH_TERMS = 5
+SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
+PHONE_PUNCTUATION = ("-", " ", "(", ")", ".", "+")
+
+
+def _as_date(term: str) -> dt.date | None:
+    for date_format in SEARCH_DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(term, date_format).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _phone_digits(term: str) -> str:
+    """The digits of a term that is a phone number or a piece of one (4 digits or more, nothing but digits and
+    phone punctuation), else ''."""
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if len(digits) < 4 or any(not (ch.isdigit() or ch in PHONE_PUNCTUATION) for ch in term):
+        return ""
+    return digits
+
+
+def _digits_of(field: str) -> Func:
+    """The field with phone punctuation removed (the same on SQLite and PostgreSQL)."""
+    expression: Func | F = F(field)
+    for mark in PHONE_PUNCTUATION:
+        expression = Replace(expression, Value(mark), Value(""))
+    return expression  # type: ignore[return-value]
 
 
 class PatientFilter(filters.FilterSet):
-    search = filters.CharFilter(method="filter_search", max_length=100, help_text="Name(s) or MRN")
+    search = filters.CharFilter(
+        method="filter_search", max_length=100, help_text="Name(s), MRN, date of birth or phone digits"
+    )
     stage = filters.ChoiceFilter(
         choices=Case.Stage.choices, method="filter_stage", help_text="Stage of the open case"
     )
@@ -45,13 +76,25 @@ class PatientFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_search(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
-        for term in value.split()[:MAX_SEARCH_TERMS]:
-            queryset = queryset.filter(
+        """Every term must match: a name's start, the exact MRN, a date of birth (2026-12-03 or 12/03/2026), or
+        four or more digits of the phone number, whatever its punctuation."""
+        terms = value.split()[:MAX_SEARCH_TERMS]
+        if any(_phone_digits(term) for term in terms):
+            queryset = queryset.annotate(phone_digits=_digits_of("phone"))
+        for term in terms:
+            match = (
                 Q(mrn__iexact=term)
                 | Q(last_name__istartswith=term)
                 | Q(first_name__istartswith=term)
                 | Q(preferred_name__istartswith=term)
             )
+            born = _as_date(term)
+            if born is not None:
+                match |= Q(date_of_birth=born)
+            digits = _phone_digits(term)
+            if digits:
+                match |= Q(phone_digits__contains=digits)
+            queryset = queryset.filter(match)
         return queryset
 
     def filter_stage(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:

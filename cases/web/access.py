@@ -216,6 +216,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_links": links,
         "nav_admin": may_use_admin(user),
+        "nav_search": has_capability(user, Capability.READ_DEMOGRAPHICS),
         "idle_timeout": settings.SESSION_IDLE_TIMEOUT,
         # The warning shows two minutes before the end (half the timeout, when that is shorter).
         "idle_warn": min(120, settings.SESSION_IDLE_TIMEOUT // 2),

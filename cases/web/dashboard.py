@@ -18,20 +18,28 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import Conflict, DomainError
-from cases.models import Alert, BreakGlassGrant, Case, Visit
+from cases.models import Alert, BreakGlassGrant, Case, Draft, Visit
 from cases.selectors import break_glass_activity, visits_visible_to, worklist_for
 from cases.services.visits import visit_update
 from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
 from clinic.admin_site import may_use_admin
 from clinic.models import AuditAction, AuditDataCategory, User
-from clinic.policy import Capability, Scope, cases_in_scope, has_capability, scope, visits_in_scope
+from clinic.policy import (
+    Capability,
+    Scope,
+    cases_in_scope,
+    has_capability,
+    patients_in_scope,
+    scope,
+    visits_in_scope,
+)
 
 TEMPLATE = "cases/web/dashboard/index.html"
 ATTENDANCE_TEMPLATE = "cases/web/dashboard/attendance.html"
@@ -43,7 +51,9 @@ GRANTS_REVIEW_DAYS = 14  # grants granted this recently (or still running) are u
 DAY_RANGE_YEARS = 10  # how far from today the day picker goes
 
 # The dashboard's one audit event names the most sensitive kind of data it showed.
+DRAFTS_LIMIT = 20  # a user with more unsaved drafts than this has other troubles; the newest show
 CATEGORY_ORDER = (
+    AuditDataCategory.CLINICAL_NOTE,  # the patients the user has unsaved notes on
     AuditDataCategory.ALERT,
     AuditDataCategory.ACCESS,
     AuditDataCategory.CASE,
@@ -111,6 +121,33 @@ def visits_on(user: User, day: dt.date) -> QuerySet[Visit]:
         .prefetch_related(None)  # the addenda are a note's; a schedule shows none
         .order_by("scheduled_at", "id")
     )
+
+
+def drafts_section(user: User, shown: Shown) -> dict[str, Any] | None:
+    """The user's own unsaved drafts (never anyone else's), newest first, each with the way back to its form; only
+    on patients still in their scope (a break-glass grant that ended takes its drafts off the list)."""
+    if not has_capability(user, Capability.WRITE_NOTES):
+        return None
+    drafts = (
+        Draft.objects.filter(
+            author=user,
+            expires_at__gt=timezone.now(),
+            patient__in=patients_in_scope(user, Capability.WRITE_NOTES),
+        )
+        .select_related("patient")
+        .order_by("-saved_at")[:DRAFTS_LIMIT]
+    )
+    rows = [(draft, draft_resume_url(draft)) for draft in drafts]
+    if not rows:
+        return None
+    shown.add(AuditDataCategory.CLINICAL_NOTE, (draft.patient_id for draft, _ in rows))
+    return {"rows": rows}
+
+
+def draft_resume_url(draft: Draft) -> str:
+    if draft.form == Draft.Form.VISIT_NOTE:
+        return reverse("visit-note", args=[draft.object_id])
+    return f"{reverse('chart', args=[draft.patient_id])}#visit-{draft.object_id}"
 
 
 def worklist_section(user: User, shown: Shown) -> dict[str, Any] | None:
@@ -242,6 +279,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     day = chosen_day(request)
     shown = Shown()
     sections = {
+        "drafts": drafts_section(user, shown),
         "worklist": worklist_section(user, shown),
         "my_visits": my_visits_section(user, day, shown),
         "schedule": schedule_section(user, day, shown),

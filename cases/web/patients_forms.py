@@ -33,7 +33,7 @@ class PatientSearch(PatientFilter):
         super().__init__(data, queryset=queryset)
         for search_filter in self.filters.values():  # the API's help speaks of ids and codes; labels do here
             search_filter.extra.pop("help_text", None)
-        self.filters["search"].label = "Name or MRN"
+        self.filters["search"].label = "Name, MRN, date of birth or phone"
         self.filters["stage"].label = "Stage"
         self.filters["stage"].extra["empty_label"] = "Any stage"
         self.filters["clinician"].label = "Clinician"
