@@ -343,7 +343,7 @@ def test_the_search_works_without_javascript_as_a_plain_get_form(signed_in, fron
     text = page_text(signed_in(front_desk).get(LIST_URL))
 
     assert '<form class="filters" method="get" action="/patients/"' in text
-    assert '<label for="id_search">Name or MRN</label>' in text
+    assert '<label for="id_search">Name, MRN, date of birth or phone</label>' in text
     assert 'hx-trigger="input changed delay:300ms, search"' in text
     assert 'hx-push-url="true"' in text
 

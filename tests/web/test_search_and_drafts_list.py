@@ -104,7 +104,7 @@ def test_the_dashboard_lists_the_users_own_drafts_with_the_way_back(signed_in, c
     assert f'href="{reverse("visit-note", args=[visit.pk])}"' in content
     assert f'href="{reverse("chart", args=[own_case.patient_id])}#visit-{visit.pk}"' in content
     assert "Never shown on the dashboard" not in content
-    event = AuditEvent.objects.filter(action="list", object_type="dashboard").latest("sequence")
+    event = AuditEvent.objects.filter(action="list", object_type="dashboard").latest("id")
     assert str(own_case.patient_id) in event.patients_seen
 
 
