@@ -211,7 +211,7 @@ def _compare_with_anchor(copy: psycopg.Connection, anchor_file: Path) -> tuple[b
         if raw.strip():
             entry = json.loads(raw)
             anchored[int(entry["seal"])] = str(entry["hash"])
-    restored = dict(copy.execute("SELECT sequence, hash FROM clinic_auditseal").fetchall())
+    restored: dict[int, str] = dict(copy.execute("SELECT sequence, hash FROM clinic_auditseal").fetchall())
     newest = max(restored, default=0)
     for sequence, expected in sorted(anchored.items()):
         if sequence <= newest and restored.get(sequence) != expected:
