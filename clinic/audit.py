@@ -28,6 +28,7 @@ from django.db.models import Min, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from clinic.logs import request_id_for
 from clinic.models import AuditEvent, AuditSeal, User
 from clinic.network import client_ip
 
@@ -53,13 +54,14 @@ _request_context: contextvars.ContextVar[RequestContext | None] = contextvars.Co
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (echoed as `X-Request-ID`) and remembers the client address for the audit."""
+    """Gives every request an id (a well-formed incoming `X-Request-ID` is kept, so the proxy's, the logs' and the
+    audit's ids agree; echoed as `X-Request-ID`) and remembers the client address for the audit."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = uuid.uuid4().hex
+        request_id = request_id_for(request)
         token = _request_context.set(RequestContext(ip=client_ip(request), request_id=request_id))
         try:
             response: HttpResponse = self.get_response(request)

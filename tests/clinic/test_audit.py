@@ -400,3 +400,24 @@ def test_an_event_of_a_transaction_still_open_is_never_skipped(clinician):
     assert [(s.first_event_id, s.last_event_id) for s in first] == [(before.pk, before.pk)]
     assert [(s.first_event_id, s.last_event_id, s.event_count) for s in second] == [(slow.pk, after.pk, 2)]
     assert verify_trail() == []
+
+
+@pytest.mark.parametrize(
+    ("incoming", "kept"),
+    [("proxy-3f2a9c1e-0b7d", True), ("bad id with spaces", False), ("x" * 200, False)],
+)
+def test_a_well_formed_incoming_request_id_is_kept_by_the_response_and_the_audit(
+    client, clinician, own_case, incoming, kept
+):
+    client.force_login(clinician)
+    response = client.post(
+        f"/api/v1/cases/{own_case.pk}/transition/",
+        {"to_stage": "assessment"},
+        content_type="application/json",
+        HTTP_X_REQUEST_ID=incoming,
+    )
+
+    assert response.status_code == 201
+    event = AuditEvent.objects.get(action="transition")
+    assert event.request_id == response["X-Request-ID"]
+    assert (response["X-Request-ID"] == incoming) is kept
