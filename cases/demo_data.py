@@ -574,9 +574,11 @@ LIVER_MILD_SHARE = 0.12
 LIVER_STATES: dict[str, dict[str, tuple[float, float]]] = {
     "normal": {"alt": (0.25, 0.9), "ast": (0.4, 0.85), "alp": (0.35, 0.9), "bilirubin": (0.25, 0.85)},
     "mild": {"alt": (1.1, 2.6), "ast": (0.9, 2.0), "alp": (0.6, 1.2), "bilirubin": (0.35, 1.0)},
-    # Kratom injury is often cholestatic or mixed: ALP up with ALT, bilirubin not yet twice the limit.
-    "liver_injury": {"alt": (3.2, 6.0), "ast": (2.0, 4.5), "alp": (1.6, 3.2), "bilirubin": (0.9, 1.8)},
-    "hys_law": {"alt": (10.0, 18.0), "ast": (7.0, 14.0), "alp": (1.2, 2.0), "bilirubin": (2.6, 4.8)},
+    # Kratom injury is often cholestatic or mixed (LiverTox): ALP at least twice its limit (the DILI criteria,
+    # docs/clinical.md) with ALT up, bilirubin not yet twice the limit.
+    "liver_injury": {"alt": (2.2, 6.0), "ast": (1.5, 4.5), "alp": (2.05, 3.6), "bilirubin": (0.9, 1.8)},
+    # Potential Hy's law: hepatocellular, ALP below twice its limit.
+    "hys_law": {"alt": (10.0, 18.0), "ast": (7.0, 14.0), "alp": (1.1, 1.9), "bilirubin": (2.6, 4.8)},
 }
 # Where a patient's enzymes stand at the follow-up panel, after stopping kratom: (state, weight) pairs.
 LIVER_FOLLOW_UP: dict[str, tuple[tuple[str, int], ...]] = {

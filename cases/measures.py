@@ -4,8 +4,10 @@ and the DSM-5 remission specifier."""
 import calendar
 import datetime as dt
 from collections.abc import Iterable
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
+from fractions import Fraction
 from typing import Any
 
 from cases.instruments.definitions import DSM5_SUD
@@ -51,35 +53,73 @@ def blood_pressure_class(systolic: int | None, diastolic: int | None) -> BloodPr
 # --- Liver panel --------------------------------------------------------------------------------------------
 
 
-def r_ratio(*, alt: Decimal, alt_uln: Decimal, alp: Decimal, alp_uln: Decimal) -> Decimal | None:
-    """R = (ALT/ULN) / (ALP/ULN), rounded to two places; None when ALP is 0 (undefined)."""
-    if not alp or not alt_uln or not alp_uln:
-        return None
-    return ((Decimal(alt) / Decimal(alt_uln)) / (Decimal(alp) / Decimal(alp_uln))).quantize(Decimal("0.01"))
+@dataclass(frozen=True)
+class LiverFindings:
+    """What a liver panel means (SPEC 3.5, docs/clinical.md), from the exact values: multiples of ULN are
+    fractions, never rounded before a comparison."""
+
+    alt_x: Fraction
+    ast_x: Fraction
+    alp_x: Fraction
+    bilirubin_x: Fraction
+    r: Fraction | None  # (ALT/ULN) / (ALP/ULN); None when ALP is 0
+    meets_dili_criteria: bool
+    pattern: str | None  # only when the criteria are met
+    hys_law: bool  # potential Hy's law
+
+    @property
+    def r_ratio(self) -> Decimal | None:
+        """R rounded to two places, for display (never for classifying)."""
+        return None if self.r is None else _rounded(self.r, "0.01")
+
+    def multiple(self, name: str) -> Decimal:
+        """A multiple of ULN to one place, for messages."""
+        return _rounded(getattr(self, f"{name}_x"), "0.1")
 
 
-def liver_injury_pattern(ratio: Decimal | None) -> str | None:
-    """Hepatocellular when R >= 5, cholestatic when R <= 2, mixed between."""
-    if ratio is None:
+def _rounded(value: Fraction, places: str) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(places), ROUND_HALF_UP)
+
+
+def _times(value: Any, uln: Any) -> Fraction:
+    return Fraction(Decimal(value)) / Fraction(Decimal(uln))
+
+
+def liver_pattern(r: Fraction | None) -> str | None:
+    """Hepatocellular when R >= 5, cholestatic when R <= 2, mixed between (Aithal et al. 2011)."""
+    if r is None:
         return None
-    if ratio >= 5:
+    if r >= 5:
         return "hepatocellular"
-    if ratio <= 2:
+    if r <= 2:
         return "cholestatic"
     return "mixed"
 
 
-def hys_law(
-    *,
-    alt: Decimal,
-    alt_uln: Decimal,
-    ast: Decimal,
-    ast_uln: Decimal,
-    bilirubin: Decimal,
-    bilirubin_uln: Decimal,
-) -> bool:
-    """ALT or AST at least 3 x ULN together with total bilirubin above 2 x ULN."""
-    return (alt >= 3 * alt_uln or ast >= 3 * ast_uln) and bilirubin > 2 * bilirubin_uln
+def liver_findings(panel: Any) -> LiverFindings:
+    """`panel` has alt, alt_uln, ast, ast_uln, alp, alp_uln, total_bilirubin, total_bilirubin_uln.
+
+    - Potential Hy's law (FDA 2009 guidance): ALT or AST >= 3 x ULN, total bilirubin > 2 x ULN, ALP < 2 x ULN.
+    - DILI criteria (Aithal et al. 2011, as EASL 2019): ALT >= 5 x ULN, or ALP >= 2 x ULN, or ALT >= 3 x ULN with
+      total bilirubin > 2 x ULN; ALT, not AST (the published criteria; AST enters through Hy's law, which always
+      meets the criteria, as SPEC states).
+    - R = (ALT/ULN) / (ALP/ULN); the pattern only when the criteria are met."""
+    alt_x, ast_x = _times(panel.alt, panel.alt_uln), _times(panel.ast, panel.ast_uln)
+    alp_x = _times(panel.alp, panel.alp_uln)
+    bilirubin_x = _times(panel.total_bilirubin, panel.total_bilirubin_uln)
+    hys = (alt_x >= 3 or ast_x >= 3) and bilirubin_x > 2 and alp_x < 2
+    meets = alt_x >= 5 or alp_x >= 2 or (alt_x >= 3 and bilirubin_x > 2) or hys
+    r = alt_x / alp_x if alp_x else None
+    return LiverFindings(
+        alt_x=alt_x,
+        ast_x=ast_x,
+        alp_x=alp_x,
+        bilirubin_x=bilirubin_x,
+        r=r,
+        meets_dili_criteria=meets,
+        pattern=liver_pattern(r) if meets else None,
+        hys_law=hys,
+    )
 
 
 # --- DSM-5 remission ----------------------------------------------------------------------------------------

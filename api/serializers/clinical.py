@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from api.serializers.base import ScopedRelatedField, StrictModelSerializer, StrictSerializer
 from cases.instruments import INSTRUMENTS
-from cases.measures import hys_law, liver_injury_pattern, r_ratio
+from cases.measures import liver_findings
 from cases.models import (
     ANALYTES,
     Alert,
@@ -253,38 +253,44 @@ class DrugScreenUpdateSerializer(StrictSerializer):
 class LiverPanelSerializer(serializers.ModelSerializer):
     """The values as entered, and what the tracker derives from them (SPEC 3.5)."""
 
-    r_ratio = serializers.SerializerMethodField(help_text="(ALT/ULN) / (ALP/ULN); null when ALP is 0.")
-    pattern = serializers.SerializerMethodField(help_text="Liver injury pattern by R; null when R is.")
+    meets_dili_criteria = serializers.SerializerMethodField(
+        help_text="Drug-induced liver injury criteria (Aithal et al. 2011): ALT >= 5 x ULN, or ALP >= 2 x ULN, or "
+        "ALT >= 3 x ULN with total bilirubin > 2 x ULN; potential Hy's law always meets them."
+    )
+    r_ratio = serializers.SerializerMethodField(
+        help_text="(ALT/ULN) / (ALP/ULN) rounded to 2 places (classified from the exact value); null when ALP is 0."
+    )
+    pattern = serializers.SerializerMethodField(
+        help_text="hepatocellular (R >= 5), mixed, cholestatic (R <= 2); null below the DILI criteria."
+    )
     hys_law = serializers.SerializerMethodField(
-        help_text="ALT or AST at least 3 x ULN with total bilirubin above 2 x ULN."
+        help_text="Potential Hy's law (FDA 2009): ALT or AST >= 3 x ULN, total bilirubin > 2 x ULN, ALP < 2 x ULN."
     )
 
     class Meta:
         model = LiverPanel
-        fields = ("id", "case", *LIVER_FIELDS, "r_ratio", "pattern", "hys_law", "created_at", "created_by")
+        fields = (
+            "id", "case", *LIVER_FIELDS, "meets_dili_criteria", "r_ratio", "pattern", "hys_law", "created_at",
+            "created_by",
+        )  # fmt: skip
         read_only_fields = fields
+
+    def get_meets_dili_criteria(self, panel: LiverPanel) -> bool:
+        return liver_findings(panel).meets_dili_criteria
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_r_ratio(self, panel: LiverPanel) -> float | None:
-        ratio = r_ratio(alt=panel.alt, alt_uln=panel.alt_uln, alp=panel.alp, alp_uln=panel.alp_uln)
+        ratio = liver_findings(panel).r_ratio
         return None if ratio is None else float(ratio)
 
     @extend_schema_field(
         serializers.ChoiceField(choices=["hepatocellular", "mixed", "cholestatic"], allow_null=True)
     )
     def get_pattern(self, panel: LiverPanel) -> str | None:
-        ratio = r_ratio(alt=panel.alt, alt_uln=panel.alt_uln, alp=panel.alp, alp_uln=panel.alp_uln)
-        return liver_injury_pattern(ratio)
+        return liver_findings(panel).pattern
 
     def get_hys_law(self, panel: LiverPanel) -> bool:
-        return hys_law(
-            alt=panel.alt,
-            alt_uln=panel.alt_uln,
-            ast=panel.ast,
-            ast_uln=panel.ast_uln,
-            bilirubin=panel.total_bilirubin,
-            bilirubin_uln=panel.total_bilirubin_uln,
-        )
+        return liver_findings(panel).hys_law
 
 
 class LiverPanelWriteSerializer(StrictModelSerializer):

@@ -1,11 +1,11 @@
 """The rest of the clinical record: treatment-plan goals, medications, urine drug screens and liver panels."""
 
 import uuid
-from decimal import Decimal
 
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+
+from cases.models.ranges import PlausibleLiverValue
 
 
 class TreatmentGoalStatus(models.TextChoices):
@@ -162,16 +162,18 @@ class LiverPanel(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="liver_panels")
     collected_on = models.DateField()
-    alt = models.DecimalField(max_digits=7, decimal_places=1, validators=[MinValueValidator(0)])
-    alt_uln = models.DecimalField(max_digits=6, decimal_places=1, validators=[MinValueValidator(1)])
-    ast = models.DecimalField(max_digits=7, decimal_places=1, validators=[MinValueValidator(0)])
-    ast_uln = models.DecimalField(max_digits=6, decimal_places=1, validators=[MinValueValidator(1)])
-    alp = models.DecimalField(max_digits=7, decimal_places=1, validators=[MinValueValidator(0)])
-    alp_uln = models.DecimalField(max_digits=6, decimal_places=1, validators=[MinValueValidator(1)])
-    total_bilirubin = models.DecimalField(max_digits=5, decimal_places=2, validators=[MinValueValidator(0)])
-    # A Decimal bound: the float 0.1 is a hair above Decimal("0.1"), so it refused a limit of exactly 0.1.
+    alt = models.DecimalField(max_digits=7, decimal_places=1, validators=[PlausibleLiverValue("alt")])
+    alt_uln = models.DecimalField(max_digits=6, decimal_places=1, validators=[PlausibleLiverValue("alt_uln")])
+    ast = models.DecimalField(max_digits=7, decimal_places=1, validators=[PlausibleLiverValue("ast")])
+    ast_uln = models.DecimalField(max_digits=6, decimal_places=1, validators=[PlausibleLiverValue("ast_uln")])
+    alp = models.DecimalField(max_digits=7, decimal_places=1, validators=[PlausibleLiverValue("alp")])
+    alp_uln = models.DecimalField(max_digits=6, decimal_places=1, validators=[PlausibleLiverValue("alp_uln")])
+    total_bilirubin = models.DecimalField(
+        max_digits=5, decimal_places=2, validators=[PlausibleLiverValue("total_bilirubin")]
+    )
+    # Decimal bounds (cases.models.ranges.LIVER_RANGES): the float 0.5 would not be exact.
     total_bilirubin_uln = models.DecimalField(
-        max_digits=4, decimal_places=2, validators=[MinValueValidator(Decimal("0.1"))]
+        max_digits=4, decimal_places=2, validators=[PlausibleLiverValue("total_bilirubin_uln")]
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")

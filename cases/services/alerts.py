@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,7 +19,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from cases.errors import Conflict, ValidationFailed
-from cases.measures import BloodPressureClass, blood_pressure_class
+from cases.measures import BloodPressureClass, blood_pressure_class, liver_findings
 from cases.models import (
     Alert,
     AlertEvidence,
@@ -76,23 +77,49 @@ def _over(value: int | None, limit: int) -> Decimal:
 BP_FIELDS = frozenset({"bp_systolic", "bp_diastolic"})
 
 
-def _liver_flags(panel: LiverPanel) -> bool:
+def _num(value: Decimal) -> str:
+    value = Decimal(value)
+    return str(value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize())
+
+
+def _liver_multiples(panel: LiverPanel) -> str:
+    found = liver_findings(panel)
     return (
-        panel.alt > 3 * panel.alt_uln
-        or panel.ast > 3 * panel.ast_uln
-        or panel.total_bilirubin > 2 * panel.total_bilirubin_uln
+        f"ALT {_num(panel.alt)} ({found.multiple('alt')} x ULN), AST {_num(panel.ast)} ({found.multiple('ast')} x "
+        f"ULN), ALP {_num(panel.alp)} ({found.multiple('alp')} x ULN), total bilirubin {_num(panel.total_bilirubin)} "
+        f"mg/dL ({found.multiple('bilirubin')} x ULN)"
     )
 
 
 def _liver_message(panel: LiverPanel) -> str:
+    found = liver_findings(panel)
+    pattern = f"{found.pattern} pattern (R {found.r_ratio:.1f})" if found.r is not None else "R undefined"
     return (
-        f"Liver panel {panel.collected_on}: ALT {panel.alt} (ULN {panel.alt_uln}), AST {panel.ast} "
-        f"(ULN {panel.ast_uln}), total bilirubin {panel.total_bilirubin} (ULN {panel.total_bilirubin_uln})."
+        f"Liver panel {panel.collected_on} meets drug-induced liver injury criteria: {_liver_multiples(panel)}; "
+        f"{pattern}."
+    )
+
+
+def _hys_law_message(panel: LiverPanel) -> str:
+    return (
+        f"Liver panel {panel.collected_on}: potential Hy's law ({_liver_multiples(panel)}): risk of severe liver "
+        "injury; same-day medical review."
     )
 
 
 def _liver_rank(panel: LiverPanel) -> Decimal:
-    return max(Decimal(panel.alt) / panel.alt_uln, Decimal(panel.ast) / panel.ast_uln)
+    found = liver_findings(panel)
+    return _rank(max(found.alt_x, found.ast_x, found.alp_x, found.bilirubin_x))
+
+
+def _hys_law_rank(panel: LiverPanel) -> Decimal:
+    return _rank(liver_findings(panel).bilirubin_x)
+
+
+def _rank(value: Fraction) -> Decimal:
+    return min(Decimal(value.numerator) / Decimal(value.denominator), Decimal("99999999")).quantize(
+        Decimal("0.0001")
+    )
 
 
 def _cows_severity(assessment: Assessment) -> str:
@@ -124,7 +151,14 @@ RULES: tuple[AlertRule, ...] = (
         lambda v: f"Blood pressure {v.bp_systolic}/{v.bp_diastolic}: stage 2 hypertension (140/90 or higher).",
         reads=BP_FIELDS, rank=lambda v: max(_over(v.bp_systolic, 140), _over(v.bp_diastolic, 90)),
     ),
-    AlertRule(Kind.LIVER_INJURY, Severity.WARNING, LiverPanel, _liver_flags, _liver_message, rank=_liver_rank),
+    AlertRule(
+        Kind.LIVER_INJURY, Severity.WARNING, LiverPanel, lambda p: liver_findings(p).meets_dili_criteria,
+        _liver_message, rank=_liver_rank,
+    ),
+    AlertRule(
+        Kind.HYS_LAW, Severity.URGENT, LiverPanel, lambda p: liver_findings(p).hys_law, _hys_law_message,
+        rank=_hys_law_rank,
+    ),
     AlertRule(
         Kind.FENTANYL_POSITIVE, Severity.URGENT, DrugScreen,
         lambda s: s.fentanyl == DrugScreen.Result.POSITIVE,

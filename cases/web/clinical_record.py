@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from cases.errors import Conflict, DomainError
-from cases.measures import hys_law, liver_injury_pattern, r_ratio
+from cases.measures import LiverFindings, liver_findings
 from cases.models import ANALYTES, Case, DrugScreen, LiverPanel, Medication, Patient, TreatmentGoal
 from cases.selectors import clinical_records_visible_to
 from cases.services.alerts import PLAN_REVIEW_DAYS
@@ -126,9 +126,7 @@ class LabValue:
 class PanelRow:
     panel: LiverPanel
     values: list[LabValue]
-    r_ratio: Decimal | None
-    pattern: str | None
-    hys_law: bool
+    findings: LiverFindings
     earlier_episode: bool
 
 
@@ -173,7 +171,6 @@ def screen_row(screen: DrugScreen, case: Case | None) -> ScreenRow:
 
 def panel_row(panel: LiverPanel, case: Case | None) -> PanelRow:
     """The values with their limits, and what the tracker derives (`cases.measures`, as the API shows them)."""
-    ratio = r_ratio(alt=panel.alt, alt_uln=panel.alt_uln, alp=panel.alp, alp_uln=panel.alp_uln)
     values = [
         LabValue(LIVER_LABELS[name], getattr(panel, name), getattr(panel, f"{name}_uln"))
         for name in ("alt", "ast", "alp", "total_bilirubin")
@@ -181,16 +178,7 @@ def panel_row(panel: LiverPanel, case: Case | None) -> PanelRow:
     return PanelRow(
         panel=panel,
         values=values,
-        r_ratio=ratio,
-        pattern=liver_injury_pattern(ratio),
-        hys_law=hys_law(
-            alt=panel.alt,
-            alt_uln=panel.alt_uln,
-            ast=panel.ast,
-            ast_uln=panel.ast_uln,
-            bilirubin=panel.total_bilirubin,
-            bilirubin_uln=panel.total_bilirubin_uln,
-        ),
+        findings=liver_findings(panel),
         earlier_episode=case is None or panel.case_id != case.pk,
     )
 

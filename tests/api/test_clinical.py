@@ -40,7 +40,7 @@ KEYS = {
     "drug-screens": {"id", "case", "collected_on", "results", "created_at", "created_by"},
     "liver-panels": {
         "id", "case", "collected_on", "alt", "alt_uln", "ast", "ast_uln", "alp", "alp_uln", "total_bilirubin",
-        "total_bilirubin_uln", "r_ratio", "pattern", "hys_law", "created_at", "created_by",
+        "total_bilirubin_uln", "meets_dili_criteria", "r_ratio", "pattern", "hys_law", "created_at", "created_by",
     },
 }  # fmt: skip
 
@@ -671,41 +671,64 @@ def test_a_screen_corrected_to_fentanyl_positive_raises_the_alert(as_user, recor
 
 
 @pytest.mark.parametrize(
-    ("values", "raised"),
+    ("values", "kinds"),
     [
-        ({"alt": 121, "alt_uln": 40}, True),
-        ({"alt": 120, "alt_uln": 40}, False),  # exactly 3 x ULN is not above it
-        ({"ast": 121, "ast_uln": 40}, True),
-        ({"total_bilirubin": 2.5, "total_bilirubin_uln": 1.2}, True),
+        ({"alt": 200, "alt_uln": 40}, {"liver_injury"}),  # ALT exactly 5 x ULN
+        ({"alt": 199, "alt_uln": 40}, set()),
+        # Issue 11: the cholestatic injury typical of kratom.
+        ({"alt": 80, "ast": 60, "alp": 480, "total_bilirubin": 2.2}, {"liver_injury"}),
+        # Issue 11: potential Hy's law is urgent, not only a warning.
+        ({"alt": 800, "alp": 150, "total_bilirubin": 4.0}, {"liver_injury", "hys_law"}),
+        # Issue 11: ALP at 5 x ULN is cholestasis, not Hy's law.
+        ({"alt": 120, "alp": 600, "total_bilirubin": 3.0}, {"liver_injury"}),
     ],
 )
-def test_a_liver_panel_above_the_limits_raises_a_liver_injury_alert(as_user, clinic, values, raised):
-    body = {**new_body("liver-panels", clinic.own_case), **values}
+def test_a_liver_panel_meeting_the_dili_criteria_raises_its_alerts(as_user, clinic, values, kinds):
+    body = {**new_body("liver-panels", clinic.own_case), "alt_uln": 40, "ast_uln": 40, "alp_uln": 120,
+            "total_bilirubin_uln": 1.2, **values}  # fmt: skip
 
     response = as_user("clinician").post(list_url("liver-panels"), body, format="json")
 
     assert response.status_code == 201
-    assert Alert.objects.filter(kind="liver_injury").exists() is raised
+    raised = dict(Alert.objects.values_list("kind", "severity"))
+    assert set(raised) == kinds
+    if "hys_law" in kinds:
+        assert raised["hys_law"] == "urgent"
+        assert "potential Hy's law" in Alert.objects.get(kind="hys_law").message
+
+
+def test_the_liver_alert_names_the_multiples_and_the_pattern(as_user, clinic):
+    body = {**new_body("liver-panels", clinic.own_case), "alt": 80, "alt_uln": 40, "ast": 60, "ast_uln": 40,
+            "alp": 480, "alp_uln": 120, "total_bilirubin": 2.2, "total_bilirubin_uln": 1.2}  # fmt: skip
+
+    as_user("clinician").post(list_url("liver-panels"), body, format="json")
+
+    message = Alert.objects.get(kind="liver_injury").message
+    assert "ALT 80 (2.0 x ULN)" in message and "ALP 480 (4.0 x ULN)" in message
+    assert "cholestatic pattern (R 0.5)" in message
 
 
 # Liver panels: derived values.
 
 
 @pytest.mark.parametrize(
-    ("values", "r_ratio", "pattern", "hys_law"),
+    ("values", "meets", "r_ratio", "pattern", "hys_law"),
     [
         ({"alt": 400, "alt_uln": 40, "alp": 100, "alp_uln": 100, "total_bilirubin": 3, "total_bilirubin_uln": 1.2},
-         10.0, "hepatocellular", True),
-        ({"alt": 200, "alt_uln": 40, "alp": 100, "alp_uln": 100}, 5.0, "hepatocellular", False),
+         True, 10.0, "hepatocellular", True),
+        ({"alt": 200, "alt_uln": 40, "alp": 100, "alp_uln": 100}, True, 5.0, "hepatocellular", False),
         ({"alt": 120, "alt_uln": 40, "alp": 120, "alp_uln": 120, "total_bilirubin": 2.4, "total_bilirubin_uln": 1.2},
-         3.0, "mixed", False),  # bilirubin exactly 2 x ULN: no Hy's law
-        ({"alt": 80, "alt_uln": 40, "alp": 240, "alp_uln": 120}, 1.0, "cholestatic", False),
-        ({"alt": 80, "alt_uln": 40, "alp": 100, "alp_uln": 100}, 2.0, "cholestatic", False),
-        ({"alt": 30, "alt_uln": 40, "ast": 130, "ast_uln": 40, "alp": 0, "alp_uln": 120, "total_bilirubin": 2.5,
-          "total_bilirubin_uln": 1.2}, None, None, True),
+         False, 3.0, None, False),  # bilirubin exactly 2 x ULN: below the criteria, no pattern
+        ({"alt": 80, "alt_uln": 40, "alp": 240, "alp_uln": 120}, True, 1.0, "cholestatic", False),
+        ({"alt": 80, "alt_uln": 40, "alp": 100, "alp_uln": 100}, False, 2.0, None, False),  # normal: no pattern
+        # Issue 11: R 4.9975 is shown as 5.0 but classified mixed.
+        ({"alt": 199.9, "alt_uln": 40, "alp": 120, "alp_uln": 120, "total_bilirubin": 3.0, "total_bilirubin_uln": 1.2},
+         True, 5.0, "mixed", True),
     ],
 )  # fmt: skip
-def test_liver_panel_derives_r_ratio_pattern_and_hys_law(as_user, clinic, values, r_ratio, pattern, hys_law):
+def test_liver_panel_derives_criteria_r_ratio_pattern_and_hys_law(
+    as_user, clinic, values, meets, r_ratio, pattern, hys_law
+):
     body = {**new_body("liver-panels", clinic.own_case), **values}
     client = as_user("clinician")
 
@@ -713,23 +736,69 @@ def test_liver_panel_derives_r_ratio_pattern_and_hys_law(as_user, clinic, values
     shown = client.get(f"/api/v1/liver-panels/{created['id']}/").json()
 
     for row in (created, shown):
-        assert (row["r_ratio"], row["pattern"], row["hys_law"]) == (r_ratio, pattern, hys_law)
+        assert (row["meets_dili_criteria"], row["r_ratio"], row["pattern"], row["hys_law"]) == (
+            meets, r_ratio, pattern, hys_law,
+        )  # fmt: skip
     assert LiverPanel.objects.get().alt == Decimal(str(values["alt"]))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("total_bilirubin_uln", 21, ["mg/dL", "µmol/L", "1.23 mg/dL"]),
+        ("total_bilirubin_uln", 17, ["mg/dL", "µmol/L"]),
+        ("total_bilirubin_uln", 0.4, ["mg/dL", "0.5"]),
+        ("total_bilirubin", 51, ["mg/dL", "µmol/L"]),
+        ("alt_uln", 400, ["U/L", "10", "100"]),
+        ("alt_uln", 9, ["U/L"]),
+        ("ast_uln", 101, ["U/L"]),
+        ("alp_uln", 49, ["U/L", "50", "200"]),
+        ("alp_uln", 201, ["U/L"]),
+        ("alt", 20001, ["U/L", "20000"]),
+        ("ast", 20001, ["U/L"]),
+        ("alp", 0, ["U/L", "1", "5000"]),
+        ("alp", 5001, ["U/L"]),
+    ],
+)
+def test_an_implausible_liver_value_is_a_400_naming_the_field_and_the_unit(
+    as_user, clinic, field, value, words
+):
+    body = {**new_body("liver-panels", clinic.own_case), field: value}
+
+    response = as_user("clinician").post(list_url("liver-panels"), body, format="json")
+
+    assert response.status_code == 400
+    errors = response.json()
+    assert field in errors, errors
+    message = " ".join(errors[field])
+    assert all(word in message for word in words), message
+    assert not LiverPanel.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("total_bilirubin_uln", 0.5), ("total_bilirubin_uln", 2.0), ("alt_uln", 10), ("alt_uln", 100),
+     ("alp_uln", 50), ("alp_uln", 200), ("alp", 1), ("alt", 20000), ("total_bilirubin", 50)],
+)  # fmt: skip
+def test_the_edges_of_the_plausible_ranges_are_accepted(as_user, clinic, field, value):
+    body = {**new_body("liver-panels", clinic.own_case), field: value}
+
+    assert as_user("clinician").post(list_url("liver-panels"), body, format="json").status_code == 201
 
 
 def test_liver_panel_correction_updates_the_derived_values(as_user, records):
     panel = records.own["liver-panels"]
 
-    response = as_user("clinician").patch(detail_url("liver-panels", panel), {"alp": 10}, format="json")
+    response = as_user("clinician").patch(detail_url("liver-panels", panel), {"alt": 250}, format="json")
 
     assert response.status_code == 200
-    # R = (30/40) / (10/120) = 9.0: the normal panel now reads hepatocellular.
-    assert (response.json()["alp"], response.json()["r_ratio"], response.json()["pattern"]) == (
-        10.0,
-        9.0,
-        "hepatocellular",
-    )
-    assert LiverPanel.objects.get(pk=panel.pk).alp == 10
+    # ALT 250/40 = 6.25 x ULN meets the criteria; R = 6.25 / (80/120) = 9.375: hepatocellular.
+    body = response.json()
+    assert (body["alt"], body["meets_dili_criteria"], body["r_ratio"], body["pattern"]) == (
+        250.0, True, 9.38, "hepatocellular",
+    )  # fmt: skip
+    assert LiverPanel.objects.get(pk=panel.pk).alt == 250
+    assert Alert.objects.filter(kind="liver_injury", case=panel.case).count() == 1
 
 
 # Drug screens: one column per analyte in the database, `results` in the API.

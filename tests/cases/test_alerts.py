@@ -179,22 +179,26 @@ def panel(**values: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(
-    ("values", "fires"),
+    ("values", "expected"),
     [
-        ({"alt": "120.1"}, True),  # ALT just above 3 x ULN
-        ({"alt": "120.0"}, False),  # exactly 3 x ULN: the SPEC says "above"
-        ({"ast": "120.1"}, True),
-        ({"ast": "120.0"}, False),
-        ({"total_bilirubin": "2.41"}, True),  # just above 2 x ULN
-        ({"total_bilirubin": "2.40"}, False),  # exactly 2 x ULN
-        ({"alt": "119.9", "ast": "119.9", "total_bilirubin": "2.39"}, False),
-        ({"alt": "400", "total_bilirubin": "3.5"}, True),
+        ({"alt": "200"}, [("liver_injury", "warning", "open")]),  # ALT exactly 5 x ULN
+        ({"alt": "199.9"}, []),
+        ({"alp": "240"}, [("liver_injury", "warning", "open")]),  # ALP exactly 2 x ULN
+        ({"alp": "239.9"}, []),
+        (
+            {"alt": "120", "total_bilirubin": "2.41"},
+            [("liver_injury", "warning", "open"), ("hys_law", "urgent", "open")],
+        ),
+        ({"alt": "120", "total_bilirubin": "2.40"}, []),  # bilirubin exactly 2 x ULN
+        ({"total_bilirubin": "2.41"}, []),  # bilirubin alone
+        ({"ast": "400"}, []),  # AST alone (docs/clinical.md)
+        ({"alt": "400", "total_bilirubin": "3.5", "alp": "240"}, [("liver_injury", "warning", "open")]),
     ],
 )
-def test_a_liver_panel_raises_a_liver_injury_warning_above_the_thresholds(own_case, clinician, values, fires):
+def test_a_liver_panel_raises_its_alerts_at_the_thresholds(own_case, clinician, values, expected):
     liver_panel_record(case=own_case, actor=clinician, data=panel(**values))
 
-    assert alerts(own_case) == ([("liver_injury", "warning", "open")] if fires else [])
+    assert sorted(alerts(own_case)) == sorted(expected)
 
 
 def test_the_liver_alert_points_at_the_panel(own_case, clinician):
@@ -245,6 +249,7 @@ def test_every_rule_raises_a_kind_and_severity_from_the_spec_codes():
         ("hypertensive_crisis", "urgent"),
         ("elevated_bp", "warning"),
         ("liver_injury", "warning"),
+        ("hys_law", "urgent"),
         ("fentanyl_positive", "urgent"),
     }
 

@@ -2,6 +2,8 @@
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
+from types import SimpleNamespace
 
 import pytest
 
@@ -9,9 +11,7 @@ from cases.measures import (
     BloodPressureClass,
     add_months,
     blood_pressure_class,
-    hys_law,
-    liver_injury_pattern,
-    r_ratio,
+    liver_findings,
 )
 
 # --- Blood pressure, ACC/AHA 2017 ---
@@ -74,77 +74,118 @@ def test_blood_pressure_classes_are_ordered_from_normal_to_crisis():
     ]
 
 
-# --- Liver panel: R ratio and injury pattern ---
+# --- Liver panel (SPEC 3.5; Aithal et al. 2011; FDA 2009): from the exact values ---
 
 
-def ratio(alt: str, alt_uln: str, alp: str, alp_uln: str) -> Decimal | None:
-    return r_ratio(alt=Decimal(alt), alt_uln=Decimal(alt_uln), alp=Decimal(alp), alp_uln=Decimal(alp_uln))
+def panel(**values: str) -> SimpleNamespace:
+    """ULN: ALT 40, AST 40, ALP 120, bilirubin 1.2; normal values unless given."""
+    normal = {
+        "alt": "30", "alt_uln": "40", "ast": "28", "ast_uln": "40", "alp": "90", "alp_uln": "120",
+        "total_bilirubin": "0.8", "total_bilirubin_uln": "1.2",
+    }  # fmt: skip
+    return SimpleNamespace(**{name: Decimal(value) for name, value in (normal | values).items()})
 
 
-@pytest.mark.parametrize(
-    ("alt", "alt_uln", "alp", "alp_uln", "r", "pattern"),
-    [
-        ("200", "40", "120", "120", Decimal("5.00"), "hepatocellular"),  # exactly 5
-        ("400", "40", "120", "120", Decimal("10.00"), "hepatocellular"),
-        ("199.6", "40", "120", "120", Decimal("4.99"), "mixed"),
-        ("140", "40", "120", "120", Decimal("3.50"), "mixed"),
-        ("80.4", "40", "120", "120", Decimal("2.01"), "mixed"),
-        ("80", "40", "120", "120", Decimal("2.00"), "cholestatic"),  # exactly 2
-        ("80", "40", "240", "120", Decimal("1.00"), "cholestatic"),
-        ("40", "40", "360", "120", Decimal("0.33"), "cholestatic"),
-    ],
-)
-def test_r_ratio_classes_the_liver_injury_pattern(alt, alt_uln, alp, alp_uln, r, pattern):
-    value = ratio(alt, alt_uln, alp, alp_uln)
-
-    assert value == r
-    assert liver_injury_pattern(value) == pattern
+def found(**values: str):
+    return liver_findings(panel(**values))
 
 
-def test_r_ratio_uses_each_tests_own_upper_limit():
-    # ALT 3 x ULN over ALP 0.5 x ULN: R = 6, though the raw ALT / ALP quotient is 0.5.
-    assert ratio("105", "35", "60", "120") == Decimal("6.00")
+def test_a_normal_panel_meets_no_criteria_and_shows_no_pattern():
+    normal = found()
+
+    assert (normal.meets_dili_criteria, normal.pattern, normal.hys_law) == (False, None, False)
+    assert normal.r_ratio == Decimal("1.00")  # R is still given; the pattern is not
 
 
-def test_r_ratio_is_undefined_when_alkaline_phosphatase_is_zero():
-    assert ratio("200", "40", "0", "120") is None
+def test_the_cholestatic_kratom_pattern_meets_the_criteria():
+    # Issue 11: ALT 80/40, AST 60/40, ALP 480/120, bilirubin 2.2/1.2.
+    injury = found(alt="80", ast="60", alp="480", total_bilirubin="2.2")
+
+    assert (injury.meets_dili_criteria, injury.pattern, injury.hys_law) == (True, "cholestatic", False)
+    assert injury.r_ratio == Decimal("0.50")
 
 
-def test_an_undefined_r_ratio_has_no_pattern():
-    assert liver_injury_pattern(None) is None
-
-
-# --- Hy's law: ALT or AST >= 3 x ULN with total bilirubin > 2 x ULN ---
-
-
-def hy(alt: str = "30", ast: str = "30", bilirubin: str = "0.8") -> bool:
-    return hys_law(
-        alt=Decimal(alt),
-        alt_uln=Decimal("40"),
-        ast=Decimal(ast),
-        ast_uln=Decimal("40"),
-        bilirubin=Decimal(bilirubin),
-        bilirubin_uln=Decimal("1.2"),
+def test_potential_hys_law_needs_alp_below_twice_its_limit():
+    # Issue 11: ALT 800/40, bilirubin 4.0/1.2, ALP 150/120 is potential Hy's law; with ALP 600/120 it is not.
+    assert found(alt="800", total_bilirubin="4.0", alp="150").hys_law is True
+    cholestatic = found(alt="120", alp="600", total_bilirubin="3.0")
+    assert (cholestatic.hys_law, cholestatic.meets_dili_criteria, cholestatic.pattern) == (
+        False,
+        True,
+        "cholestatic",
     )
 
 
+def test_r_is_classified_unrounded():
+    # Issue 11: ALT 199.9/40, ALP 120/120: R = 4.9975, shown as 5.00 but mixed, not hepatocellular.
+    near = found(alt="199.9", alp="120", total_bilirubin="3.0")
+
+    assert near.r == Fraction(49975, 10000)
+    assert (near.r_ratio, near.pattern) == (Decimal("5.00"), "mixed")
+
+
 @pytest.mark.parametrize(
-    ("alt", "ast", "bilirubin", "expected"),
+    ("values", "pattern"),
     [
-        ("120", "30", "2.41", True),  # ALT exactly 3 x ULN, bilirubin just above 2 x ULN
-        ("30", "120", "2.41", True),  # AST exactly 3 x ULN
-        ("400", "400", "6.0", True),
-        ("120", "30", "2.40", False),  # bilirubin exactly 2 x ULN
-        ("119.9", "30", "2.41", False),  # ALT just below 3 x ULN
-        ("30", "119.9", "2.41", False),  # AST just below 3 x ULN
-        ("400", "400", "1.0", False),  # transaminases alone
-        ("30", "30", "6.0", False),  # bilirubin alone
+        ({"alt": "200", "alp": "120"}, "hepatocellular"),  # ALT exactly 5 x ULN, R exactly 5
+        ({"alt": "199.9", "alp": "120", "total_bilirubin": "2.5"}, "mixed"),  # R 4.9975
+        ({"alt": "120", "alp": "180", "total_bilirubin": "2.5"}, "cholestatic"),  # R exactly 2
+        ({"alt": "120.1", "alp": "180", "total_bilirubin": "2.5"}, "mixed"),  # R 2.0017
     ],
 )
-def test_hys_law_needs_a_transaminase_at_three_times_and_bilirubin_above_twice_the_limit(
-    alt, ast, bilirubin, expected
-):
-    assert hy(alt, ast, bilirubin) is expected
+def test_r_at_exactly_2_and_5(values, pattern):
+    assert found(**values).pattern == pattern
+
+
+@pytest.mark.parametrize(
+    ("values", "meets"),
+    [
+        ({"alt": "200"}, True),  # ALT exactly 5 x ULN
+        ({"alt": "199.9"}, False),
+        ({"alp": "240"}, True),  # ALP exactly 2 x ULN
+        ({"alp": "239.9"}, False),
+        ({"alt": "120", "total_bilirubin": "2.41"}, True),  # ALT exactly 3 x ULN with bilirubin above 2 x ULN
+        ({"alt": "120", "total_bilirubin": "2.40"}, False),  # bilirubin exactly 2 x ULN
+        ({"alt": "119.9", "total_bilirubin": "2.41", "alp": "250"}, True),  # by ALP
+        ({"alt": "119.9", "total_bilirubin": "2.41"}, False),
+        ({"ast": "400"}, False),  # AST alone: not the published criteria (docs/clinical.md)
+        ({"ast": "130", "total_bilirubin": "2.5"}, True),  # ... but AST with bilirubin is potential Hy's law
+    ],
+)
+def test_dili_criteria_bands_on_both_sides(values, meets):
+    result = found(**values)
+
+    assert result.meets_dili_criteria is meets
+    assert (result.pattern is not None) is meets
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"alt": "120", "total_bilirubin": "2.41"},
+            True,
+        ),  # ALT exactly 3 x ULN, bilirubin just above 2 x ULN
+        ({"ast": "120", "total_bilirubin": "2.41"}, True),  # AST exactly 3 x ULN
+        ({"alt": "120", "total_bilirubin": "2.40"}, False),  # bilirubin exactly 2 x ULN
+        ({"alt": "119.9", "total_bilirubin": "2.41"}, False),
+        ({"alt": "400", "total_bilirubin": "6.0", "alp": "239.9"}, True),  # ALP just below 2 x ULN
+        ({"alt": "400", "total_bilirubin": "6.0", "alp": "240"}, False),  # ALP exactly 2 x ULN: cholestasis
+        ({"alt": "400", "ast": "400"}, False),  # transaminases alone
+        ({"total_bilirubin": "6.0"}, False),  # bilirubin alone
+    ],
+)
+def test_potential_hys_law_thresholds(values, expected):
+    result = found(**values)
+
+    assert result.hys_law is expected
+    if expected:
+        assert result.meets_dili_criteria is True
+
+
+def test_r_is_undefined_when_alkaline_phosphatase_is_zero():
+    assert found(alp="0", alt="400").r is None
+    assert found(alp="0", alt="400").pattern is None
 
 
 # --- Calendar months ---

@@ -10,7 +10,7 @@ from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.measures import hys_law, liver_injury_pattern, r_ratio
+from cases.measures import liver_findings
 from cases.models import Alert, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.web.clinical_record import clinical_record_section
 from clinic.models import AuditEvent
@@ -72,7 +72,7 @@ INVALID = [
     ("drug-screens", {"collected_on": (today() + dt.timedelta(days=1)).isoformat()}, "This date cannot be in the future."),
     ("drug-screens", {"fentanyl": "maybe"}, "Select a valid choice."),
     ("liver-panels", {"alt": ""}, "This field is required."),
-    ("liver-panels", {"alt_uln": "0"}, "greater than or equal to 1"),
+    ("liver-panels", {"alt_uln": "0"}, "The ALT upper limit of normal must be in U/L, between 10 and 100."),
     ("medications", {"medication": "other"}, "Name the medication when it is &#x27;other&#x27;."),
     ("medications", {"stop_date": (today() - dt.timedelta(days=400)).isoformat()}, "The stop date is before the start date."),
     ("goals", {"goal": ""}, "This field is required."),
@@ -129,17 +129,7 @@ def test_a_liver_panel_shows_r_pattern_and_hys_law_as_the_domain_derives_them(
 
     row = signed_in(clinician).get(chart_url(own_case.patient_id)).context["clinical_record"].panels[0]
 
-    ratio = r_ratio(alt=panel.alt, alt_uln=panel.alt_uln, alp=panel.alp, alp_uln=panel.alp_uln)
-    assert row.r_ratio == ratio
-    assert row.pattern == liver_injury_pattern(ratio)
-    assert row.hys_law is hys_law(
-        alt=panel.alt,
-        alt_uln=panel.alt_uln,
-        ast=panel.ast,
-        ast_uln=panel.ast_uln,
-        bilirubin=panel.total_bilirubin,
-        bilirubin_uln=panel.total_bilirubin_uln,
-    )
+    assert row.findings == liver_findings(panel)
 
 
 def test_values_above_the_labs_upper_limit_are_flagged(signed_in, clinician, own_case):
@@ -151,8 +141,22 @@ def test_values_above_the_labs_upper_limit_are_flagged(signed_in, clinician, own
     assert [value.above_uln for value in row.values] == [True, False, False, True]
     page = response.content.decode()
     assert page.count("Above ULN") == 2
-    assert "Hy's law met" in page
+    assert "Potential Hy's law" in page and "Hy's law met" not in page
     assert "Hepatocellular" in page
+
+
+def test_a_normal_panel_shows_no_pattern_and_a_cholestatic_injury_shows_its_own(
+    signed_in, clinician, own_case
+):
+    LiverPanelFactory(case=own_case, collected_on=timezone.localdate() - dt.timedelta(days=1))  # normal
+    LiverPanelFactory(case=own_case, alt=Decimal("80"), alp=Decimal("480"), total_bilirubin=Decimal("2.20"))
+
+    rows = signed_in(clinician).get(chart_url(own_case.patient_id)).context["clinical_record"].panels
+
+    assert [(row.findings.meets_dili_criteria, row.findings.pattern) for row in rows] == [
+        (True, "cholestatic"),
+        (False, None),
+    ]
 
 
 def test_medications_are_split_into_current_and_stopped(signed_in, clinician, own_case):

@@ -20,7 +20,7 @@ from cases import demo_data
 from cases.demo import AlertCheck, DemoGenerator, DemoRows, DemoStaff
 from cases.demo_data import DEMO_STAFF
 from cases.demo_part2 import seed_part2
-from cases.measures import hys_law
+from cases.measures import liver_findings
 from cases.models import ANALYTES, Alert, Case, Consent, Disclosure, Medication, Patient, TreatmentGoal, Visit
 from cases.services.alerts import alerts_check, alerts_check_attendance, alerts_raise_periodic
 from cases.services.patients import mrn_allocate
@@ -109,7 +109,7 @@ class Command(BaseCommand):
             f"  signed notes      {tally['signed']:,} (addenda {tally['addenda']:,})",
             f"  drug screens      {tally['screens']:,} (positive: {spread('screen:', ANALYTES)})",
             f"  liver panels      {tally['panels']:,} ({tally['panel:above_uln']:,} above the ULN, "
-            f"{tally['panel:above_3x']:,} ALT or AST above 3 x ULN, Hy's law {tally['panel:hys_law']:,})",
+            f"{tally['panel:dili']:,} meeting the DILI criteria, potential Hy's law {tally['panel:hys_law']:,})",
             f"  medications       {tally['medications']:,} ({spread('medication:', Medication.Name.values)}; "
             f"{tally['medications_current']:,} current)",
             f"  plan goals        {tally['goals']:,} ({spread('goal:', TreatmentGoal.Status.values)})",
@@ -274,15 +274,8 @@ def count_rows(rows: DemoRows) -> Counter[str]:
                 (panel.total_bilirubin, panel.total_bilirubin_uln),
             )
         )
-        tally["panel:above_3x"] += panel.alt > 3 * panel.alt_uln or panel.ast > 3 * panel.ast_uln
-        tally["panel:hys_law"] += hys_law(
-            alt=panel.alt,
-            alt_uln=panel.alt_uln,
-            ast=panel.ast,
-            ast_uln=panel.ast_uln,
-            bilirubin=panel.total_bilirubin,
-            bilirubin_uln=panel.total_bilirubin_uln,
-        )
+        tally["panel:dili"] += liver_findings(panel).meets_dili_criteria
+        tally["panel:hys_law"] += liver_findings(panel).hys_law
     return tally
 
 
