@@ -977,12 +977,10 @@ BOUNDARIES = [
     ("record drug screen", {"collected_on": "TODAY"}),
     ("record drug screen", {"results": dict.fromkeys(ANALYTES, "positive")}),
     ("edit drug screen", {"results": dict.fromkeys(ANALYTES, "not_tested")}),
-    ("record liver panel", {"alt": 0, "ast": 0, "alp": 0, "total_bilirubin": 0}),
-    ("record liver panel", {"alt_uln": 1, "ast_uln": 1, "alp_uln": 1, "total_bilirubin_uln": 0.1}),
-    (
-        "record liver panel",
-        {"alt": 999999.9, "alt_uln": 99999.9, "total_bilirubin": 999.99, "total_bilirubin_uln": 99.99},
-    ),
+    # The plausible ranges of SPEC v2 3.5 (cases/models/ranges.py LIVER_RANGES), both ends.
+    ("record liver panel", {"alt": 0, "ast": 0, "alp": 1, "total_bilirubin": 0}),
+    ("record liver panel", {"alt_uln": 10, "ast_uln": 10, "alp_uln": 50, "total_bilirubin_uln": 0.5}),
+    ("record liver panel", {"alt": 20000, "alt_uln": 100, "total_bilirubin": 50, "total_bilirubin_uln": 2.0}),
     ("edit liver panel", {"alt": 0.1}),
     ("acknowledge alert", {"note": "x" * 2000}),
     ("resolve alert", {"note": "Ünïcödé ✓ 漢字 — emoji 🙂"}),
