@@ -29,6 +29,7 @@ class RecordReleaseViewSet(AuditedAccessMixin, viewsets.GenericViewSet):
     """Clinicians (their caseload, never under break-glass) and supervisors release; other roles get 403."""
 
     capability = Capability.RELEASE_RECORDS
+    serializer_class = ReleaseRequestSerializer  # what OPTIONS describes for POST
     audited = AuditedResource(object_type="patient", data_category="disclosure", patient_path="pk")
 
     def get_queryset(self) -> QuerySet[Patient]:

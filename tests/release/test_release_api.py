@@ -337,3 +337,14 @@ def test_counseling_notes_are_never_mixed_with_other_records(as_user, rich, clin
 
     assert response.status_code == 400
     assert "information" in response.json()
+
+
+@pytest.mark.parametrize(("role", "status"), [("clinician", 200), ("supervisor", 200), ("front_desk", 403)])
+def test_options_describes_the_release_and_records_nothing(as_user, rich, tpo, role, status):
+    """OPTIONS once answered 500 (found by `make fuzz`): the view had no serializer for DRF's metadata."""
+    releases = Disclosure.objects.count()
+
+    response = as_user(role).options(url(rich.patient))
+
+    assert response.status_code == status
+    assert Disclosure.objects.count() == releases
