@@ -388,6 +388,7 @@ if SENTRY_DSN:
 # Timed jobs (manage.py run_scheduler): raise_alerts every hour; the audit sealer every AUDIT_SEAL_INTERVAL seconds
 # (below).
 SCHEDULE_RAISE_ALERTS_SECONDS = env_int("SCHEDULE_RAISE_ALERTS_SECONDS", 3600)
+SCHEDULE_PURGE_DRAFTS_SECONDS = env_int("SCHEDULE_PURGE_DRAFTS_SECONDS", 3600)
 # Backups (manage.py backup, manage.py restore_drill): where pg_dump's files and their manifests go.
 BACKUP_DIR = env_str("BACKUP_DIR") or str(BASE_DIR / "backups")
 # A 503 (database unavailable, lock timeout) tells clients to try again after this many seconds (clinic/errors.py).

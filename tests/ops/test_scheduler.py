@@ -31,16 +31,24 @@ def test_the_installed_sealer_is_scheduled():
     assert "seal_audit" in [job.name for job in scheduled_jobs()]
 
 
-def test_without_a_sealer_command_only_the_alerts_are_scheduled(monkeypatch):
+def test_without_a_sealer_command_the_sealer_is_not_scheduled(monkeypatch):
     monkeypatch.setattr(run_scheduler, "get_commands", lambda: {"raise_alerts": "cases"})
 
-    assert [job.name for job in scheduled_jobs()] == ["raise_alerts"]
+    assert [job.name for job in scheduled_jobs()] == ["raise_alerts", "purge_drafts"]
+
+
+def test_expired_drafts_are_purged_hourly():
+    [purge] = [job for job in scheduled_jobs() if job.name == "purge_drafts"]
+
+    assert (purge.command, purge.every_seconds) == (("purge_drafts",), 3600)
 
 
 def test_once_runs_every_job(capsys):
     call_command("run_scheduler", "--once")
 
-    assert "raise_alerts" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "raise_alerts" in out
+    assert "purge_drafts" in out
 
 
 def test_a_failing_job_is_logged_and_reported_not_raised(caplog):

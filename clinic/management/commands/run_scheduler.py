@@ -1,6 +1,8 @@
 """`manage.py run_scheduler`: the clinic's timed jobs in one long-running process (compose's `scheduler` service).
 
 - `raise_alerts` every hour (SCHEDULE_RAISE_ALERTS_SECONDS), and once at start;
+- `purge_drafts` every hour (SCHEDULE_PURGE_DRAFTS_SECONDS): drafts hold typed patient data and are deleted
+  once expired, not only hidden;
 - `seal_audit --once` twice per AUDIT_SEAL_INTERVAL (every 30 s with the default 60), when that command exists:
   an event written just after a pass is then sealed well within the interval, which is what `verify_audit`
   and /readyz hold the sealer to (sealing every full interval would leave such an event a moment over it).
@@ -39,7 +41,10 @@ class Job:
 
 def scheduled_jobs() -> list[Job]:
     """The jobs this installation can run (the audit sealer only once its command exists)."""
-    jobs = [Job("raise_alerts", ("raise_alerts",), settings.SCHEDULE_RAISE_ALERTS_SECONDS)]
+    jobs = [
+        Job("raise_alerts", ("raise_alerts",), settings.SCHEDULE_RAISE_ALERTS_SECONDS),
+        Job("purge_drafts", ("purge_drafts",), settings.SCHEDULE_PURGE_DRAFTS_SECONDS),
+    ]
     if "seal_audit" in get_commands():
         jobs.append(Job("seal_audit", ("seal_audit", "--once"), max(1, settings.AUDIT_SEAL_INTERVAL // 2)))
     return jobs
