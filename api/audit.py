@@ -116,6 +116,10 @@ class AuditedAccessMixin(viewsets.GenericViewSet[Any]):
             return asked if asked in patients else None
         if "case" in filters and params.get("case") and len(patients) == 1:
             return patients[0]
+        if (
+            "mrn" in filters and params.get("mrn") and len(patients) == 1
+        ):  # an exact-MRN lookup that found one
+            return patients[0]
         return None
 
     def audit_access(

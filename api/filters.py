@@ -70,10 +70,16 @@ class PatientFilter(filters.FilterSet):
         method="filter_clinician", help_text="Primary clinician or care-team member (user id)"
     )
     has_open_case = filters.BooleanFilter(method="filter_has_open_case")
+    mrn = filters.CharFilter(
+        method="filter_mrn", max_length=16, help_text="The exact MRN (letter case aside)"
+    )
 
     class Meta:
         model = Patient
         fields: list[str] = []
+
+    def filter_mrn(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
+        return queryset.filter(mrn__iexact=value.strip())
 
     def filter_search(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
         """Every term must match: a name's start, the exact MRN, a date of birth (2026-12-03 or 12/03/2026), or
@@ -112,6 +118,22 @@ class PatientFilter(filters.FilterSet):
         # Not called for an empty or unrecognised value (`?has_open_case=maybe` filters nothing).
         open_case = Exists(Case.objects.filter(patient=OuterRef("pk"), status=Case.Status.OPEN))
         return queryset.filter(open_case) if value else queryset.exclude(open_case)
+
+
+class PatientMrnLookupFilter(filters.FilterSet):
+    """An administrator's privacy lookup (`GET patients/?mrn=`): the exact MRN and nothing else, so no other
+    parameter (a stage, a clinician) can tell them anything about the patient's care."""
+
+    mrn = filters.CharFilter(
+        method="filter_mrn", max_length=16, help_text="The exact MRN (letter case aside)"
+    )
+
+    class Meta:
+        model = Patient
+        fields: list[str] = []
+
+    def filter_mrn(self, queryset: QuerySet[Patient], name: str, value: str) -> QuerySet[Patient]:
+        return queryset.filter(mrn__iexact=value.strip())
 
 
 class CaseFilter(filters.FilterSet):

@@ -40,6 +40,15 @@ def patients_visible_to(
     return patients_in_scope(user, capability).prefetch_related(open_case_prefetch())
 
 
+def patient_by_exact_mrn(mrn: str) -> QuerySet[Patient]:
+    """The one patient (not entered in error) with this MRN, letter case aside: an administrator's privacy lookup
+    (`clinic.policy.finds_patients_by_mrn_only`). Nothing for an empty or partial number."""
+    mrn = mrn.strip()
+    if not mrn:
+        return Patient.objects.none()
+    return Patient.objects.filter(mrn__iexact=mrn, entered_in_error=False)
+
+
 def cases_visible_to(user: User, capability: Capability = Capability.READ_DEMOGRAPHICS) -> QuerySet[Case]:
     """Cases with their care team and history prefetched, annotated `clinical_visible` per row."""
     return (

@@ -58,7 +58,8 @@ def error_response(
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": detail, "code": code, "request_id": request_id}, status=status)
-    elif getattr(request, "htmx", False):
+    elif getattr(request, "htmx", False) or request.headers.get("HX-Request") == "true":
+        # (the header itself for answers given before django-htmx's middleware has run: the 413)
         text = f"{detail} (request id {request_id})" if request_id else detail
         response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
     else:

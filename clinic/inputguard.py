@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from cases.errors import ValidationFailed
+from clinic.errors import error_response
 
 MAX_JSON_DEPTH = 64
 # Free-text limits shared by the services, the serializers and the page forms.
@@ -116,14 +117,17 @@ def clean_texts(data: Mapping[str, Any], limits: Mapping[str, int]) -> None:
 
 
 def body_too_large_message(limit: int) -> str:
-    return f"The request body is larger than the {limit // (1024 * 1024)} MB this server accepts."
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{max(1, limit // 1024)} KB"
+    return f"The request body is larger than the {size} this server accepts."
 
 
 class RequestBodyLimitMiddleware:
-    """413 for a request whose body is larger than `MAX_REQUEST_BODY_BYTES` (JSON under `/api/`, a short page
-    elsewhere), decided on `Content-Length` before anything reads the body. A body sent without a length
-    (chunked) is capped by Django's own `DATA_UPLOAD_MAX_MEMORY_SIZE` for forms and by the same limit when read
-    (`LimitedStream`), so it cannot get past either. Placed first, before anything reads the request."""
+    """413 for a request whose body is larger than `MAX_REQUEST_BODY_BYTES`, decided on `Content-Length` before
+    anything reads the body, answered through `clinic.errors.error_response` like every other error (the JSON
+    envelope `{"detail", "code", "request_id"}` under `/api/`, the error page elsewhere, plain text for htmx). A
+    body sent without a length (chunked) is capped by Django's own `DATA_UPLOAD_MAX_MEMORY_SIZE` for forms and by
+    the same limit when read (`LimitedStream`), so it cannot get past either. Placed right after the request id is
+    given (so the answer names it) and before anything reads the body."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -136,8 +140,7 @@ class RequestBodyLimitMiddleware:
         except ValueError:
             length = 0  # Django treats a malformed length as no body
         if length > limit:
-            message = body_too_large_message(limit)
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message, "code": "request_too_large"}, status=413)
-            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+            return error_response(
+                request, status=413, code="request_too_large", detail=body_too_large_message(limit)
+            )
         return self.get_response(request)

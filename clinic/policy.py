@@ -53,6 +53,9 @@ class Capability(StrEnum):
     WRITE_COUNSELING_NOTES = "write_counseling_notes"  # reading is the author's alone (`counseling_notes_of`)
     SUPERVISE_BREAK_GLASS = "supervise_break_glass"  # end a grant early, record the review of it
     APPROVE_ACCESS = "approve_access"  # decide another's pending access change (clinic/approvals.py)
+    FIND_PATIENT_BY_MRN = (
+        "find_patient_by_mrn"  # privacy work: one patient by exact MRN, identifying fields only
+    )
 
 
 class Scope(IntEnum):
@@ -100,6 +103,10 @@ MATRIX: dict[Capability, dict[Role, Scope]] = {
     Capability.SUPERVISE_BREAK_GLASS: {_SU: _ALL},
     # SPEC section 2: "pending until a different administrator or supervisor approves it".
     Capability.APPROVE_ACCESS: {_SU: _ALL, _AD: _ALL},
+    # SPEC section 2: for privacy work (access log, accounting of disclosures, consent metadata) an administrator
+    # looks a patient up by exact MRN (`GET patients/?mrn=`) and gets only the identifying fields. The roles that
+    # read demographics use `?mrn=` as a filter within their own scope instead (`finds_patients_by_mrn_only`).
+    Capability.FIND_PATIENT_BY_MRN: {_AD: _ALL},
 }
 
 
@@ -154,6 +161,14 @@ def cases_in_scope(user: User | None, capability: Capability) -> QuerySet[Case]:
 
 def visits_in_scope(user: User | None, capability: Capability) -> QuerySet[Visit]:
     return Visit.objects.filter(case__patient__in=patients_in_scope(user, capability))
+
+
+def finds_patients_by_mrn_only(user: User | None) -> bool:
+    """Whether the user's one way to patients is the exact-MRN lookup with identifying fields only (an
+    administrator with no role that reads demographics): no list, no search, no other patient endpoint."""
+    return has_capability(user, Capability.FIND_PATIENT_BY_MRN) and not has_capability(
+        user, Capability.READ_DEMOGRAPHICS
+    )
 
 
 def may(user: User | None, capability: Capability, patient: Patient) -> bool:

@@ -55,9 +55,9 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # first and last: times the whole request
     "clinic.health.HealthCheckMiddleware",  # first: probes answer whatever the Host, without session or audit
     "django.middleware.security.SecurityMiddleware",
-    "clinic.inputguard.RequestBodyLimitMiddleware",  # 413 before anything reads an oversized body
     "clinic.audit.RequestContextMiddleware",
     "clinic.logs.AccessLogMiddleware",  # inside the request id: one access line per request
+    "clinic.inputguard.RequestBodyLimitMiddleware",  # 413 (with the request id) before anything reads the body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "clinic.security.SecurityHeadersMiddleware",

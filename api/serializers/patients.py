@@ -55,10 +55,16 @@ class PatientRegisterSerializer(PatientSerializer):
         fields = (*PatientSerializer.Meta.fields, "confirm_not_duplicate")
 
 
-class PossibleDuplicateSerializer(serializers.ModelSerializer):
+class PatientLookupSerializer(serializers.ModelSerializer):
+    """The identifying fields only: an administrator's exact-MRN lookup, a possible duplicate at registration."""
+
     class Meta:
         model = Patient
         fields = ("id", "mrn", "first_name", "last_name", "date_of_birth")
+        read_only_fields = fields
+
+
+PossibleDuplicateSerializer = PatientLookupSerializer
 
 
 class DuplicateWarningSerializer(serializers.Serializer):

@@ -4,12 +4,14 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
-from api.filters import PatientFilter
+from api.filters import PatientFilter, PatientMrnLookupFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.patients import (
@@ -17,20 +19,27 @@ from api.serializers.patients import (
     BreakGlassGrantSerializer,
     BreakGlassRequestSerializer,
     DuplicateWarningSerializer,
+    PatientLookupSerializer,
     PatientRegisterSerializer,
     PatientSerializer,
     PossibleDuplicateSerializer,
 )
 from cases.errors import ValidationFailed
 from cases.models import Patient
-from cases.selectors import patients_visible_to, possible_duplicates_for
+from cases.selectors import patient_by_exact_mrn, patients_visible_to, possible_duplicates_for
 from cases.services.access import break_glass_find_and_grant, break_glass_grant, check_break_glass_reason
 from cases.services.patients import patient_register, patient_update
-from clinic.models import AuditEvent
-from clinic.policy import Capability, may_break_glass, patients_in_scope
+from clinic.audit import audit_record
+from clinic.models import AuditAction, AuditDataCategory, AuditEvent, AuditOutcome
+from clinic.policy import Capability, finds_patients_by_mrn_only, may_break_glass, patients_in_scope
 
 
 @extend_schema_view(
+    list=extend_schema(
+        description="Patients the user may see, searched and filtered. An administrator (privacy work) gives the "
+        "exact `?mrn=` and gets that one patient's `id`, `mrn`, `first_name`, `last_name` and `date_of_birth` "
+        "(SPEC section 2); without it, 403."
+    ),
     create=extend_schema(
         request=PatientRegisterSerializer,
         responses={
@@ -62,7 +71,25 @@ class PatientViewSet(
     }
     audited = AuditedResource(object_type="patient", data_category="demographics", patient_path="pk")
 
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        # An administrator's one way in (SPEC section 2): the exact MRN, identifying fields only, nothing else.
+        self.mrn_lookup_only = self.action == "list" and finds_patients_by_mrn_only(request.user)  # type: ignore[arg-type]
+        if self.mrn_lookup_only:
+            self.capabilities = {**self.capabilities, "list": Capability.FIND_PATIENT_BY_MRN}
+            self.filterset_class = PatientMrnLookupFilter
+        super().initial(request, *args, **kwargs)
+
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        return PatientLookupSerializer if getattr(self, "mrn_lookup_only", False) else PatientSerializer
+
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
+        if self.mrn_lookup_only and not request.query_params.get("mrn", "").strip():
+            raise PermissionDenied("Administrators find a patient only by the exact MRN: GET patients/?mrn=.")
+        return super().list(request, *args, **kwargs)
+
     def get_queryset(self) -> QuerySet[Patient]:
+        if getattr(self, "mrn_lookup_only", False):
+            return patient_by_exact_mrn(self.request.query_params.get("mrn", ""))
         if self.action == "break_glass":  # by definition outside the caseload: any registered patient
             return patients_in_scope(acting_user(self.request), Capability.BREAK_GLASS)
         capability = required_capability(self) or Capability.READ_DEMOGRAPHICS
@@ -121,6 +148,20 @@ class BreakGlassView(APIView):
     for 4 hours), or 404 when nothing (or more than one patient) matches; audited either way."""
 
     capability = Capability.BREAK_GLASS
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """A role that never breaks glass (403) is recorded as a denied attempt, as every other refusal is
+        (`api.audit.AuditedAccessMixin`); misses are recorded by the service."""
+        if isinstance(exc, PermissionDenied) and self.request.user.is_authenticated:
+            audit_record(
+                user=acting_user(self.request),
+                action=AuditAction.BREAK_GLASS,
+                object_type="patient",
+                outcome=AuditOutcome.DENIED,
+                data_category=AuditDataCategory.ACCESS,
+                detail={"status": 403, "method": self.request.method, "path": self.request.path[:200]},
+            )
+        return super().handle_exception(exc)
 
     @extend_schema(
         request=BreakGlassFindSerializer,

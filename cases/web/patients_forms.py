@@ -31,6 +31,7 @@ class PatientSearch(PatientFilter):
         self, data: QueryDict, *, queryset: QuerySet[Patient], clinicians: Sequence[tuple[str, str]]
     ) -> None:
         super().__init__(data, queryset=queryset)
+        del self.filters["mrn"]  # the search box takes an exact MRN already
         for search_filter in self.filters.values():  # the API's help speaks of ids and codes; labels do here
             search_filter.extra.pop("help_text", None)
         self.filters["search"].label = "Name, MRN, date of birth or phone"

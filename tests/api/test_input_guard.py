@@ -77,18 +77,37 @@ def test_a_nul_byte_in_a_nested_key_names_its_parent(as_user, clinic):
 
 
 @override_settings(MAX_REQUEST_BODY_BYTES=1024)
-def test_a_body_over_the_limit_is_a_json_413_under_the_api_before_authentication():
+def test_a_body_over_the_limit_is_the_apis_json_error_envelope_before_authentication():
     response = APIClient().post("/api/v1/auth/token/", "x" * 2048, content_type="application/json")
     assert response.status_code == 413
-    assert response.json()["code"] == "request_too_large"
+    assert response.json() == {
+        "detail": "The request body is larger than the 1 KB this server accepts.",
+        "code": "request_too_large",
+        "request_id": response["X-Request-ID"],
+    }
 
 
 @override_settings(MAX_REQUEST_BODY_BYTES=1024)
-def test_a_page_post_over_the_limit_is_a_413(client, clinician):
+def test_a_page_post_over_the_limit_is_the_error_page_with_the_request_id(client, clinician):
     client.force_login(clinician)
     response = client.post(reverse("patient-register"), {"first_name": "x" * 4096})
     assert response.status_code == 413
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "<h1>Request too large</h1>" in page
+    assert response["X-Request-ID"] in page
+    assert "no-cache" in response["Cache-Control"]
+
+
+@override_settings(MAX_REQUEST_BODY_BYTES=1024)
+def test_an_htmx_post_over_the_limit_is_plain_text_for_the_pages_message_area(client, clinician):
+    client.force_login(clinician)
+    response = client.post(
+        reverse("patient-register"), {"first_name": "x" * 4096}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 413
     assert response["Content-Type"].startswith("text/plain")
+    assert response["X-Request-ID"] in response.content.decode()
 
 
 def test_the_default_limit_takes_a_ten_megabyte_scan_and_refuses_more_than_twelve(client, clinician):

@@ -244,7 +244,7 @@ def test_each_operation_documents_its_request_its_response_and_its_errors(schema
 
 def test_lists_document_pagination_and_their_filters(schema):
     filters = {
-        "/patients/": {"search", "stage", "clinician", "has_open_case"},
+        "/patients/": {"search", "stage", "clinician", "has_open_case", "mrn"},
         "/cases/": {"patient", "stage", "clinician", "status"},
         "/visits/": {"case", "patient", "clinician", "status", "date_from", "date_to"},
         "/staff/": {"role", "is_active"},

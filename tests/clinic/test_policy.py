@@ -72,6 +72,8 @@ SPEC_MATRIX: dict[Capability, tuple[Scope, Scope, Scope, Scope]] = {
     Capability.SUPERVISE_BREAK_GLASS: (N, N, A, N),
     # Section 2 (version 2): a different administrator or supervisor approves access changes.
     Capability.APPROVE_ACCESS: (N, N, A, A),
+    # Section 2 (version 2): administrators look a patient up by exact MRN for privacy work.
+    Capability.FIND_PATIENT_BY_MRN: (N, N, N, A),
 }
 
 SPEC_CELLS = [
