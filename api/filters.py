@@ -18,6 +18,7 @@ from cases.models import (
     BreakGlassGrant,
     CareTeamMember,
     Case,
+    ClinicalEvent,
     Consent,
     CounselingNote,
     Disclosure,
@@ -188,6 +189,11 @@ class ClinicalRecordFilter(filters.FilterSet):
 class AssessmentFilter(ClinicalRecordFilter):
     instrument = filters.ChoiceFilter(choices=Assessment.Instrument.choices)
     entered_in_error = filters.BooleanFilter(help_text="false: only the scores that count")
+
+
+class ClinicalEventFilter(ClinicalRecordFilter):
+    kind = filters.ChoiceFilter(choices=ClinicalEvent.Kind.choices)
+    entered_in_error = filters.BooleanFilter(help_text="false: only the events that stand")
 
 
 class GoalFilter(ClinicalRecordFilter):

@@ -10,6 +10,7 @@ from api.views.auth import LogoutView, MeView, TokenView
 from api.views.cases import CaseViewSet
 from api.views.clinical import (
     AssessmentViewSet,
+    ClinicalEventViewSet,
     DrugScreenViewSet,
     GoalViewSet,
     LiverPanelViewSet,
@@ -46,6 +47,7 @@ router.register("goals", GoalViewSet, basename="goal")
 router.register("medications", MedicationViewSet, basename="medication")
 router.register("drug-screens", DrugScreenViewSet, basename="drug-screen")
 router.register("liver-panels", LiverPanelViewSet, basename="liver-panel")
+router.register("clinical-events", ClinicalEventViewSet, basename="clinical-event")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("break-glass-grants", BreakGlassGrantViewSet, basename="break-glass-grant")

@@ -304,6 +304,8 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "cases.models.alerts.AlertStatus",
         "AlertSeverityEnum": "cases.models.alerts.AlertSeverity",
         "AlertKindEnum": "cases.models.alerts.AlertKind",
+        "ClinicalEventKindEnum": "cases.models.events.ClinicalEventKind",
+        "RelatedToKratomEnum": "cases.models.events.RelatedToKratom",
         "ConsentKindEnum": "cases.models.part2.ConsentKind",
         "BreakGlassVerdictEnum": "cases.models.access.BreakGlassVerdict",
         "AccessChangeKindEnum": "clinic.models.AccessChangeKind",

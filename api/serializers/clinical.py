@@ -14,6 +14,7 @@ from cases.models import (
     Alert,
     AlertEvidence,
     Assessment,
+    ClinicalEvent,
     DrugScreen,
     LiverPanel,
     Medication,
@@ -21,6 +22,7 @@ from cases.models import (
 )
 from cases.selectors import evidence_newest_first
 from cases.services.clinical import GOAL_FIELDS, LIVER_FIELDS, MEDICATION_FIELDS
+from cases.services.events import CLINICAL_EVENT_FIELDS
 from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH
 from clinic.policy import Capability, cases_in_scope
 
@@ -143,7 +145,7 @@ class AssessmentWriteSerializer(StrictSerializer):
 
 
 class EnteredInErrorRequestSerializer(StrictSerializer):
-    """Why the recorded assessment is wrong; it then stays on record but no longer counts."""
+    """Why the recorded assessment or event is wrong; it then stays on record but no longer counts."""
 
     reason = serializers.CharField(max_length=NOTE_MAX_LENGTH)
 
@@ -306,6 +308,40 @@ class LiverPanelWriteSerializer(StrictModelSerializer):
 class LiverPanelUpdateSerializer(LiverPanelWriteSerializer):
     class Meta(LiverPanelWriteSerializer.Meta):
         fields = LIVER_FIELDS
+
+
+# --- Clinical events ----------------------------------------------------------------------------------------
+
+
+class ClinicalEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClinicalEvent
+        fields = (
+            "id", "case", *CLINICAL_EVENT_FIELDS, "created_at", "created_by", "entered_in_error",
+            "entered_in_error_reason", "entered_in_error_at", "entered_in_error_by",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class ClinicalEventWriteSerializer(StrictModelSerializer):
+    """A serious event on the case (SPEC 3.6); a seizure or an overdose raises its urgent alert."""
+
+    case = _case_field()
+
+    class Meta:
+        model = ClinicalEvent
+        fields: tuple[str, ...] = ("case", *CLINICAL_EVENT_FIELDS)
+        extra_kwargs = {
+            "description": {"max_length": TEXT_MAX_LENGTH},
+            "occurred_on": {
+                "help_text": "The day it happened: not in the future, not before the case opened."
+            },
+            "related_to_kratom": {"required": False, "help_text": "yes, no or unknown (the default)."},
+            "naloxone_given": {
+                "required": False,
+                "help_text": "Overdoses only: true, false, or null when not known; refused for other kinds.",
+            },
+        }
 
 
 # --- Alerts -------------------------------------------------------------------------------------------------

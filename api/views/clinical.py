@@ -1,5 +1,5 @@
-"""The clinical record: assessments (immutable once recorded), plan goals, medications, drug screens and liver
-panels. Reads are scoped to the patients whose clinical content the user may read; writes to those they may
+"""The clinical record: assessments and clinical events (immutable once recorded), plan goals, medications, drug
+screens and liver panels. Reads are scoped to the patients whose clinical content the user may read; writes to those they may
 record it for."""
 
 from typing import Any, ClassVar
@@ -13,11 +13,13 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
-from api.filters import AssessmentFilter, ClinicalRecordFilter, GoalFilter
+from api.filters import AssessmentFilter, ClinicalEventFilter, ClinicalRecordFilter, GoalFilter
 from api.permissions import acting_user, required_capability
 from api.serializers.clinical import (
     AssessmentSerializer,
     AssessmentWriteSerializer,
+    ClinicalEventSerializer,
+    ClinicalEventWriteSerializer,
     DrugScreenSerializer,
     DrugScreenUpdateSerializer,
     DrugScreenWriteSerializer,
@@ -32,7 +34,7 @@ from api.serializers.clinical import (
     MedicationUpdateSerializer,
     MedicationWriteSerializer,
 )
-from cases.models import Assessment, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
+from cases.models import Assessment, Case, ClinicalEvent, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.selectors import clinical_records_visible_to
 from cases.services.clinical import (
     assessment_mark_entered_in_error,
@@ -46,6 +48,7 @@ from cases.services.clinical import (
     medication_add,
     medication_update,
 )
+from cases.services.events import clinical_event_mark_entered_in_error, clinical_event_record
 from clinic.models import User
 from clinic.policy import Capability
 
@@ -223,3 +226,37 @@ class AssessmentViewSet(ClinicalRecordViewSet):
             assessment=assessment, actor=acting_user(request), reason=serializer.validated_data["reason"]
         )
         return Response(AssessmentSerializer(marked).data)
+
+
+@extend_schema_view(
+    create=extend_schema(request=ClinicalEventWriteSerializer, responses={201: ClinicalEventSerializer})
+)
+class ClinicalEventViewSet(ClinicalRecordViewSet):
+    """Clinical events (SPEC 3.6): seizures, overdoses, emergency visits and hospitalizations. A seizure or an
+    overdose raises an urgent alert. Never changed (no PATCH, PUT or DELETE); a mistaken one is marked entered in
+    error, which strikes its alert evidence."""
+
+    model = ClinicalEvent
+    audited = AuditedResource(
+        object_type="clinicalevent", data_category="clinical_note", patient_path=PATIENT
+    )
+    serializer_class = ClinicalEventSerializer
+    write_serializer_class = ClinicalEventWriteSerializer
+    filterset_class = ClinicalEventFilter
+    capabilities = {**CLINICAL_CAPABILITIES, "entered_in_error": Capability.RECORD_CLINICAL}
+    list_order = ("case", "-occurred_on", "-created_at", "id")
+
+    def record(self, *, case: Case, actor: User, data: dict[str, Any]) -> Model:
+        return clinical_event_record(case=case, actor=actor, data=data)
+
+    @extend_schema(request=EnteredInErrorRequestSerializer, responses={200: ClinicalEventSerializer})
+    @action(detail=True, methods=["post"], url_path="entered-in-error")
+    def entered_in_error(self, request: Request, pk: str | None = None) -> Response:
+        """Mark a mistaken event entered in error, with a reason; it stays on record, its alert evidence struck."""
+        event = self.get_object()
+        serializer = EnteredInErrorRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        marked = clinical_event_mark_entered_in_error(
+            event=event, actor=acting_user(request), reason=serializer.validated_data["reason"]
+        )
+        return Response(ClinicalEventSerializer(marked).data)

@@ -6,6 +6,7 @@ from cases.models.assessments import Assessment
 from cases.models.clinical import ANALYTES, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.models.drafts import Draft, DraftForm
 from cases.models.episodes import CareTeamMember, Case, StageTransition
+from cases.models.events import ClinicalEvent
 from cases.models.part2 import (
     AccountingRequest,
     Consent,
@@ -26,6 +27,7 @@ __all__ = [
     "BreakGlassGrant",
     "CareTeamMember",
     "Case",
+    "ClinicalEvent",
     "Consent",
     "ConsentRecipient",
     "ConsentRevocation",

@@ -13,6 +13,7 @@ CASE_SYSTEM = f"{CLINIC_BASE}/sid/case"
 STAGE_SYSTEM = f"{CLINIC_BASE}/CodeSystem/case-stage"
 INSTRUMENT_SYSTEM = f"{CLINIC_BASE}/CodeSystem/instrument"  # COWS, SOWS and DSM-5 checklist totals and items
 VISIT_TYPE_SYSTEM = f"{CLINIC_BASE}/CodeSystem/visit-type"
+CLINICAL_EVENT_SYSTEM = f"{CLINIC_BASE}/CodeSystem/clinical-event"  # seizure, overdose, emergency_visit, ...
 MEDICATION_SYSTEM = f"{CLINIC_BASE}/CodeSystem/medication"
 ANALYTE_SYSTEM = f"{CLINIC_BASE}/CodeSystem/urine-drug-screen-analyte"
 LAB_PANEL_SYSTEM = f"{CLINIC_BASE}/CodeSystem/lab-panel"  # the screen and the liver panel as groups

@@ -63,6 +63,7 @@ from cases.models import (
     ANALYTES,
     Assessment,
     Case,
+    ClinicalEvent,
     DrugScreen,
     LiverPanel,
     Medication,
@@ -410,6 +411,51 @@ class _Builder:
             )
         )
 
+    def clinical_event(self, event: ClinicalEvent) -> None:
+        """A seizure or an overdose is a Condition (a problem on the record, its onset the day it happened); an
+        emergency visit or a hospitalization an Encounter elsewhere (class EMER / IMP). The kind is coded in the
+        clinic's system; kratom's part and naloxone are stated in a note."""
+        kind = concept(codes.CLINICAL_EVENT_SYSTEM, event.kind, event.get_kind_display())
+        facts = f"Related to kratom: {event.get_related_to_kratom_display().lower()}."
+        if event.kind == ClinicalEvent.Kind.OVERDOSE:
+            given = {True: "yes", False: "no", None: "not known"}[event.naloxone_given]
+            facts += f" Naloxone given: {given}."
+        note = [Annotation(text=f"{event.description}\n{facts}")]
+        if event.kind in (ClinicalEvent.Kind.SEIZURE, ClinicalEvent.Kind.OVERDOSE):
+            self.add(
+                Condition(
+                    id=str(event.pk),
+                    meta=security_meta(),
+                    verificationStatus=concept(codes.CONDITION_VERIFICATION, "confirmed", "Confirmed"),
+                    category=[concept(codes.CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+                    code=kind,
+                    subject=self.subject,
+                    onsetDateTime=day(event.occurred_on),
+                    recordedDate=instant(event.created_at),
+                    recorder=by_name(staff_name(event.created_by)),
+                    note=note,
+                )
+            )
+            return
+        inpatient = event.kind == ClinicalEvent.Kind.HOSPITALIZATION
+        where = ("IMP", "inpatient encounter") if inpatient else ("EMER", "emergency")
+        encounter_class: dict[str, Any] = {
+            "class_fhir": coding(codes.V3_ACTCODE, *where)
+        }  # `class`: a keyword
+        self.add(
+            Encounter(
+                id=str(event.pk),
+                meta=security_meta(),
+                status="finished",
+                **encounter_class,
+                type=[kind],
+                subject=self.subject,
+                episodeOfCare=[ref(event.case_id)],
+                period=Period(start=day(event.occurred_on)),
+                reasonCode=[CodeableConcept(text=event.description)],
+            )
+        )
+
     def assessment(self, assessment: Assessment) -> None:
         instrument = INSTRUMENTS[assessment.instrument]
         items = []
@@ -713,6 +759,8 @@ def fhir_bundle(selection: ReleaseSelection, *, consent: Any = None, generated_a
         builder.episode(case)
     for diagnosis in selection.diagnoses:
         builder.condition(diagnosis)
+    for event in selection.clinical_events:
+        builder.clinical_event(event)
     for visit in selection.visits:
         builder.encounter(visit)
         if selection.with_notes:

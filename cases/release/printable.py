@@ -129,6 +129,20 @@ def printable_context(selection: ReleaseSelection, *, consent: Any, facts: Relea
         )
         for d in selection.diagnoses
     ]
+    naloxone = {True: "naloxone given", False: "no naloxone", None: "naloxone not known"}
+    clinical_events = [
+        Row(
+            [str(e.pk)],
+            {
+                "occurred_on": e.occurred_on,
+                "kind": e.get_kind_display(),
+                "description": e.description,
+                "related": e.get_related_to_kratom_display(),
+                "naloxone": naloxone[e.naloxone_given] if e.kind == "overdose" else "",
+            },
+        )
+        for e in selection.clinical_events
+    ]
     assessments = []
     for a in selection.assessments:
         instrument = INSTRUMENTS[a.instrument]
@@ -239,6 +253,7 @@ def printable_context(selection: ReleaseSelection, *, consent: Any, facts: Relea
         "cases": cases,
         "diagnoses": diagnoses,
         "show_diagnoses": selection.has("diagnoses"),
+        "clinical_events": clinical_events,
         "visits": [_visit_row(v, selection.with_notes) for v in selection.visits],
         "show_visits": selection.with_visits,
         "with_notes": selection.with_notes,

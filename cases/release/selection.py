@@ -10,7 +10,8 @@ What each category brings (docs/release.md):
 - `attendance`: the attended visits (date, type, clinician, duration); `visit_notes`: the SOAP notes of those
   visits with their addenda, vitals and reported kratom use (a note implies its visit, so it brings the visit too);
 - `diagnoses`: the DSM-5 diagnosis of each case (the latest valid checklist meeting two or more criteria), with
-  the remission specifier; `assessments`: every valid instrument response with its total and band;
+  the remission specifier, and the clinical events (seizures, overdoses, emergency visits, hospitalizations: the
+  problems and events on the record, SPEC 3.6); `assessments`: every valid instrument response with its total and band;
 - `medications`, `drug_screens`, `liver_panels`, `treatment_plan` (the goals): those records;
 - `counseling_notes` (SPEC 2.11): only alone, and only the notes the releasing author wrote.
 
@@ -29,6 +30,7 @@ from cases.instruments.definitions import DSM5_SUD
 from cases.models import (
     Assessment,
     Case,
+    ClinicalEvent,
     DrugScreen,
     LiverPanel,
     Medication,
@@ -110,6 +112,7 @@ class ReleaseSelection:
     cases: list[Case] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
     diagnoses: list[Diagnosis] = field(default_factory=list)
+    clinical_events: list[ClinicalEvent] = field(default_factory=list)
     assessments: list[Assessment] = field(default_factory=list)
     medications: list[Medication] = field(default_factory=list)
     drug_screens: list[DrugScreen] = field(default_factory=list)
@@ -175,6 +178,12 @@ def release_selection(
             selection.assessments = valid
         if DIAGNOSES in chosen:
             selection.diagnoses = _diagnoses(selection.cases, valid)
+    if DIAGNOSES in chosen:
+        selection.clinical_events = list(
+            ClinicalEvent.objects.filter(case_id__in=case_ids, entered_in_error=False)
+            .select_related("created_by")
+            .order_by("occurred_on", "created_at", "id")
+        )
     if MEDICATIONS in chosen:
         selection.medications = list(
             Medication.objects.filter(case_id__in=case_ids).order_by("start_date", "created_at", "id")

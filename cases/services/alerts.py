@@ -25,6 +25,7 @@ from cases.models import (
     AlertEvidence,
     Assessment,
     Case,
+    ClinicalEvent,
     DrugScreen,
     LiverPanel,
     StageTransition,
@@ -122,6 +123,22 @@ def _rank(value: Fraction) -> Decimal:
     )
 
 
+def _event_message(event: ClinicalEvent) -> str:
+    related = {
+        "yes": "related to kratom",
+        "no": "not related to kratom",
+        "unknown": "relation to kratom unknown",
+    }
+    what = f"{event.get_kind_display()} on {event.occurred_on} ({related[event.related_to_kratom]}"
+    if event.kind == ClinicalEvent.Kind.OVERDOSE:
+        naloxone = {True: "naloxone given", False: "no naloxone given", None: "naloxone not known"}
+        what += f"; {naloxone[event.naloxone_given]}"
+        action = "review today: overdose risk; offer a naloxone kit and review the plan."
+    else:
+        action = "review today: seizure risk (kratom, withdrawal, other substances); consider referral."
+    return f"{what}): {action}"
+
+
 def _cows_severity(assessment: Assessment) -> str:
     return Severity.URGENT if assessment.total >= 25 else Severity.WARNING
 
@@ -163,6 +180,14 @@ RULES: tuple[AlertRule, ...] = (
         Kind.FENTANYL_POSITIVE, Severity.URGENT, DrugScreen,
         lambda s: s.fentanyl == DrugScreen.Result.POSITIVE,
         lambda s: f"Urine screen {s.collected_on} positive for fentanyl: overdose risk; offer naloxone.",
+    ),
+    AlertRule(
+        Kind.SEIZURE, Severity.URGENT, ClinicalEvent,
+        lambda e: e.kind == ClinicalEvent.Kind.SEIZURE and not e.entered_in_error, _event_message,
+    ),
+    AlertRule(
+        Kind.OVERDOSE, Severity.URGENT, ClinicalEvent,
+        lambda e: e.kind == ClinicalEvent.Kind.OVERDOSE and not e.entered_in_error, _event_message,
     ),
 )  # fmt: skip
 

@@ -55,6 +55,7 @@ DATA_CATEGORIES = {
     "medication": "medication",
     "drugscreen": "lab",
     "liverpanel": "lab",
+    "clinicalevent": "clinical_note",
 }
 
 

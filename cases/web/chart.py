@@ -38,6 +38,7 @@ from cases.services.stages import allowed_next_stages, case_transition
 from cases.web.access import add_domain_errors, audit_page_read, case_or_404, page, patient_or_404
 from cases.web.assessments import assessments_section
 from cases.web.chart_forms import AlertNoteForm, ClinicianAssignmentForm, StageChangeForm
+from cases.web.clinical_events import clinical_events_section
 from cases.web.clinical_record import (
     back_to_chart,
     clinical_record_section,
@@ -146,6 +147,9 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     context |= visits_section(request, patient, case)
     if clinical:
         context |= assessments_section(request, patient, case)
+        context |= clinical_events_section(
+            request, patient, case, readable=True, may_record=context["may_record"]
+        )
         context |= clinical_record_section(
             request, patient, case, readable=True, may_record=context["may_record"]
         )
