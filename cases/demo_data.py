@@ -794,6 +794,21 @@ ALERT_HANDLING: dict[str, AlertHandling] = {
         ),
         resolve_notes=("Repeat liver panel improving; continue monitoring.",),
     ),
+    "hys_law": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=(0.2, 4.0),
+        resolve_share=0.3,
+        resolve_days=(14, 40),
+        acknowledge_notes=(
+            "Potential Hy's law discussed with supervising physician the same day: kratom stopped, INR and repeat "
+            "panel ordered, urgent hepatology referral.",
+            "Patient called in; no confusion or bleeding. Sent for same-day INR and hepatic panel; hepatology "
+            "consulted.",
+        ),
+        resolve_notes=(
+            "Bilirubin back under 2 x ULN and ALT falling on repeat panels; continue monitoring.",
+        ),
+    ),
     "withdrawal_moderate": AlertHandling(
         unhandled=0.05,
         acknowledge_hours=(0.2, 4.0),
