@@ -1,5 +1,5 @@
 """Derived clinical values, computed in one place: blood pressure class, liver injury pattern and Hy's law,
-and the DSM-5 remission specifier."""
+and calendar months (the DSM-5-TR remission rule itself is cases/remission.py)."""
 
 import calendar
 import datetime as dt
@@ -9,8 +9,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
 from fractions import Fraction
 from typing import Any
-
-from cases.instruments.definitions import DSM5_SUD
 
 # --- Blood pressure, ACC/AHA 2017 -----------------------------------------------------------------------
 
@@ -122,7 +120,7 @@ def liver_findings(panel: Any) -> LiverFindings:
     )
 
 
-# --- DSM-5 remission ----------------------------------------------------------------------------------------
+# --- Calendar months ----------------------------------------------------------------------------------------
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -130,30 +128,3 @@ def add_months(day: dt.date, months: int) -> dt.date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def criteria_met_other_than_craving(responses: dict[str, Any]) -> bool:
-    """Any criterion but craving met, not counting tolerance and withdrawal under medical supervision."""
-    excluded = {"craving"}
-    for modifier, codes in DSM5_SUD.exclusions.items():
-        if responses.get(modifier) is True:
-            excluded.update(codes)
-    return any(
-        responses.get(item.code) is True
-        for item in DSM5_SUD.items
-        if item.counted and item.code not in excluded
-    )
-
-
-def remission_specifier(checklists: Iterable[tuple[dt.date, dict[str, Any]]], as_of: dt.date) -> str | None:
-    """`early` when 3 <= months since D < 12, `sustained` at 12 or more, else None, where D is the date of the
-    latest checklist on which a criterion other than craving was met (later ones meeting none but craving)."""
-    met_dates = [day for day, responses in checklists if criteria_met_other_than_craving(responses)]
-    if not met_dates:
-        return None
-    last_met = max(met_dates)
-    if as_of >= add_months(last_met, 12):
-        return "sustained"
-    if as_of >= add_months(last_met, 3):
-        return "early"
-    return None

@@ -9,11 +9,9 @@ from django.db.models import Case as DbCase
 from django.db.models import Model, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from cases.measures import remission_specifier
 from cases.models import (
     Alert,
     AlertEvidence,
-    Assessment,
     BreakGlassGrant,
     Case,
     Disclosure,
@@ -141,28 +139,6 @@ def worklist_for(user: User) -> QuerySet[Alert]:
 def evidence_newest_first(alert: Alert) -> list[AlertEvidence]:
     """The alert's evidence, newest finding first (from the prefetch when there is one)."""
     return sorted(alert.evidence.all(), key=lambda e: (e.at, e.added_at), reverse=True)
-
-
-def dsm5_checklists_prefetch() -> Prefetch:
-    """Each case's valid DSM-5 checklists as `case.dsm5_checklists`, for the remission specifier."""
-    return Prefetch(
-        "assessments",
-        queryset=Assessment.objects.filter(instrument=Assessment.Instrument.DSM5_SUD, entered_in_error=False),
-        to_attr="dsm5_checklists",
-    )
-
-
-def case_remission(case: Case, as_of: dt.date | None = None) -> str | None:
-    """The DSM-5 remission specifier, for a case in long-term recovery (None otherwise)."""
-    if case.stage != Case.Stage.RECOVERY:
-        return None
-    checklists = getattr(case, "dsm5_checklists", None)
-    if checklists is None:
-        checklists = list(
-            case.assessments.filter(instrument=Assessment.Instrument.DSM5_SUD, entered_in_error=False)
-        )
-    dated = [(timezone.localdate(a.administered_at), a.responses) for a in checklists]
-    return remission_specifier(dated, as_of or timezone.localdate())
 
 
 def break_glass_activity(grants: Sequence[BreakGlassGrant]) -> None:

@@ -372,15 +372,25 @@ stay_medians AS (
     FROM unnest({OPEN_STAGES}) AS s(stage) LEFT JOIN stays st ON st.stage = s.stage
     GROUP BY s.stage
 ),
-remission AS (  -- in recovery at the end of `end`: the clinic date of the last checklist meeting a criterion
-    SELECT {_local_date("m.last_met_at")} AS last_met
+checklists AS NOT MATERIALIZED (  -- valid DSM-5 checklists dated up to `end`, with whether one meets a criterion but craving
+    SELECT a.case_id, a.administered_at, a.total, ({DSM5_MET}) AS met
+    FROM cases_assessment a
+    WHERE a.instrument = 'dsm5_sud' AND NOT a.entered_in_error AND a.administered_at < {END_AT}
+),
+remission AS (  -- in recovery at the end of `end`: SPEC 4 read literally, E, then D on or after it, then C after D
+    SELECT {_local_date("d.at")} AS d_on, {_local_date("c.at")} AS c_on
     FROM history h
-    CROSS JOIN LATERAL (
-        SELECT max(a.administered_at) AS last_met_at
-        FROM cases_assessment a
-        WHERE a.case_id = h.case_id AND a.instrument = 'dsm5_sud' AND NOT a.entered_in_error
-          AND a.administered_at < {END_AT} AND ({DSM5_MET})
-    ) m
+    CROSS JOIN LATERAL (  -- E: the latest checklist with two or more criteria met
+        SELECT max(k.administered_at) AS at FROM checklists k WHERE k.case_id = h.case_id AND k.total >= 2
+    ) e
+    CROSS JOIN LATERAL (  -- D: the latest on or after E meeting a criterion other than craving
+        SELECT max(k.administered_at) AS at FROM checklists k
+        WHERE k.case_id = h.case_id AND k.administered_at >= e.at AND k.met
+    ) d
+    CROSS JOIN LATERAL (  -- C: the latest after D meeting none but craving
+        SELECT max(k.administered_at) AS at FROM checklists k
+        WHERE k.case_id = h.case_id AND k.administered_at > d.at AND NOT k.met
+    ) c
     WHERE h.stage = 'recovery' AND h.effective_at < {END_AT} AND (h.left_at IS NULL OR h.left_at >= {END_AT})
 )
 SELECT jsonb_build_object(
@@ -404,9 +414,9 @@ SELECT jsonb_build_object(
     'completed_stays', (SELECT jsonb_object_agg(stage, stays) FROM stay_medians),
     'remission', (
         SELECT jsonb_build_object(
-            'early', count(*) FILTER (WHERE (last_met + interval '3 months')::date <= {END}
-                                      AND (last_met + interval '12 months')::date > {END}),
-            'sustained', count(*) FILTER (WHERE (last_met + interval '12 months')::date <= {END})
+            'early', count(*) FILTER (WHERE (d_on + interval '3 months')::date <= c_on
+                                      AND (d_on + interval '12 months')::date > c_on),
+            'sustained', count(*) FILTER (WHERE (d_on + interval '12 months')::date <= c_on)
         )
         FROM remission
     )

@@ -12,7 +12,8 @@ from api.serializers.base import (
     StrictSerializer,
 )
 from cases.models import Case, StageTransition
-from cases.selectors import case_remission, clinical_staff
+from cases.remission import remission_questioned_by
+from cases.selectors import clinical_staff
 from cases.services.stages import allowed_next_stages
 from clinic.policy import CASE_PROFILE_FIELDS, Capability, patients_in_scope
 
@@ -27,6 +28,16 @@ class StageTransitionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# Read from `cases.remission.with_remission` (the view's queryset): clinical content.
+REMISSION_FIELDS = ("remission", "remission_assessed_on", "remission_questioned_by")
+
+
+class QuestionedBySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["drug_screen", "visit"])
+    id = serializers.UUIDField()
+    on = serializers.DateField()
+
+
 class ReasonsForUseField(serializers.ListField):
     child = serializers.ChoiceField(choices=Case.ReasonForUse.choices)
     max_length = len(Case.ReasonForUse.choices)
@@ -35,11 +46,23 @@ class ReasonsForUseField(serializers.ListField):
 class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
     """The read shape. Clinical fields (and transition reasons) are left out for rows the user may not read."""
 
-    clinical_fields = (*CASE_CLINICAL_FIELDS, "remission")
+    clinical_fields = (*CASE_CLINICAL_FIELDS, *REMISSION_FIELDS)
     stage_history = StageTransitionSerializer(many=True, read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
-    remission = serializers.SerializerMethodField(
-        help_text="DSM-5 remission specifier (early / sustained) for a case in long-term recovery, else null."
+    remission = serializers.ChoiceField(
+        choices=["early", "sustained"],
+        allow_null=True,
+        read_only=True,
+        help_text="DSM-5-TR remission specifier from the case's dated checklists (docs/clinical.md), else null.",
+    )
+    remission_assessed_on = serializers.DateField(
+        allow_null=True,
+        read_only=True,
+        help_text="The date of the checklist that documents the remission (C).",
+    )
+    remission_questioned_by = serializers.SerializerMethodField(
+        help_text="The latest positive screen (mitragynine, 7-OH, opioids, fentanyl) or visit reporting current "
+        "kratom use on or after `remission_assessed_on`: re-assess. Null when nothing questions it."
     )
     reasons_for_use = ReasonsForUseField(required=False)
     # Declared so that the schema's enum admits "" (not given): a read-only model field loses allow_blank.
@@ -50,16 +73,16 @@ class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
         fields = (
             "id", "patient", "status", "stage", "opened_on", "closed_on", "referral_source", "primary_clinician",
             "care_team", "discharge_reason", *CASE_CLINICAL_FIELDS, "stage_history", "allowed_transitions",
-            "remission", "version", "created_at", "updated_at",
+            *REMISSION_FIELDS, "version", "created_at", "updated_at",
         )  # fmt: skip
         read_only_fields = fields
 
     def get_allowed_transitions(self, case: Case) -> list[str]:
         return allowed_next_stages(case)
 
-    @extend_schema_field(serializers.ChoiceField(choices=["early", "sustained"], allow_null=True))
-    def get_remission(self, case: Case) -> str | None:
-        return case_remission(case)
+    @extend_schema_field(QuestionedBySerializer(allow_null=True))
+    def get_remission_questioned_by(self, case: Case) -> dict[str, Any] | None:
+        return remission_questioned_by(case)
 
     def to_representation(self, instance: Case) -> dict[str, Any]:
         data = super().to_representation(instance)

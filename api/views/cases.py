@@ -19,7 +19,8 @@ from api.serializers.cases import (
     TransitionRequestSerializer,
 )
 from cases.models import Case, Patient
-from cases.selectors import cases_visible_to, dsm5_checklists_prefetch
+from cases.remission import with_remission
+from cases.selectors import cases_visible_to
 from cases.services.cases import case_assign_clinicians, case_open, case_update_profile
 from cases.services.stages import case_transition
 from clinic.models import User
@@ -81,13 +82,12 @@ class CaseViewSet(
     def get_queryset(self) -> QuerySet[Case]:
         capability = required_capability(self) or Capability.READ_DEMOGRAPHICS
         cases = cases_visible_to(acting_user(self.request), capability)
-        # One query for the page; a single case loads its checklists only in recovery.
-        if self.action == "list":
-            cases = cases.prefetch_related(dsm5_checklists_prefetch())
+        if self.action in ("list", "retrieve"):
+            cases = with_remission(cases)  # subqueries per row: still one query for the page
         return cases
 
     def _read(self, case: Case) -> dict[str, object]:
-        return CaseSerializer(self.get_queryset().get(pk=case.pk)).data
+        return CaseSerializer(with_remission(self.get_queryset()).get(pk=case.pk)).data
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         user = acting_user(request)

@@ -19,8 +19,8 @@ class AssessmentInstrument(models.TextChoices):
 
 
 def criteria_met_other_than_craving() -> Q:
-    """`cases.measures.criteria_met_other_than_craving` as a filter on DSM-5 checklists' responses, built from
-    the same declaration: a counted criterion other than craving answered yes, where the criteria a modifier
+    """A filter on DSM-5 checklists' responses (for the remission rule, cases/remission.py), built from the
+    instrument's declaration: a counted criterion other than craving answered yes, where the criteria a modifier
     excludes (tolerance and withdrawal under medical supervision) count only when the modifier is not yes."""
     excluded = {code for codes in DSM5_SUD.exclusions.values() for code in codes}
     counted = [item.code for item in DSM5_SUD.items if item.counted and item.code != "craving"]
@@ -65,13 +65,6 @@ class Assessment(models.Model):
                 fields=["case", "instrument", "administered_at", "recorded_at", "id", "total"],
                 condition=Q(entered_in_error=False),
                 name="assessment_report_idx",
-            ),
-            # The outcomes report's remission: each case's latest valid DSM-5 checklist meeting a criterion other
-            # than craving, found in this (small) index alone; the condition is the report's filter as written.
-            models.Index(
-                fields=["case", "administered_at"],
-                condition=Q(criteria_met_other_than_craving(), instrument="dsm5_sud", entered_in_error=False),
-                name="assessment_remission_idx",
             ),
         ]
         constraints = [

@@ -26,7 +26,6 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from cases.instruments.definitions import DSM5_SUD
 from cases.models import (
     Assessment,
     Case,
@@ -41,7 +40,7 @@ from cases.models import (
     VisitAddendum,
 )
 from cases.models.part2 import InformationCategory
-from cases.selectors import case_remission
+from cases.remission import ICD10_DISPLAY, diagnosis_code, with_remission
 
 Category = InformationCategory
 DEMOGRAPHICS = Category.DEMOGRAPHICS.value
@@ -64,15 +63,6 @@ CATEGORY_LABELS: dict[str, str] = {
 # The categories that need the cases as their context.
 _CASE_CATEGORIES = frozenset(CATEGORIES) - {DEMOGRAPHICS, COUNSELING_NOTES}
 
-# ICD-10-CM for the DSM-5 "other (kratom) substance use disorder" in remission, by the establishing severity.
-REMISSION_CODES = {"mild": "F19.11", "moderate": "F19.21", "severe": "F19.21"}
-ICD10_DISPLAY = {
-    "F19.10": "Other psychoactive substance abuse, uncomplicated",
-    "F19.11": "Other psychoactive substance abuse, in remission",
-    "F19.20": "Other psychoactive substance dependence, uncomplicated",
-    "F19.21": "Other psychoactive substance dependence, in remission",
-}
-
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -85,9 +75,7 @@ class Diagnosis:
 
     @property
     def icd10(self) -> str:
-        if self.remission:
-            return REMISSION_CODES[self.severity]
-        return DSM5_SUD.diagnosis_codes[self.severity]
+        return diagnosis_code(self.severity, self.remission) or ""
 
     @property
     def icd10_display(self) -> str:
@@ -149,9 +137,11 @@ def release_selection(
     if not chosen & _CASE_CATEGORIES:
         return selection
 
+    cases = Case.objects.filter(patient=patient)
+    if DIAGNOSES in chosen:
+        cases = with_remission(cases)  # the diagnosis and remission of cases/remission.py (the chart's)
     selection.cases = list(
-        Case.objects.filter(patient=patient)
-        .select_related("primary_clinician")
+        cases.select_related("primary_clinician")
         .prefetch_related(Prefetch("stage_history", queryset=StageTransition.objects.order_by("sequence")))
         .order_by("opened_on", "created_at")
     )
@@ -204,18 +194,11 @@ def release_selection(
 
 
 def _diagnoses(cases: list[Case], assessments: list[Assessment]) -> list[Diagnosis]:
-    """Per case, the latest valid DSM-5 checklist meeting two or more criteria establishes the diagnosis; the
-    remission specifier is the chart's (cases.selectors.case_remission), from the same checklists."""
-    checklists: dict[object, list[Assessment]] = {case.pk: [] for case in cases}
-    for assessment in assessments:
-        if assessment.instrument == Assessment.Instrument.DSM5_SUD:
-            checklists[assessment.case_id].append(assessment)
-    found = []
-    for case in cases:
-        case.dsm5_checklists = checklists[case.pk]  # type: ignore[attr-defined]
-        established = [a for a in checklists[case.pk] if a.band in DSM5_SUD.diagnosis_codes]
-        if not established:
-            continue
-        checklist = established[-1]
-        found.append(Diagnosis(case, checklist, str(checklist.band), case_remission(case)))
-    return found
+    """Per case, the checklist that establishes the diagnosis and the remission specifier, as the chart shows
+    them (`cases.remission.with_remission`)."""
+    by_id = {assessment.pk: assessment for assessment in assessments}
+    return [
+        Diagnosis(case, checklist, str(checklist.band), case.remission)  # type: ignore[attr-defined]
+        for case in cases
+        if (checklist := by_id.get(case.dsm5_diagnosis_id)) is not None  # type: ignore[attr-defined]
+    ]

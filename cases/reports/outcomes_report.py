@@ -9,26 +9,19 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     Avg,
-    CharField,
     Count,
     F,
-    OuterRef,
     Q,
     QuerySet,
     RowRange,
-    Subquery,
-    Value,
-    When,
     Window,
 )
-from django.db.models import Case as DbCase
 from django.db.models.functions import FirstValue, Lag, LastValue, RowNumber, TruncDate
 from django.utils import timezone
 
 from cases.instruments.definitions import INSTRUMENTS, Instrument
-from cases.measures import add_months
 from cases.models import Assessment, Case, DrugScreen, StageTransition
-from cases.models.assessments import criteria_met_other_than_craving
+from cases.remission import remission_of
 from cases.reports.expressions import DaysBetween, in_one_transaction, medians, stage_at
 from cases.reports.figures import ratio, rounded
 from cases.reports.params import ReportParams, day_end, day_start
@@ -37,7 +30,6 @@ from clinic.models import User
 
 Stage = Case.Stage
 SPELL_STAGES: tuple[str, ...] = tuple(stage.value for stage in Case.OPEN_STAGES)  # every stage but discharged
-REMISSION_MONTHS = {"early": 3, "sustained": 12}
 
 
 def _improved(instrument: Instrument) -> Q:
@@ -79,10 +71,9 @@ def outcomes(user: User, params: ReportParams) -> dict[str, Any]:
       completed stays in that stage whose leaving falls in the range; a stay still running is left out; null
       when there is none. `completed_stays` counts the stays behind each median. A case that returned from
       recovery to treatment has two treatment stays; each counts.
-    - `remission`: among cases in scope whose stage at the end of `end` was `recovery`, how many had the DSM-5
-      remission specifier `early` or `sustained` as of `end` (SPEC section 4; calendar months as
-      `cases.measures.add_months` counts them, clamped to the month's end), from their valid DSM-5 checklists
-      dated up to `end`.
+    - `remission`: among cases in scope whose stage at the end of `end` was `recovery`, how many had the DSM-5-TR
+      remission specifier `early` or `sustained` as of `end` (SPEC section 4, `cases.remission`: the rule the
+      chart and the API show), from their valid DSM-5 checklists dated up to `end`.
     """
     return {
         "instruments": _instruments(user, params),
@@ -307,46 +298,13 @@ def _days_in_stage(user: User, params: ReportParams) -> dict[str, Any]:
     }
 
 
-def latest_qualifying_day(as_of: dt.date, months: int) -> dt.date:
-    """The latest date D with add_months(D, months) <= as_of: remission as of `as_of` needs the last criterion
-    met on or before it. add_months never decreases as D grows, so "D <= this day" is the same test, and the
-    query compares a column with a constant instead of doing calendar arithmetic in SQL."""
-    day = add_months(as_of, -months)
-    while add_months(day + dt.timedelta(days=1), months) <= as_of:
-        day += dt.timedelta(days=1)
-    return day
-
-
 def _remission(cases: Any, params: ReportParams) -> dict[str, int]:
-    """One query: per case in recovery at the end of `end`, its specifier from its latest checklist meeting a
-    criterion other than craving (one subquery per case, answering the specifier itself), counted by value."""
-    # Remission as of `end` after n months <=> the last criterion was met on or before the latest qualifying
-    # day, i.e. before that day ended.
-    early_by = day_end(latest_qualifying_day(params.end, REMISSION_MONTHS["early"]))
-    sustained_by = day_end(latest_qualifying_day(params.end, REMISSION_MONTHS["sustained"]))
-    specifier = (
-        Assessment.objects.filter(
-            criteria_met_other_than_craving(),
-            case=OuterRef("pk"),
-            instrument=Assessment.Instrument.DSM5_SUD,
-            entered_in_error=False,
-            administered_at__lt=day_end(params.end),
-        )
-        .order_by("-administered_at")
-        .annotate(
-            specifier=DbCase(
-                When(administered_at__lt=sustained_by, then=Value("sustained")),
-                When(administered_at__lt=early_by, then=Value("early")),
-                default=Value("none"),
-                output_field=CharField(),
-            )
-        )
-        .values("specifier")[:1]
-    )
+    """One query: per case in recovery at the end of `end`, its specifier as of `end` (`cases.remission`: the
+    chart's rule, one subquery per case), counted by value."""
     found = dict(
         cases.annotate(stage_then=stage_at(day_end(params.end)))
         .filter(stage_then=Stage.RECOVERY)
-        .annotate(specifier=Subquery(specifier))
+        .annotate(specifier=remission_of(params.end))
         .values("specifier")
         .annotate(n=Count("pk"))
         .values_list("specifier", "n")

@@ -25,13 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import DomainError
 from cases.models import Alert, BreakGlassGrant, Case, Patient
-from cases.selectors import (
-    case_remission,
-    cases_visible_to,
-    clinical_records_visible_to,
-    dsm5_checklists_prefetch,
-    worklist_for,
-)
+from cases.remission import remission_questioned_by, with_remission
+from cases.selectors import cases_visible_to, clinical_records_visible_to, worklist_for
 from cases.services.alerts import alert_acknowledge, alert_resolve
 from cases.services.cases import case_assign_clinicians
 from cases.services.stages import allowed_next_stages, case_transition
@@ -102,7 +97,7 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     cases = cases_visible_to(user).filter(patient=patient).select_related("primary_clinician")
     cases = cases.prefetch_related("stage_history__by")
     if clinical:
-        cases = cases.prefetch_related(dsm5_checklists_prefetch())
+        cases = with_remission(cases)
     episodes = list(cases)  # newest first
     case = next((c for c in episodes if c.is_open), episodes[0] if episodes else None)
     earlier = [c for c in episodes if c is not case]
@@ -121,7 +116,8 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "may_change_stage": is_open and may(user, Capability.CHANGE_STAGE, patient),
         "may_assign": is_open and may(user, Capability.ASSIGN_CLINICIANS, patient),
         "may_record": clinical and may(user, Capability.RECORD_CLINICAL, patient),
-        "remission": case_remission(case) if clinical and case is not None else None,
+        "remission": getattr(case, "remission", None) if clinical else None,
+        "remission_questioned_by": remission_questioned_by(case) if clinical and case is not None else None,
         "reasons_for_use": [Case.ReasonForUse(code).label for code in case.reasons_for_use] if case else [],
         "break_glass": None,
         "alerts": [],

@@ -541,10 +541,10 @@ def test_patient_filter_lists_every_case_of_the_patient(as_user, clinician):
 
 # Query counts: the bound holds for 5 rows and for 60.
 
-# List: groups, count, page, care teams, stage histories, DSM-5 checklists (remission).
-# Detail: groups, case, care team, stage history (+1 for the checklists of a case in recovery).
+# List: groups, count, page, care teams, stage histories (remission: subqueries of the page's own query).
+# Detail: groups, case (with its remission), care team, stage history.
 # Then, for both, the audit event of the read.
-LIST_QUERIES = 6 + AUDIT_APPEND_QUERIES
+LIST_QUERIES = 5 + AUDIT_APPEND_QUERIES
 DETAIL_QUERIES = 4 + AUDIT_APPEND_QUERIES
 
 

@@ -1,188 +1,266 @@
-"""The DSM-5 remission specifier (SPEC section 4), from a case's dated checklists."""
+"""DSM-5-TR remission (SPEC section 4, cases/remission.py): E, D and C from a case's dated checklists, calendar
+months between D and C counted in the database, the suggested ICD-10-CM code, and what questions a remission."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
+from django.db.models import DateField, Value
 
-from cases.measures import add_months, criteria_met_other_than_craving, remission_specifier
-from cases.models import Case
-from cases.selectors import case_remission, cases_visible_to
-from cases.services.clinical import assessment_mark_entered_in_error
-from tests.factories import CaseFactory, Dsm5ChecklistFactory, case_in_stage, responses_totalling
+from cases.measures import add_months
+from cases.models import Case, DrugScreen
+from cases.remission import calendar_months, case_with_remission, diagnosis_code, remission_questioned_by
+from tests.factories import VisitFactory
+from tests.report_builders import CRAVING_ONLY, MET, checklist, episode, local, score
 
-CHICAGO = zoneinfo.ZoneInfo("America/Chicago")
-D = dt.date(2025, 1, 15)  # the last checklist on which a criterion other than craving was met
-
-
-def checklist(**met: bool) -> dict[str, bool]:
-    """A complete DSM-5 checklist meeting the named criteria (and the supervision box if named)."""
-    return responses_totalling("dsm5_sud", 0) | met
-
-
-MET = checklist(cut_down=True, tolerance=True, withdrawal=True, craving=True)
-CRAVING_ONLY = checklist(craving=True)
+D = dt.date(2025, 1, 15)
 NONE_MET = checklist()
-
-
-# --- Which checklists count as meeting a criterion ---
-
-
-@pytest.mark.parametrize(
-    ("responses", "expected"),
-    [
-        (NONE_MET, False),
-        (CRAVING_ONLY, False),
-        (checklist(hazardous_use=True), True),
-        (checklist(craving=True, larger_longer=True), True),
-        (checklist(tolerance=True), True),
-        (checklist(withdrawal=True), True),
-        (checklist(tolerance=True, under_medical_supervision=True), False),
-        (checklist(tolerance=True, withdrawal=True, craving=True, under_medical_supervision=True), False),
-        (checklist(withdrawal=True, time_spent=True, under_medical_supervision=True), True),
-        (checklist(under_medical_supervision=True), False),
-    ],
-)
-def test_a_checklist_meets_a_criterion_other_than_craving(responses, expected):
-    assert criteria_met_other_than_craving(responses) is expected
-
-
-# --- The specifier at each boundary (add_months-based: 3.0 months after D is add_months(D, 3)) ---
-
-
-@pytest.mark.parametrize(
-    ("as_of", "expected"),
-    [
-        (D, None),
-        (add_months(D, 3) - dt.timedelta(days=1), None),  # 2.9 months
-        (add_months(D, 3), "early"),  # 3.0 months
-        (add_months(D, 12) - dt.timedelta(days=1), "early"),  # 11.9 months
-        (add_months(D, 12), "sustained"),  # 12.0 months
-        (add_months(D, 60), "sustained"),
-    ],
-)
-def test_remission_is_early_from_three_months_and_sustained_from_twelve(as_of, expected):
-    assert remission_specifier([(D, MET)], as_of) == expected
-
-
-def test_months_are_calendar_months_clamped_to_the_months_end():
-    last_met = dt.date(2025, 11, 30)  # three months later is 28 February 2026
-
-    assert remission_specifier([(last_met, MET)], dt.date(2026, 2, 27)) is None
-    assert remission_specifier([(last_met, MET)], dt.date(2026, 2, 28)) == "early"
-
-
-def test_craving_alone_on_later_checklists_does_not_break_remission():
-    dated = [(D, MET), (add_months(D, 2), CRAVING_ONLY), (add_months(D, 6), CRAVING_ONLY)]
-
-    assert remission_specifier(dated, add_months(D, 12)) == "sustained"
-
-
-def test_a_later_checklist_meeting_another_criterion_resets_the_clock():
-    relapse = add_months(D, 10)
-    dated = [(D, MET), (add_months(D, 4), NONE_MET), (relapse, checklist(role_failure=True))]
-
-    assert remission_specifier(dated, add_months(D, 12)) is None
-    assert remission_specifier(dated, add_months(relapse, 3)) == "early"
-
-
-def test_the_order_the_checklists_come_in_does_not_matter():
-    dated = [(add_months(D, 10), checklist(role_failure=True)), (D, MET)]
-
-    assert remission_specifier(dated, add_months(D, 12)) is None
-
-
-def test_medically_supervised_tolerance_and_withdrawal_do_not_reset_the_clock():
-    supervised = checklist(tolerance=True, withdrawal=True, under_medical_supervision=True)
-    dated = [(D, MET), (add_months(D, 11), supervised)]
-
-    assert remission_specifier(dated, add_months(D, 12)) == "sustained"
-
-
-def test_unsupervised_tolerance_on_a_later_checklist_resets_the_clock():
-    dated = [(D, MET), (add_months(D, 11), checklist(tolerance=True))]
-
-    assert remission_specifier(dated, add_months(D, 12)) is None
-
-
-@pytest.mark.parametrize(
-    "dated", [[], [(D, CRAVING_ONLY)], [(D, NONE_MET), (add_months(D, 1), CRAVING_ONLY)]]
-)
-def test_no_remission_without_a_checklist_that_met_a_criterion(dated):
-    assert remission_specifier(dated, add_months(D, 24)) is None
-
-
-# --- On a case: `case_remission` ---
-
-
-def noon_in_chicago(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12), tzinfo=CHICAGO)
+RECOVERED = ((Case.Stage.ASSESSMENT, dt.date(2024, 1, 5)), (Case.Stage.TREATMENT, dt.date(2024, 2, 1)),
+             (Case.Stage.RECOVERY, dt.date(2024, 12, 1)))  # fmt: skip
+AS_OF = dt.date(2027, 6, 1)
 
 
 @pytest.fixture
-def recovery_case(db):
-    """A case in long-term recovery (the stage only; its checklists are added by each test)."""
-    return CaseFactory(stage=Case.Stage.RECOVERY, opened_on=D - dt.timedelta(days=60))
+def case(clinician):
+    return episode(dt.date(2024, 1, 1), *RECOVERED, primary=clinician)
 
 
-def test_a_case_in_recovery_shows_early_remission_three_months_after_its_last_met_checklist(recovery_case):
-    Dsm5ChecklistFactory(case=recovery_case, administered_at=noon_in_chicago(D), responses=MET)
-
-    assert case_remission(recovery_case, as_of=add_months(D, 3)) == "early"
-
-
-def test_a_case_in_recovery_shows_sustained_remission_after_twelve_months(recovery_case):
-    Dsm5ChecklistFactory(case=recovery_case, administered_at=noon_in_chicago(D), responses=MET)
-    Dsm5ChecklistFactory(
-        case=recovery_case, administered_at=noon_in_chicago(add_months(D, 5)), responses=CRAVING_ONLY, total=1
-    )
-
-    assert case_remission(recovery_case, as_of=add_months(D, 12)) == "sustained"
+def checklists(case, *dated, by, error_on=None):
+    for day, responses in dated:
+        score(case, "dsm5_sud", day, responses=responses, by=by, entered_in_error=day == error_on)
 
 
-def test_a_checklist_entered_in_error_does_not_reset_the_clock(recovery_case, clinician):
-    Dsm5ChecklistFactory(case=recovery_case, administered_at=noon_in_chicago(D), responses=MET)
-    mistaken = Dsm5ChecklistFactory(
-        case=recovery_case, administered_at=noon_in_chicago(add_months(D, 11)), responses=MET
-    )
-    assessment_mark_entered_in_error(assessment=mistaken, actor=clinician, reason="Wrong patient's form")
-
-    assert case_remission(recovery_case, as_of=add_months(D, 12)) == "sustained"
+def remission(case, as_of=AS_OF):
+    found = case_with_remission(case, as_of)
+    return found.remission, found.remission_assessed_on
 
 
-def test_the_checklist_date_is_the_clinics_local_date(recovery_case):
-    # 03:00 UTC on 16 January is 21:00 on 15 January in Chicago: D is the 15th.
-    Dsm5ChecklistFactory(
-        case=recovery_case, administered_at=dt.datetime(2025, 1, 16, 3, 0, tzinfo=dt.UTC), responses=MET
-    )
+# --- Calendar months, in the database, as adding months to a date counts them ---
 
-    assert case_remission(recovery_case, as_of=dt.date(2025, 4, 15)) == "early"
+EDGE_DAYS = [
+    dt.date(2025, 1, 15), dt.date(2025, 1, 31), dt.date(2024, 11, 30), dt.date(2024, 12, 31),
+    dt.date(2024, 2, 29), dt.date(2023, 2, 28), dt.date(2025, 3, 31), dt.date(2025, 8, 31), dt.date(2025, 5, 1),
+    dt.date(2100, 2, 28),  # 2100 is no leap year
+]  # fmt: skip
 
 
-def test_the_prefetched_checklists_give_the_same_specifier(recovery_case, supervisor):
-    Dsm5ChecklistFactory(case=recovery_case, administered_at=noon_in_chicago(D), responses=MET)
-    Dsm5ChecklistFactory(
-        case=recovery_case,
-        administered_at=noon_in_chicago(add_months(D, 10)),
-        responses=checklist(cut_down=True),
-    )
-    prefetched = cases_visible_to(supervisor).get(pk=recovery_case.pk)
+@pytest.mark.parametrize("earlier", EDGE_DAYS)
+@pytest.mark.parametrize("months", [3, 12])
+def test_calendar_months_in_sql_reach_n_exactly_where_add_months_does(db, earlier, months):
+    reached = add_months(earlier, months)
+    later_days = [reached + dt.timedelta(days=shift) for shift in range(-3, 4)]
+    # and the month ends around it (30 November + 3 months is 28 February: the 27th falls short)
+    later_days += [add_months(earlier.replace(day=1), months + k) - dt.timedelta(days=1) for k in (0, 1, 2)]
+    expressions = {
+        f"m{n}": calendar_months(Value(earlier, DateField()), Value(later, DateField()))
+        for n, later in enumerate(later_days)
+    }
+    episode(dt.date(2024, 1, 1))  # a row to evaluate them on
+    found = Case.objects.annotate(**expressions).values(*expressions).get()
 
-    assert case_remission(prefetched, as_of=add_months(D, 12)) is None
-    assert case_remission(prefetched, as_of=add_months(D, 13)) == "early"
+    for n, later in enumerate(later_days):
+        assert (found[f"m{n}"] >= months) is (reached <= later), (earlier, later, found[f"m{n}"])
+
+
+# --- The issue's vectors ---
+
+
+def test_a_single_moderate_checklist_followed_by_nothing_is_no_remission(case, clinician):
+    checklists(case, (D, MET), by=clinician)
+
+    assert remission(case) == (None, None)
+
+
+def test_only_hazardous_use_ever_met_is_no_diagnosis_so_no_remission(case, clinician):
+    checklists(case, (D, checklist(hazardous_use=True)), (add_months(D, 13), NONE_MET), by=clinician)
+    found = case_with_remission(case, AS_OF)
+
+    assert (found.remission, found.remission_assessed_on, found.dsm5_severity) == (None, None, None)
+
+
+# --- Early from 3 calendar months between D and C, sustained from 12 ---
 
 
 @pytest.mark.parametrize(
-    "stage", [Case.Stage.INTAKE, Case.Stage.ASSESSMENT, Case.Stage.TREATMENT, Case.Stage.DISCHARGED]
+    ("last_met", "assessed", "expected"),
+    [
+        (D, D, None),
+        (D, add_months(D, 3) - dt.timedelta(days=1), None),
+        (D, add_months(D, 3), "early"),  # exactly 3 months
+        (D, add_months(D, 12) - dt.timedelta(days=1), "early"),
+        (D, add_months(D, 12), "sustained"),  # exactly 12 months
+        (D, add_months(D, 28), "sustained"),
+        (dt.date(2024, 11, 30), dt.date(2025, 2, 27), None),
+        (dt.date(2024, 11, 30), dt.date(2025, 2, 28), "early"),  # the 30th + 3 months: February's last day
+        (dt.date(2025, 3, 31), dt.date(2025, 6, 29), None),
+        (dt.date(2025, 3, 31), dt.date(2025, 6, 30), "early"),
+        (dt.date(2024, 2, 29), dt.date(2025, 2, 27), "early"),
+        (dt.date(2024, 2, 29), dt.date(2025, 2, 28), "sustained"),
+        (dt.date(2024, 12, 31), dt.date(2025, 12, 30), "early"),
+        (dt.date(2024, 12, 31), dt.date(2025, 12, 31), "sustained"),
+    ],
 )
-def test_a_case_not_in_recovery_has_no_remission_specifier(stage, clinician):
-    case = case_in_stage(stage, actor=clinician)
-    Dsm5ChecklistFactory(
-        case=case, administered_at=noon_in_chicago(case.opened_on), responses=MET, by=clinician
+def test_remission_is_the_calendar_months_from_d_to_c(case, clinician, last_met, assessed, expected):
+    checklists(case, (last_met, MET), (assessed, NONE_MET), by=clinician)
+
+    assert remission(case) == (expected, assessed if expected else None)
+
+
+def test_craving_alone_on_c_still_counts_as_meeting_no_other_criterion(case, clinician):
+    checklists(
+        case, (D, MET), (add_months(D, 2), CRAVING_ONLY), (add_months(D, 12), CRAVING_ONLY), by=clinician
     )
 
-    assert case_remission(case, as_of=add_months(case.opened_on, 24)) is None
+    assert remission(case) == ("sustained", add_months(D, 12))
 
 
-def test_a_case_in_recovery_with_no_checklist_has_no_remission_specifier(recovery_case):
-    assert case_remission(recovery_case, as_of=add_months(D, 24)) is None
+def test_c_is_the_latest_checklist_after_d(case, clinician):
+    checklists(case, (D, MET), (add_months(D, 4), NONE_MET), (add_months(D, 13), NONE_MET), by=clinician)
+
+    assert remission(case) == ("sustained", add_months(D, 13))
+
+
+def test_a_later_checklist_meeting_another_criterion_is_the_new_d(case, clinician):
+    relapse = add_months(D, 10)
+    checklists(
+        case, (D, MET), (add_months(D, 4), NONE_MET), (relapse, checklist(role_failure=True)),
+        (add_months(D, 12), NONE_MET), by=clinician,
+    )  # fmt: skip
+
+    assert remission(case) == (None, None)
+    checklists(case, (add_months(relapse, 3), NONE_MET), by=clinician)
+    assert remission(case) == ("early", add_months(relapse, 3))
+
+
+def test_a_later_diagnosis_is_the_new_e(case, clinician):
+    again = add_months(D, 8)
+    checklists(case, (D, MET), (add_months(D, 6), NONE_MET), (again, MET), (add_months(again, 3), NONE_MET),
+               by=clinician)  # fmt: skip
+
+    assert remission(case) == ("early", add_months(again, 3))
+
+
+def test_a_checklist_entered_in_error_counts_for_nothing(case, clinician):
+    mistaken = add_months(D, 6)
+    checklists(
+        case, (D, MET), (mistaken, MET), (add_months(D, 12), NONE_MET), by=clinician, error_on=mistaken
+    )
+
+    assert remission(case) == ("sustained", add_months(D, 12))
+
+
+def test_the_dates_are_the_clinics_local_dates(case, clinician):
+    # 03:00 UTC on 16 January is 21:00 on 15 January in Chicago: D is the 15th, and 15 April is 3 months on.
+    checklists(case, (dt.datetime(2025, 1, 16, 3, 0, tzinfo=dt.UTC), MET), (D.replace(month=4), NONE_MET),
+               by=clinician)  # fmt: skip
+
+    assert remission(case) == ("early", D.replace(month=4))
+
+
+def test_remission_as_of_a_day_reads_only_the_checklists_up_to_it(case, clinician):
+    checklists(case, (D, MET), (add_months(D, 12), NONE_MET), by=clinician)
+
+    assert remission(case, as_of=add_months(D, 12) - dt.timedelta(days=1)) == (None, None)
+    assert remission(case, as_of=add_months(D, 12)) == ("sustained", add_months(D, 12))
+
+
+def test_elapsed_time_alone_never_makes_a_remission(case, clinician):
+    checklists(case, (D, MET), (add_months(D, 1), NONE_MET), by=clinician)
+
+    assert remission(case, as_of=add_months(D, 60)) == (None, None)
+
+
+@pytest.mark.parametrize("stage", [Case.Stage.TREATMENT, Case.Stage.DISCHARGED])
+def test_the_stage_does_not_decide_it_the_checklists_do(clinician, stage):
+    moves = [*RECOVERED[:2], (stage, dt.date(2025, 6, 1))] if stage != Case.Stage.TREATMENT else RECOVERED[:2]
+    case = episode(dt.date(2024, 1, 1), *moves, primary=clinician)
+    checklists(case, (D, MET), (add_months(D, 3), NONE_MET), by=clinician)
+
+    assert remission(case) == ("early", add_months(D, 3))
+
+
+# --- ICD-10-CM: the severity of the checklist that established the diagnosis (E) ---
+
+
+@pytest.mark.parametrize(
+    ("severity", "remission_", "code"),
+    [
+        ("mild", None, "F19.10"), ("moderate", None, "F19.20"), ("severe", None, "F19.20"),
+        ("mild", "early", "F19.11"), ("mild", "sustained", "F19.11"),
+        ("moderate", "early", "F19.21"), ("severe", "sustained", "F19.21"),
+        ("none", None, None), (None, None, None), (None, "early", None),
+    ],
+)  # fmt: skip
+def test_the_suggested_code_follows_the_establishing_severity_and_the_remission(severity, remission_, code):
+    assert diagnosis_code(severity, remission_) == code
+
+
+def test_the_establishing_checklist_is_the_latest_meeting_two_criteria(case, clinician):
+    severe = checklist(**{c: True for c in ("larger_longer", "cut_down", "time_spent", "craving", "tolerance",
+                                             "withdrawal")})  # fmt: skip
+    mild = checklist(cut_down=True, tolerance=True)
+    checklists(case, (D, severe), (add_months(D, 1), mild), (add_months(D, 5), NONE_MET), by=clinician)
+    found = case_with_remission(case, AS_OF)
+
+    assert (found.dsm5_severity, found.remission) == ("mild", "early")
+    assert diagnosis_code(found.dsm5_severity, found.remission) == "F19.11"
+
+
+# --- What questions a remission: a record on or after C ---
+
+
+def positive(case, on, by, **results):
+    return DrugScreen.objects.create(case=case, collected_on=on, created_by=by, **results)
+
+
+@pytest.fixture
+def in_remission(case, clinician):
+    checklists(case, (D, MET), (add_months(D, 4), NONE_MET), by=clinician)
+    return case
+
+
+C = add_months(D, 4)
+
+
+@pytest.mark.parametrize("analyte", ["mitragynine", "seven_oh_mitragynine", "opioids", "fentanyl"])
+def test_a_screen_positive_on_or_after_c_questions_the_remission(in_remission, clinician, analyte):
+    screen = positive(in_remission, C, clinician, **{analyte: "positive"})
+
+    assert remission_questioned_by(case_with_remission(in_remission, AS_OF)) == {
+        "type": "drug_screen", "id": str(screen.pk), "on": C.isoformat(),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("on", "results"),
+    [
+        (C - dt.timedelta(days=1), {"fentanyl": "positive"}),  # before C
+        (C, {"buprenorphine": "positive", "mitragynine": "negative", "fentanyl": "not_tested"}),
+        (C, {"cannabinoids": "positive"}),
+    ],
+)
+def test_other_screens_do_not_question_it(in_remission, clinician, on, results):
+    positive(in_remission, on, clinician, **results)
+
+    assert remission_questioned_by(case_with_remission(in_remission, AS_OF)) is None
+
+
+def test_a_visit_reporting_current_kratom_use_questions_it_and_the_latest_record_is_named(
+    in_remission, clinician
+):
+    positive(in_remission, C + dt.timedelta(days=5), clinician, opioids="positive")
+    VisitFactory(case=in_remission, scheduled_at=local(C + dt.timedelta(days=3)), kratom_daily_grams=0)
+    used = VisitFactory(
+        case=in_remission, scheduled_at=local(C + dt.timedelta(days=9), 21), kratom_daily_grams=4
+    )
+    found = case_with_remission(in_remission, AS_OF)
+
+    assert remission_questioned_by(found) == {
+        "type": "visit", "id": str(used.pk), "on": (C + dt.timedelta(days=9)).isoformat(),
+    }  # fmt: skip
+
+
+def test_no_remission_nothing_to_question(case, clinician):
+    checklists(case, (D, MET), by=clinician)
+    positive(case, C, clinician, fentanyl="positive")
+
+    assert remission_questioned_by(case_with_remission(case, AS_OF)) is None

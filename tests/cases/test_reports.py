@@ -12,8 +12,10 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from cases.errors import ValidationFailed
-from cases.measures import add_months, criteria_met_other_than_craving
+from cases.measures import add_months
 from cases.models import Assessment, Case, Patient, Visit
+from cases.models.assessments import criteria_met_other_than_craving
+from cases.remission import with_remission
 from cases.reports import (
     REPORTS,
     SMALL_CELL,
@@ -23,7 +25,6 @@ from cases.reports import (
     csv_rows,
     deidentify,
     outcomes,
-    outcomes_report,
     parse_params,
     retention,
     visits,
@@ -514,22 +515,29 @@ def outcome_cohort(staff):
             score(case, "dsm5_sud", day, responses=responses, by=ana, entered_in_error=day == error_on)
         return case
 
-    recovering((D(2024, 6, 30), MET))  # o9: 12 months to the day: sustained
-    recovering((D(2024, 7, 1), MET))  # o10: a day short of 12 months: early
-    recovering((D(2025, 3, 30), MET))  # o11: 3 months to the day: early
-    recovering((D(2025, 3, 31), MET))  # o12: 31 March + 3 months is 30 June (clamped): early
-    recovering((D(2025, 4, 1), MET))  # o13: a day short of 3 months: none
-    recovering(  # o14: tolerance under medical supervision and craving do not count: none
+    # Remission as of 30 June 2025 (cases/remission.py): D the last checklist meeting a criterion other than
+    # craving, C a later one meeting none.
+    c = checklist()  # none met
+    recovering((D(2024, 6, 30), MET), (D(2025, 6, 30), c))  # o9: 12 months to the day: sustained
+    recovering((D(2024, 7, 1), MET), (D(2025, 6, 30), c))  # o10: a day short of 12 months: early
+    recovering((D(2025, 3, 30), MET), (D(2025, 6, 30), c))  # o11: 3 months to the day: early
+    recovering((D(2025, 3, 31), MET), (D(2025, 6, 30), c))  # o12: 31 March + 3 months is 30 June: early
+    recovering((D(2025, 4, 1), MET), (D(2025, 6, 30), c))  # o13: a day short of 3 months: none
+    recovering(  # o14: tolerance under medical supervision and craving do not count: no diagnosis, none
         (D(2024, 2, 1), checklist(tolerance=True, under_medical_supervision=True)),
         (D(2024, 3, 1), CRAVING_ONLY),
     )
-    # o15: the later checklist (which would make it early) was entered in error: sustained from the earlier
-    recovering((D(2024, 1, 1), MET), (D(2024, 9, 1), MET), error_on=D(2024, 9, 1))
-    recovering((D(2024, 1, 1), MET), (D(2025, 7, 15), MET))  # o16: a checklist after `end` does not count
+    # o15: the later checklist (which would make D later) was entered in error: sustained from the earlier
+    recovering((D(2024, 1, 1), MET), (D(2024, 9, 1), MET), (D(2025, 1, 1), c), error_on=D(2024, 9, 1))
+    # o16: a checklist after `end` does not count: sustained
+    recovering((D(2024, 1, 1), MET), (D(2025, 2, 1), c), (D(2025, 7, 15), MET))
     o17 = episode(D(2024, 1, 1), *RECOVERED_IN_2024[:2], primary=ana)  # in treatment: not counted
     score(o17, "dsm5_sud", D(2024, 1, 20), responses=MET, by=ana)
+    score(o17, "dsm5_sud", D(2025, 1, 20), responses=c, by=ana)
     o18 = episode(D(2024, 1, 1), *RECOVERED_IN_2024, (Stage.DISCHARGED, D(2025, 8, 1)), primary=ana)
     score(o18, "dsm5_sud", D(2024, 1, 20), responses=MET, by=ana)  # in recovery on 30 June: sustained
+    score(o18, "dsm5_sud", D(2025, 1, 20), responses=c, by=ana)
+    recovering((D(2024, 1, 20), MET))  # o19: a single checklist followed by nothing: none, however long ago
     return {"o1": o1, "o5": o5}
 
 
@@ -547,8 +555,8 @@ def instrument_row(instrument, cases=0, first=None, latest=None, change=None, im
 
 OUTCOMES = {
     "instruments": [
-        # o5: moderate (4) -> none (craving only, 1)
-        instrument_row("dsm5_sud", 1, 4.0, 1.0, -3.0, improved=1, share=1.0),
+        # o5: moderate (4) -> none (craving only, 1); o11, o12, o13: moderate (4) -> none (0)
+        instrument_row("dsm5_sud", 4, 4.0, 0.25, -3.75, improved=4, share=1.0),
         # o1: 13 (moderate) -> 5 -> 2 (none)
         instrument_row("cows", 1, 13.0, 2.0, -11.0, improved=1, share=1.0),
         instrument_row("sows", 1, 30.0, 10.0, -20.0, improved=None, share=None),
@@ -564,8 +572,8 @@ OUTCOMES = {
     # intake: o7 10 days, o8 3; assessment: o7 20; treatment: o5 92 and 30, o7 30; recovery: o5 59
     "median_days_in_stage": {"intake": 6.5, "assessment": 20.0, "treatment": 30.0, "recovery": 59.0},
     "completed_stays": {"intake": 2, "assessment": 1, "treatment": 3, "recovery": 1},
-    # early: o5 (D = 5 Jan 2025), o10, o11, o12; sustained: o9, o15, o16, o18
-    "remission": {"early": 4, "sustained": 4},
+    # early: o10, o11, o12; sustained: o9, o15, o16, o18 (o5: C 1 March is 2 months after D 5 January: none)
+    "remission": {"early": 3, "sustained": 4},
 }
 
 
@@ -609,12 +617,11 @@ def test_outcomes_cover_only_the_scope_and_the_primary_clinician(staff, outcome_
     assert only_ben["mitragynine_screens"] == 0
 
 
-def test_remission_counts_agree_with_the_case_specifier_as_of_today(staff, outcome_cohort):
-    """As of today, with no checklist after it, the report counts what `case_remission` shows on each case."""
-    from cases.selectors import case_remission
-
+def test_remission_counts_agree_with_what_the_cases_show_as_of_today(staff, outcome_cohort):
+    """As of today, the report counts what each case in recovery shows (`cases.remission.with_remission`)."""
     today = clinic_today()
-    shown = [case_remission(case, today) for case in Case.objects.filter(stage=Stage.RECOVERY)]
+    in_recovery = with_remission(Case.objects.filter(stage=Stage.RECOVERY), today)
+    shown = [case.remission for case in in_recovery]
     report = outcomes(staff.supervisor, params(today - dt.timedelta(days=30), today))
 
     assert report["remission"] == {"early": shown.count("early"), "sustained": shown.count("sustained")}
@@ -624,52 +631,32 @@ def test_remission_counts_agree_with_the_case_specifier_as_of_today(staff, outco
 
 
 @pytest.mark.parametrize(
-    "responses",
+    ("responses", "met"),
     [
-        checklist(),
-        CRAVING_ONLY,
-        checklist(hazardous_use=True),
-        checklist(craving=True, larger_longer=True),
-        checklist(tolerance=True),
-        checklist(withdrawal=True),
-        checklist(tolerance=True, under_medical_supervision=True),
-        checklist(tolerance=True, under_medical_supervision=False),
-        checklist(tolerance=True, withdrawal=True, craving=True, under_medical_supervision=True),
-        checklist(withdrawal=True, time_spent=True, under_medical_supervision=True),
-        checklist(under_medical_supervision=True),
-        MET,
+        (checklist(), False),
+        (CRAVING_ONLY, False),
+        (checklist(hazardous_use=True), True),
+        (checklist(craving=True, larger_longer=True), True),
+        (checklist(tolerance=True), True),
+        (checklist(withdrawal=True), True),
+        (checklist(tolerance=True, under_medical_supervision=True), False),
+        (checklist(tolerance=True, under_medical_supervision=False), True),
+        (checklist(tolerance=True, withdrawal=True, craving=True, under_medical_supervision=True), False),
+        (checklist(withdrawal=True, time_spent=True, under_medical_supervision=True), True),
+        (checklist(under_medical_supervision=True), False),
+        (MET, True),
         *(
-            checklist(**{code: True})
-            for code in (
-                "cut_down",
-                "role_failure",
-                "social_problems",
-                "activities_given_up",
-                "physical_psych_problems",
-            )
+            (checklist(**{code: True}), True)
+            for code in ("cut_down", "role_failure", "social_problems", "activities_given_up",
+                         "physical_psych_problems")
         ),
     ],
-)
-def test_the_sql_dsm5_criterion_agrees_with_the_python_one(staff, responses):
+)  # fmt: skip
+def test_the_sql_dsm5_criterion_other_than_craving(staff, responses, met):
     case = episode(D(2025, 1, 1), primary=staff.ana)
     recorded = score(case, "dsm5_sud", D(2025, 1, 2), responses=responses, by=staff.ana)
 
-    in_sql = Assessment.objects.filter(
-        outcomes_report.criteria_met_other_than_craving(), pk=recorded.pk
-    ).exists()
-
-    assert in_sql is criteria_met_other_than_craving(recorded.responses)
-
-
-@pytest.mark.parametrize("months", [3, 12])
-def test_the_latest_qualifying_day_is_exactly_where_add_months_reaches_the_as_of_day(months):
-    """Over four years of as-of days (every month end, leap day and clamp included)."""
-    as_of = D(2024, 1, 1)
-    while as_of < D(2028, 1, 1):
-        last = outcomes_report.latest_qualifying_day(as_of, months)
-        assert add_months(last, months) <= as_of
-        assert add_months(last + dt.timedelta(days=1), months) > as_of
-        as_of += dt.timedelta(days=1)
+    assert Assessment.objects.filter(criteria_met_other_than_craving(), pk=recorded.pk).exists() is met
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.models import Alert, CareTeamMember, Case, StageTransition
+from cases.models import Alert, CareTeamMember, Case, DrugScreen, StageTransition
 from cases.services.stages import allowed_next_stages
 from clinic.models import AuditEvent
 from clinic.roles import Role
@@ -26,8 +26,12 @@ from tests.factories import (
     case_in_stage,
     responses_totalling,
 )
+from tests.report_builders import MET, checklist, episode, score
 
 pytestmark = pytest.mark.django_db
+
+RECOVERED = ((Case.Stage.ASSESSMENT, dt.date(2024, 1, 5)), (Case.Stage.TREATMENT, dt.date(2024, 2, 1)),
+             (Case.Stage.RECOVERY, dt.date(2024, 12, 1)))  # fmt: skip
 
 # Clinical content planted on the clinician's case: none of it may reach front desk.
 CLINICAL_MARKERS = {
@@ -294,26 +298,64 @@ def test_the_timeline_lists_stage_changes_oldest_first_with_who_and_why(signed_i
     assert str(clinician) in response.content.decode()
 
 
-def test_a_case_in_recovery_shows_its_remission_specifier_to_clinicians(signed_in, supervisor, clinician):
-    case = case_in_stage("recovery", actor=clinician, primary_clinician=clinician)
-    Dsm5ChecklistFactory(case=case, administered_at=timezone.now() - dt.timedelta(days=200))
-    case.assessments.exclude(administered_at__lt=timezone.now() - dt.timedelta(days=150)).update(
-        responses={**responses_totalling("dsm5_sud", 0)}
-    )
+def remission_case(clinician, *, questioned_on=None):
+    """A case in recovery whose checklists document early remission (D 15 January 2025, C 15 May 2025)."""
+    case = episode(dt.date(2024, 1, 1), *RECOVERED, primary=clinician)
+    score(case, "dsm5_sud", dt.date(2025, 1, 15), responses=MET, by=clinician)
+    score(case, "dsm5_sud", dt.date(2025, 5, 15), responses=checklist(), by=clinician)
+    if questioned_on is not None:
+        DrugScreen.objects.create(
+            case=case, collected_on=questioned_on, fentanyl="positive", created_by=clinician
+        )
+    return case
+
+
+def test_a_documented_remission_shows_a_green_badge_with_its_checklist(signed_in, supervisor, clinician):
+    case = remission_case(clinician)
 
     response = signed_in(supervisor).get(chart_url(case.patient_id))
+    page = response.content.decode()
 
     assert response.context["remission"] == "early"
-    assert "Early remission" in response.content.decode()
+    assert 'data-remission="early"' in page
+    assert "Early remission <small>(checklist of 2025-05-15)</small>" in page
+    assert "Re-assess" not in page
 
 
-def test_front_desk_is_not_shown_the_remission_specifier(signed_in, front_desk, clinician):
-    case = case_in_stage("recovery", actor=clinician, primary_clinician=clinician)
-    Dsm5ChecklistFactory(case=case, administered_at=timezone.now() - dt.timedelta(days=200))
+def test_a_fentanyl_positive_today_turns_the_badge_into_re_assess(signed_in, clinician):
+    today = timezone.localdate()
+    case = remission_case(clinician, questioned_on=today)
+
+    page = signed_in(clinician).get(chart_url(case.patient_id)).content.decode()
+
+    assert 'data-remission="questioned"' in page
+    assert f"Re-assess early remission: positive urine screen of {today.isoformat()}" in page
+    assert 'class="badge ok" data-remission' not in page
+
+
+def test_a_single_checklist_followed_by_nothing_shows_no_remission(signed_in, clinician):
+    case = episode(dt.date(2024, 1, 1), *RECOVERED, primary=clinician)
+    score(case, "dsm5_sud", dt.date(2025, 1, 15), responses=MET, by=clinician)
+
+    response = signed_in(clinician).get(chart_url(case.patient_id))
+
+    assert response.context["remission"] is None
+    assert "data-remission" not in response.content.decode()
+
+
+def test_front_desk_is_not_shown_the_remission(signed_in, front_desk, clinician):
+    case = remission_case(clinician, questioned_on=timezone.localdate())
 
     response = signed_in(front_desk).get(chart_url(case.patient_id))
 
     assert response.context["remission"] is None
+    assert "data-remission" not in response.content.decode()
+
+
+def test_a_clinician_outside_the_caseload_gets_404_for_the_chart(signed_in, other_clinician, clinician):
+    case = remission_case(clinician)
+
+    assert signed_in(other_clinician).get(chart_url(case.patient_id)).status_code == 404
 
 
 def test_alerts_list_unresolved_ones_urgent_first(signed_in, clinician, own_case):
@@ -914,7 +956,6 @@ def test_the_chart_and_the_worklist_show_a_reopened_alerts_evidence_with_struck_
 ):
     from cases.services.alerts import alert_acknowledge
     from cases.services.clinical import assessment_mark_entered_in_error, assessment_record
-    from tests.factories import responses_totalling
 
     def phq9(q9: int):
         responses = responses_totalling("phq9", 0) | {"q1": 2, "q9": q9}
