@@ -28,6 +28,7 @@ from cases.models import (
     ClinicalEvent,
     DrugScreen,
     LiverPanel,
+    Medication,
     StageTransition,
     TreatmentGoal,
     Visit,
@@ -123,6 +124,99 @@ def _rank(value: Fraction) -> Decimal:
     )
 
 
+# alpha2_hypotension: low blood pressure or heart rate on an alpha-2 agonist (docs/clinical.md: the lofexidine
+# label gives no number; SPEC's cut-offs are kept).
+ALPHA2_AGONISTS = (Medication.Name.CLONIDINE, Medication.Name.LOFEXIDINE)
+ALPHA2_SYSTOLIC_BELOW = 90
+ALPHA2_HEART_RATE_BELOW = 55
+ALPHA2_FIELDS = frozenset({"bp_systolic", "heart_rate", "scheduled_at"})
+
+
+def _below(value: int | None, limit: int) -> bool:
+    return value is not None and value < limit
+
+
+def _alpha2_low(visit: Visit) -> bool:
+    return _below(visit.bp_systolic, ALPHA2_SYSTOLIC_BELOW) or _below(
+        visit.heart_rate, ALPHA2_HEART_RATE_BELOW
+    )
+
+
+def alpha2_agonists_on(case_id: Any, day: dt.date) -> list[str]:
+    """The clonidine or lofexidine current on the case that day (started on or before it, not stopped before it:
+    the stop day itself still counts, the last doses still acting)."""
+    current = Medication.objects.filter(
+        case_id=case_id, medication__in=ALPHA2_AGONISTS, start_date__lte=day
+    ).filter(Q(stop_date__isnull=True) | Q(stop_date__gte=day))
+    names = dict(Medication.Name.choices)
+    return sorted({str(names[code]).lower() for code in current.values_list("medication", flat=True)})
+
+
+def _alpha2_fires(visit: Visit) -> bool:
+    return _alpha2_low(visit) and bool(
+        alpha2_agonists_on(visit.case_id, timezone.localdate(visit.scheduled_at))
+    )
+
+
+def _alpha2_message(visit: Visit) -> str:
+    low = []
+    if _below(visit.bp_systolic, ALPHA2_SYSTOLIC_BELOW):
+        low.append(f"systolic {visit.bp_systolic} (under {ALPHA2_SYSTOLIC_BELOW})")
+    if _below(visit.heart_rate, ALPHA2_HEART_RATE_BELOW):
+        low.append(f"heart rate {visit.heart_rate} (under {ALPHA2_HEART_RATE_BELOW})")
+    drugs = " and ".join(alpha2_agonists_on(visit.case_id, timezone.localdate(visit.scheduled_at)))
+    return (
+        f"Visit {timezone.localdate(visit.scheduled_at)}: {' and '.join(low)} on {drugs}: check orthostatic vitals "
+        "and symptoms; reduce, delay or skip the next dose."
+    )
+
+
+def _alpha2_rank(visit: Visit) -> Decimal:
+    return Decimal(
+        max(
+            ALPHA2_SYSTOLIC_BELOW - (visit.bp_systolic or ALPHA2_SYSTOLIC_BELOW),
+            ALPHA2_HEART_RATE_BELOW - (visit.heart_rate or ALPHA2_HEART_RATE_BELOW),
+        )
+    )
+
+
+# return_to_use: kratom or opioid use found while the case was in long-term recovery.
+RETURN_TO_USE_ANALYTES = ("mitragynine", "seven_oh_mitragynine", "opioids", "fentanyl")
+RETURN_TO_USE_VISIT_FIELDS = frozenset({"kratom_daily_grams", "scheduled_at"})
+
+
+def stage_at(case_id: Any, moment: dt.datetime) -> str | None:
+    """The case's stage at `moment`, from its history (the latest move in effect then)."""
+    return (
+        StageTransition.objects.filter(case_id=case_id, effective_at__lte=moment)
+        .order_by("-sequence")
+        .values_list("to_stage", flat=True)
+        .first()
+    )
+
+
+def _in_recovery_on(case_id: Any, day: dt.date) -> bool:
+    """In recovery at some moment of the (clinic-local) day: the day's last moment is when the result is known."""
+    end = _day_start(day + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
+    return stage_at(case_id, end) == Case.Stage.RECOVERY
+
+
+def _screen_use(screen: DrugScreen) -> list[str]:
+    return [a for a in RETURN_TO_USE_ANALYTES if getattr(screen, a) == DrugScreen.Result.POSITIVE]
+
+
+def _visit_use(visit: Visit) -> bool:
+    return visit.kratom_daily_grams is not None and visit.kratom_daily_grams > 0
+
+
+_ANALYTE_WORDS = {
+    "mitragynine": "mitragynine",
+    "seven_oh_mitragynine": "7-hydroxymitragynine",
+    "opioids": "opioids",
+    "fentanyl": "fentanyl",
+}
+
+
 def _event_message(event: ClinicalEvent) -> str:
     related = {
         "yes": "related to kratom",
@@ -180,6 +274,27 @@ RULES: tuple[AlertRule, ...] = (
         Kind.FENTANYL_POSITIVE, Severity.URGENT, DrugScreen,
         lambda s: s.fentanyl == DrugScreen.Result.POSITIVE,
         lambda s: f"Urine screen {s.collected_on} positive for fentanyl: overdose risk; offer naloxone.",
+    ),
+    AlertRule(
+        Kind.ALPHA2_HYPOTENSION, Severity.WARNING, Visit, _alpha2_fires, _alpha2_message,
+        reads=ALPHA2_FIELDS, rank=_alpha2_rank,
+    ),
+    AlertRule(
+        Kind.RETURN_TO_USE, Severity.WARNING, DrugScreen,
+        lambda s: bool(_screen_use(s)) and _in_recovery_on(s.case_id, s.collected_on),
+        lambda s: (
+            f"Urine screen {s.collected_on} in recovery positive for "
+            f"{', '.join(_ANALYTE_WORDS[a] for a in _screen_use(s))}: return to use; review the plan with the patient."
+        ),
+    ),
+    AlertRule(
+        Kind.RETURN_TO_USE, Severity.WARNING, Visit,
+        lambda v: _visit_use(v) and stage_at(v.case_id, v.scheduled_at) == Case.Stage.RECOVERY,
+        lambda v: (
+            f"Visit {timezone.localdate(v.scheduled_at)} in recovery reports kratom use ({_num(v.kratom_daily_grams)} "
+            "g a day): return to use; review the plan with the patient."
+        ),
+        reads=RETURN_TO_USE_VISIT_FIELDS, rank=lambda v: Decimal(v.kratom_daily_grams or 0),
     ),
     AlertRule(
         Kind.SEIZURE, Severity.URGENT, ClinicalEvent,

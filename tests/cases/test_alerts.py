@@ -251,6 +251,10 @@ def test_every_rule_raises_a_kind_and_severity_from_the_spec_codes():
         ("liver_injury", "warning"),
         ("hys_law", "urgent"),
         ("fentanyl_positive", "urgent"),
+        ("alpha2_hypotension", "warning"),
+        ("return_to_use", "warning"),
+        ("seizure", "urgent"),
+        ("overdose", "urgent"),
     }
 
 
