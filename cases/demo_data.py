@@ -809,6 +809,57 @@ ALERT_HANDLING: dict[str, AlertHandling] = {
             "Bilirubin back under 2 x ULN and ALT falling on repeat panels; continue monitoring.",
         ),
     ),
+    "alpha2_hypotension": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=(0.2, 3.0),
+        resolve_share=0.8,
+        resolve_days=(1, 7),
+        acknowledge_notes=(
+            "Orthostatic vitals checked: lightheaded on standing, no syncope. Next dose held, then reduced by one "
+            "tablet; fluids and slow rising advised.",
+            "Patient asymptomatic at rest; evening dose skipped. Vitals recheck tomorrow before dosing.",
+        ),
+        resolve_notes=(
+            "Vitals back in range on the lower dose.",
+            "Taper completed; pressure and pulse normal off the medication.",
+        ),
+    ),
+    "return_to_use": AlertHandling(
+        unhandled=0.05,
+        acknowledge_hours=None,  # talked through with the patient at the next visit
+        resolve_share=0.0,
+        resolve_days=(0, 0),
+        acknowledge_notes=(
+            "Discussed with patient: used after a stressful week. Relapse-prevention plan reviewed; visits "
+            "weekly for a month.",
+            "Patient disclosed a lapse; no return to daily use. Coping plan updated; repeat screen in two weeks.",
+        ),
+        resolve_notes=(),
+    ),
+    "seizure": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=(0.2, 2.0),
+        resolve_share=0.7,
+        resolve_days=(3, 21),
+        acknowledge_notes=(
+            "Called patient the same day: seen in the ED, no further seizures. Kratom and 7-OH stopped; neurology "
+            "referral made; no driving advised.",
+            "Reviewed ED notes: no prior seizures, high-dose kratom the day before. Referred to neurology.",
+        ),
+        resolve_notes=("Seen by neurology; no further seizures on follow-up.",),
+    ),
+    "overdose": AlertHandling(
+        unhandled=0.0,
+        acknowledge_hours=(0.2, 2.0),
+        resolve_share=0.5,
+        resolve_days=(7, 30),
+        acknowledge_notes=(
+            "Reached patient after the ED discharge: naloxone kit replaced, household trained; buprenorphine "
+            "induction discussed.",
+            "Overdose reviewed with patient and partner; naloxone kit given; visits twice weekly.",
+        ),
+        resolve_notes=("Stable on buprenorphine; no further overdose.",),
+    ),
     "withdrawal_moderate": AlertHandling(
         unhandled=0.05,
         acknowledge_hours=(0.2, 4.0),
