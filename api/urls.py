@@ -24,7 +24,7 @@ from api.views.part2 import (
     DisclosureViewSet,
     PatientAccountingViewSet,
 )
-from api.views.patients import BreakGlassView, PatientViewSet
+from api.views.patients import BreakGlassView, DuplicateReviewViewSet, PatientViewSet
 from api.views.release import RecordReleaseViewSet
 from api.views.reports import (
     CensusReportViewSet,
@@ -38,6 +38,7 @@ from api.views.visits import VisitViewSet
 router = DefaultRouter()
 router.include_root_view = False
 router.register("patients", PatientViewSet, basename="patient")
+router.register("duplicate-reviews", DuplicateReviewViewSet, basename="duplicate-review")
 router.register("cases", CaseViewSet, basename="case")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("staff", StaffViewSet, basename="staff")

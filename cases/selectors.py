@@ -2,7 +2,6 @@
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from django.db.models import Case as DbCase
@@ -15,14 +14,24 @@ from cases.models import (
     BreakGlassGrant,
     Case,
     Disclosure,
+    DuplicateReview,
     Patient,
     StageTransition,
     Visit,
     VisitAddendum,
 )
+from cases.names import names_resemble
 from clinic.audit import touching_patient
 from clinic.models import AuditEvent, User
-from clinic.policy import Capability, cases_in_scope, clinical_access, patients_in_scope, visits_in_scope
+from clinic.policy import (
+    Capability,
+    Scope,
+    cases_in_scope,
+    clinical_access,
+    patients_in_scope,
+    scope,
+    visits_in_scope,
+)
 
 ClinicalRecord = TypeVar("ClinicalRecord", bound=Model)
 
@@ -69,39 +78,38 @@ def visits_visible_to(user: User, capability: Capability = Capability.SCHEDULE_V
     )
 
 
-def patient_possible_duplicates(
-    *, last_name: str, date_of_birth: dt.date, exclude: Patient | None = None
-) -> QuerySet[Patient]:
-    """Registered patients with the same last name (any case) and date of birth: staff confirm before adding."""
-    matches = Patient.objects.filter(
-        last_name__iexact=last_name.strip(), date_of_birth=date_of_birth, entered_in_error=False
+# Patients born on one day are few (a clinic of 100,000 has about 4 per day); the cap only bounds a pathological
+# day (a placeholder date of birth typed for many): past it the nearest candidates by last name are compared.
+MAX_SAME_BIRTHDAY_CANDIDATES = 1000
+
+
+def patient_near_duplicates(
+    *, first_name: str, last_name: str, date_of_birth: dt.date, exclude: Patient | None = None
+) -> list[Patient]:
+    """Registered patients (not entered in error) born on `date_of_birth` whose name resembles this one
+    (`cases.names.names_resemble`: the same last name, or a similar full name such as "Jonathan Pahm" for
+    "Jonathan Pham"). The database narrows by date of birth; the names are compared in Python, so the rule is the
+    same on SQLite and PostgreSQL. Ordered by name."""
+    candidates = Patient.objects.filter(date_of_birth=date_of_birth, entered_in_error=False).order_by(
+        "last_name", "first_name", "mrn"
     )
     if exclude is not None:
-        matches = matches.exclude(pk=exclude.pk)
-    return matches
+        candidates = candidates.exclude(pk=exclude.pk)
+    return [
+        patient
+        for patient in candidates[:MAX_SAME_BIRTHDAY_CANDIDATES]
+        if names_resemble(first_name, last_name, patient.first_name, patient.last_name)
+    ]
 
 
-@dataclass(frozen=True)
-class PossibleDuplicates:
-    """What registration warns about: the matches the user may see, and how many others exist."""
-
-    shown: list[Patient]
-    hidden: int
-
-
-def possible_duplicates_for(
-    user: User, *, last_name: str, date_of_birth: dt.date, limit: int = 20
-) -> PossibleDuplicates | None:
-    """The registration warning for `user` (None when nothing matches). Matches outside the user's scope are
-    counted, never shown."""
-    matches = patient_possible_duplicates(last_name=last_name, date_of_birth=date_of_birth)
-    total = matches.count()
-    if not total:
-        return None
-    visible = matches.filter(pk__in=patients_in_scope(user, Capability.READ_DEMOGRAPHICS))
-    shown = list(visible[:limit])
-    visible_count = len(shown) if len(shown) < limit else visible.count()
-    return PossibleDuplicates(shown=shown, hidden=total - visible_count)
+def duplicate_reviews_visible_to(user: User) -> QuerySet[DuplicateReview]:
+    """The flagged registrations the user may decide (front desk and supervisors: all), oldest first, with the
+    patients to compare in one query more."""
+    if scope(user, Capability.REVIEW_DUPLICATES) is not Scope.ALL:
+        return DuplicateReview.objects.none()
+    return DuplicateReview.objects.select_related("patient", "flagged_by", "resolved_by").prefetch_related(
+        Prefetch("matches", queryset=Patient.objects.order_by("last_name", "first_name", "mrn"))
+    )
 
 
 def clinical_staff() -> QuerySet[User]:

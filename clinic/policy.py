@@ -53,9 +53,8 @@ class Capability(StrEnum):
     WRITE_COUNSELING_NOTES = "write_counseling_notes"  # reading is the author's alone (`counseling_notes_of`)
     SUPERVISE_BREAK_GLASS = "supervise_break_glass"  # end a grant early, record the review of it
     APPROVE_ACCESS = "approve_access"  # decide another's pending access change (clinic/approvals.py)
-    FIND_PATIENT_BY_MRN = (
-        "find_patient_by_mrn"  # privacy work: one patient by exact MRN, identifying fields only
-    )
+    FIND_PATIENT_BY_MRN = "find_patient_by_mrn"  # privacy work: exact MRN, identifying fields only
+    REVIEW_DUPLICATES = "review_duplicates"  # the registrations flagged as possible duplicates: decide each
 
 
 class Scope(IntEnum):
@@ -107,6 +106,9 @@ MATRIX: dict[Capability, dict[Role, Scope]] = {
     # looks a patient up by exact MRN (`GET patients/?mrn=`) and gets only the identifying fields. The roles that
     # read demographics use `?mrn=` as a filter within their own scope instead (`finds_patients_by_mrn_only`).
     Capability.FIND_PATIENT_BY_MRN: {_AD: _ALL},
+    # SPEC section 2: a clinician's registration resembling patients outside their scope goes through, "flagged
+    # for the front desk's duplicate review": the front desk and supervisors (who see every patient) decide.
+    Capability.REVIEW_DUPLICATES: {_FD: _ALL, _SU: _ALL},
 }
 
 

@@ -310,6 +310,8 @@ SPECTACULAR_SETTINGS = {
         "BreakGlassVerdictEnum": "cases.models.access.BreakGlassVerdict",
         "AccessChangeKindEnum": "clinic.models.AccessChangeKind",
         "AccessChangeStatusEnum": "clinic.models.AccessChangeStatus",
+        "DuplicateReviewOutcomeEnum": "cases.models.patients.DuplicateReviewOutcome",
+        "AuditOutcomeEnum": "clinic.models.AuditOutcome",
     },
 }
 

@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.base import StrictModelSerializer, StrictSerializer
-from cases.models import BreakGlassGrant, Patient
+from cases.models import BreakGlassGrant, DuplicateReview, Patient
+from cases.models.patients import DuplicateReviewOutcome
 from cases.services.patients import DEMOGRAPHIC_FIELDS
 from clinic.inputguard import SHORT_TEXT_MAX_LENGTH
 
@@ -69,8 +70,46 @@ PossibleDuplicateSerializer = PatientLookupSerializer
 
 class DuplicateWarningSerializer(serializers.Serializer):
     detail = serializers.CharField()
+    code = serializers.CharField(help_text="`possible_duplicates`")
     possible_duplicates = PossibleDuplicateSerializer(many=True)
-    hidden_matches = serializers.IntegerField(help_text="Matches outside what you may see.")
+
+
+class DuplicateCandidateSerializer(serializers.ModelSerializer):
+    """What the front desk compares in the duplicate review: who, born when, reached how."""
+
+    class Meta:
+        model = Patient
+        fields = (
+            "id", "mrn", "first_name", "last_name", "preferred_name", "date_of_birth", "phone", "email",
+            "address_line1", "city", "entered_in_error",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class DuplicateReviewSerializer(serializers.ModelSerializer):
+    patient = DuplicateCandidateSerializer(read_only=True)
+    matches = DuplicateCandidateSerializer(many=True, read_only=True)
+    flagged_by = serializers.CharField(
+        source="flagged_by.username", allow_null=True, default=None, read_only=True
+    )
+    resolved_by = serializers.CharField(
+        source="resolved_by.username", allow_null=True, default=None, read_only=True
+    )
+
+    class Meta:
+        model = DuplicateReview
+        fields = (
+            "id", "patient", "matches", "flagged_at", "flagged_by", "status", "resolved_at", "resolved_by", "note",
+        )  # fmt: skip
+        read_only_fields = fields
+
+
+class DuplicateReviewResolveSerializer(StrictSerializer):
+    outcome = serializers.ChoiceField(
+        choices=DuplicateReviewOutcome.choices,
+        help_text="`distinct`: a different person; `entered_in_error`: a duplicate, marked entered in error.",
+    )
+    note = serializers.CharField(max_length=SHORT_TEXT_MAX_LENGTH, allow_blank=True)
 
 
 class BreakGlassRequestSerializer(StrictSerializer):

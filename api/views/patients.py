@@ -1,5 +1,9 @@
 """Patients: search and list, register (with the duplicate check), read, edit demographics, break-glass."""
 
+from collections.abc import Sequence
+from typing import Any
+
+import django_filters as filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -18,6 +22,8 @@ from api.serializers.patients import (
     BreakGlassFindSerializer,
     BreakGlassGrantSerializer,
     BreakGlassRequestSerializer,
+    DuplicateReviewResolveSerializer,
+    DuplicateReviewSerializer,
     DuplicateWarningSerializer,
     PatientLookupSerializer,
     PatientRegisterSerializer,
@@ -25,10 +31,15 @@ from api.serializers.patients import (
     PossibleDuplicateSerializer,
 )
 from cases.errors import ValidationFailed
-from cases.models import Patient
-from cases.selectors import patient_by_exact_mrn, patients_visible_to, possible_duplicates_for
+from cases.models import DuplicateReview, Patient
+from cases.selectors import duplicate_reviews_visible_to, patient_by_exact_mrn, patients_visible_to
 from cases.services.access import break_glass_find_and_grant, break_glass_grant, check_break_glass_reason
-from cases.services.patients import patient_register, patient_update
+from cases.services.patients import (
+    PossibleDuplicates,
+    duplicate_review_resolve,
+    patient_register,
+    patient_update,
+)
 from clinic.audit import audit_record
 from clinic.models import AuditAction, AuditDataCategory, AuditEvent, AuditOutcome
 from clinic.policy import Capability, finds_patients_by_mrn_only, may_break_glass, patients_in_scope
@@ -100,24 +111,15 @@ class PatientViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         confirmed = data.pop("confirm_not_duplicate", False)
-        if not confirmed:
-            duplicates = possible_duplicates_for(
-                acting_user(request), last_name=data["last_name"], date_of_birth=data["date_of_birth"]
-            )
-            if duplicates is not None:
-                self.audit_access(  # the duplicates' demographics are shown: a read
-                    AuditEvent.Action.LIST,
-                    patients_seen=[patient.pk for patient in duplicates.shown],
-                    detail={"possible_duplicates": True},
-                )
-                body = {
-                    "detail": "Possible duplicates: a patient with this last name and date of birth exists. "
-                    "Send confirm_not_duplicate=true to register anyway.",
-                    "possible_duplicates": PossibleDuplicateSerializer(duplicates.shown, many=True).data,
-                    "hidden_matches": duplicates.hidden,
-                }
-                return Response(body, status=status.HTTP_409_CONFLICT)
-        patient = patient_register(actor=acting_user(request), data=data)
+        try:
+            patient = patient_register(actor=acting_user(request), data=data, confirm_not_duplicate=confirmed)
+        except PossibleDuplicates as duplicates:
+            body = {
+                "detail": duplicates.message,
+                "code": duplicates.code,
+                "possible_duplicates": PossibleDuplicateSerializer(duplicates.shown, many=True).data,
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -172,3 +174,51 @@ class BreakGlassView(APIView):
         serializer.is_valid(raise_exception=True)
         grant = break_glass_find_and_grant(user=acting_user(request), **serializer.validated_data)
         return Response(BreakGlassGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class DuplicateReviewFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=DuplicateReview.Status.choices, help_text="`open`: still to review")
+
+    class Meta:
+        model = DuplicateReview
+        fields: list[str] = []
+
+
+class DuplicateReviewViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):
+    """The front desk's duplicate review (SPEC section 2): registrations by someone who could not see every patient
+    that resemble patients outside their scope. Front desk and supervisors decide each once:
+    `POST duplicate-reviews/{id}/resolve/` `{"outcome": "distinct"|"entered_in_error", "note"}`."""
+
+    serializer_class = DuplicateReviewSerializer
+    filterset_class = DuplicateReviewFilter
+    lookup_value_converter = "uuid"
+    capability = Capability.REVIEW_DUPLICATES
+    audited = AuditedResource(
+        object_type="duplicate_review", data_category="demographics", patient_path="patient_id"
+    )
+
+    def get_queryset(self) -> QuerySet[DuplicateReview]:
+        return duplicate_reviews_visible_to(acting_user(self.request))
+
+    def audit_rows(self, action: str, rows: Sequence[Any], *, object_id: object = "") -> AuditEvent:
+        """The matches are shown beside each new registration: they are read too."""
+        if action == AuditAction.VIEW:
+            (review,) = rows
+            return self.audit_access(
+                action,
+                object_id=object_id,
+                patient_id=review.patient_id,
+                patients_seen=[review.patient_id, *(match.pk for match in review.matches.all())],
+            )
+        seen = [pk for review in rows for pk in (review.patient_id, *(m.pk for m in review.matches.all()))]
+        return self.audit_access(action, patients_seen=list(dict.fromkeys(seen)))
+
+    @extend_schema(request=DuplicateReviewResolveSerializer, responses={200: DuplicateReviewSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        serializer = DuplicateReviewResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = duplicate_review_resolve(
+            review=self.get_object(), actor=acting_user(request), **serializer.validated_data
+        )
+        return Response(DuplicateReviewSerializer(self.get_queryset().get(pk=review.pk)).data)

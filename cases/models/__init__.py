@@ -15,7 +15,7 @@ from cases.models.part2 import (
     CounselingNote,
     Disclosure,
 )
-from cases.models.patients import MrnAllocation, Patient, format_mrn
+from cases.models.patients import DuplicateReview, MrnAllocation, Patient, format_mrn
 from cases.models.visits import Visit, VisitAddendum
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Draft",
     "DraftForm",
     "DrugScreen",
+    "DuplicateReview",
     "LiverPanel",
     "Medication",
     "MrnAllocation",

@@ -100,3 +100,60 @@ class Patient(models.Model):
     def display_name(self) -> str:
         first = self.preferred_name or self.first_name
         return f"{first} {self.last_name}"
+
+
+class DuplicateReviewOutcome(models.TextChoices):
+    """The two decisions of a duplicate review (its `status` once decided)."""
+
+    DISTINCT = "distinct", "A different person"
+    ENTERED_IN_ERROR = "entered_in_error", "Duplicate: marked entered in error"
+
+
+class DuplicateReview(models.Model):
+    """A registration flagged for the front desk's duplicate review (SPEC sections 2 and 3.1): someone who may not
+    see every patient (a clinician) registered a patient resembling others outside their scope. They were told
+    nothing; the front desk or a supervisor decides whether the new record is a different person (`distinct`) or a
+    duplicate, which is then marked entered in error."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To review"
+        DISTINCT = "distinct", "A different person"
+        ENTERED_IN_ERROR = "entered_in_error", "Duplicate: marked entered in error"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.OneToOneField(
+        Patient, on_delete=models.PROTECT, related_name="duplicate_review", help_text="The new registration"
+    )
+    matches = models.ManyToManyField(
+        Patient, related_name="+", help_text="The resembling records, when flagged"
+    )
+    flagged_at = models.DateTimeField(auto_now_add=True)
+    flagged_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["flagged_at", "id"]
+        indexes = [
+            models.Index(fields=["flagged_at"], condition=Q(status="open"), name="duplicate_review_open_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "distinct", "entered_in_error"]),
+                name="duplicate_review_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | (~Q(status="open") & Q(resolved_at__isnull=False)),
+                name="duplicate_review_resolved_iff_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Duplicate review of {self.patient_id} ({self.status})"

@@ -59,6 +59,7 @@ CAPABILITY_WORDS: dict[Capability, str] = {
     Capability.SUPERVISE_BREAK_GLASS: "end or review break-glass grants (supervisors do)",
     Capability.APPROVE_ACCESS: "approve access changes",
     Capability.FIND_PATIENT_BY_MRN: "look a patient up by MRN",
+    Capability.REVIEW_DUPLICATES: "review possible duplicate registrations",
 }
 
 

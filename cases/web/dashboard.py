@@ -25,8 +25,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import Conflict, DomainError
-from cases.models import Alert, BreakGlassGrant, Case, Draft, Visit
-from cases.selectors import break_glass_activity, visits_visible_to, worklist_for
+from cases.models import Alert, BreakGlassGrant, Case, Draft, DuplicateReview, Visit
+from cases.selectors import (
+    break_glass_activity,
+    duplicate_reviews_visible_to,
+    visits_visible_to,
+    worklist_for,
+)
 from cases.services.visits import visit_update
 from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
 from clinic.admin_site import may_use_admin
@@ -235,6 +240,14 @@ def break_glass_section(user: User, shown: Shown) -> dict[str, Any] | None:
     return {"grants": rows, "more": total - len(rows), "days": GRANTS_REVIEW_DAYS}
 
 
+def duplicates_section(user: User) -> dict[str, Any] | None:
+    """How many registrations wait for the duplicate review (a count that names no one), for those who decide."""
+    if not has_capability(user, Capability.REVIEW_DUPLICATES):
+        return None
+    waiting = duplicate_reviews_visible_to(user).filter(status=DuplicateReview.Status.OPEN).count()
+    return {"waiting": waiting} if waiting else None
+
+
 def administration_section(user: User, day: dt.date) -> dict[str, Any] | None:
     """Links to the administrators' pages, and clinic-wide counts that name no one."""
     if not (has_capability(user, Capability.AUDIT_LOG) or has_capability(user, Capability.MANAGE_STAFF)):
@@ -286,6 +299,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "caseload": caseload_section(user),
         "unassigned": unassigned_section(user, shown),
         "break_glass": break_glass_section(user, shown),
+        "duplicates": duplicates_section(user),
         "administration": administration_section(user, timezone.localdate()),
     }
     if shown.patients:

@@ -3,7 +3,6 @@ case, break-glass access. Each calls the same selectors, services and policy as 
 `cases/` endpoints (api/views/patients.py, api/views/cases.py)."""
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,19 +12,25 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import dateformat, timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.errors import Conflict, DomainError, NotFound, ValidationFailed
-from cases.models import Case, Patient
-from cases.selectors import PossibleDuplicates, clinical_staff, patients_visible_to, possible_duplicates_for
+from cases.models import Case, DuplicateReview, Patient
+from cases.selectors import clinical_staff, duplicate_reviews_visible_to, patients_visible_to
 from cases.services.access import AlreadyInReach, break_glass_find_and_grant
 from cases.services.cases import case_open
-from cases.services.patients import patient_register, patient_update
-from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
+from cases.services.patients import (
+    PossibleDuplicates,
+    duplicate_review_resolve,
+    patient_register,
+    patient_update,
+)
+from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page, patient_or_404
 from cases.web.patients_forms import (
     BreakGlassForm,
     CaseOpenForm,
     DemographicsForm,
+    DuplicateReviewForm,
     PatientSearch,
     RegisterForm,
 )
@@ -41,7 +46,6 @@ from clinic.policy import (
 )
 
 PAGE_SIZE = 50
-MAX_DUPLICATES_SHOWN = 20  # as the API's duplicate warning
 TEMPLATES = "cases/web/patients"
 
 
@@ -89,49 +93,32 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @page(Capability.EDIT_DEMOGRAPHICS)
 def patient_register_page(request: HttpRequest) -> HttpResponse:
-    """Register a patient. Possible duplicates (same last name and date of birth) are shown first, and nothing
-    is saved until the user confirms that this is someone else (as the API's 409 and `confirm_not_duplicate`)."""
+    """Register a patient through `patient_register`, as the API does: possible duplicates the user may see are
+    shown first (409; "Open existing record" is the primary choice), and nothing is saved until the user confirms
+    a different person ("Register anyway"). Matches outside the user's scope are never shown (the service flags
+    the registration for the front desk's duplicate review)."""
     form = RegisterForm(request.POST if request.method == "POST" else None)
-    duplicates = None
+    duplicates: list[Patient] = []
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            data = form.demographics()
-            if not form.cleaned_data["confirm_not_duplicate"]:
-                duplicates = _possible_duplicates(request, data)
-            if duplicates is not None:
-                status = 409
+            try:
+                patient = patient_register(
+                    actor=request.user,  # type: ignore[arg-type]
+                    data=form.demographics(),
+                    confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
+                )
+            except PossibleDuplicates as found:
+                duplicates, status = found.shown, 409
+            except ValidationFailed as error:
+                add_domain_errors(form, error)
             else:
-                try:
-                    patient = patient_register(actor=request.user, data=data)  # type: ignore[arg-type]
-                except ValidationFailed as error:
-                    add_domain_errors(form, error)
-                else:
-                    messages.success(request, f"Registered {patient.display_name}: MRN {patient.mrn}.")
-                    return redirect("chart", patient_id=patient.pk)
+                messages.success(request, f"Registered {patient.display_name}: MRN {patient.mrn}.")
+                return redirect("chart", patient_id=patient.pk)
     return render(
         request, f"{TEMPLATES}/register.html", {"form": form, "duplicates": duplicates}, status=status
     )
-
-
-def _possible_duplicates(request: HttpRequest, data: dict[str, Any]) -> PossibleDuplicates | None:
-    """The registration warning; the duplicates shown are a `list` read of their demographics."""
-    duplicates = possible_duplicates_for(
-        request.user,  # type: ignore[arg-type]
-        last_name=data["last_name"],
-        date_of_birth=data["date_of_birth"],
-        limit=MAX_DUPLICATES_SHOWN,
-    )
-    if duplicates is not None:
-        audit_page_read(
-            request,
-            action=AuditAction.LIST,
-            object_type="patient",
-            data_category=AuditDataCategory.DEMOGRAPHICS,
-            patients_seen=[patient.pk for patient in duplicates.shown],
-        )
-    return duplicates
 
 
 @require_http_methods(["GET", "POST"])
@@ -220,6 +207,78 @@ def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
     return render(request, f"{TEMPLATES}/open_case.html", context, status=status)
 
 
+# --- The front desk's duplicate review -----------------------------------------------------------------------
+
+
+@require_GET
+@page(Capability.REVIEW_DUPLICATES)
+def duplicate_reviews(request: HttpRequest) -> HttpResponse:
+    """The registrations flagged for duplicate review, still open first, each beside the records it resembles,
+    with the two decisions (as the API's `duplicate-reviews/`). A read of all those patients' identifying fields."""
+    user: User = request.user  # type: ignore[assignment]
+    reviews = duplicate_reviews_visible_to(user)
+    open_reviews = list(reviews.filter(status=DuplicateReview.Status.OPEN))
+    decided = list(reviews.exclude(status=DuplicateReview.Status.OPEN).order_by("-resolved_at")[:PAGE_SIZE])
+    return _duplicate_reviews_page(request, open_reviews, decided)
+
+
+@require_POST
+@page(Capability.REVIEW_DUPLICATES, action=AuditAction.UPDATE)
+def duplicate_review_decide(request: HttpRequest, review_id: uuid.UUID) -> HttpResponse:
+    """Record one decision through `duplicate_review_resolve`; the list again, with the error on that review."""
+    user: User = request.user  # type: ignore[assignment]
+    review = in_scope_or_404(
+        request,
+        duplicate_reviews_visible_to(user),
+        review_id,
+        object_type="duplicate_review",
+        patient_path="patient_id",
+        action=AuditAction.UPDATE,
+    )
+    form = DuplicateReviewForm(request.POST, prefix=str(review.pk))
+    if form.is_valid():
+        try:
+            duplicate_review_resolve(review=review, actor=user, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(
+                request, f"Review of {review.patient.display_name} ({review.patient.mrn}) recorded."
+            )
+            return redirect("duplicate-reviews")
+    reviews = duplicate_reviews_visible_to(user)
+    open_reviews = list(reviews.filter(status=DuplicateReview.Status.OPEN))
+    return _duplicate_reviews_page(request, open_reviews, [], failed=(review.pk, form), status=400)
+
+
+def _duplicate_reviews_page(
+    request: HttpRequest,
+    open_reviews: list[DuplicateReview],
+    decided: list[DuplicateReview],
+    *,
+    failed: tuple[uuid.UUID, DuplicateReviewForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    rows = []
+    for review in open_reviews:
+        form = failed[1] if failed and failed[0] == review.pk else DuplicateReviewForm(prefix=str(review.pk))
+        rows.append((review, form))
+    seen = [
+        pk
+        for review in [*open_reviews, *decided]
+        for pk in (review.patient_id, *(match.pk for match in review.matches.all()))
+    ]
+    audit_page_read(
+        request,
+        action=AuditAction.LIST,
+        object_type="duplicate_review",
+        data_category=AuditDataCategory.DEMOGRAPHICS,
+        patients_seen=list(dict.fromkeys(seen)),
+    )
+    context = {"rows": rows, "decided": decided}
+    return render(request, f"{TEMPLATES}/duplicate_reviews.html", context, status=status)
+
+
 # --- Break-glass ----------------------------------------------------------------------------------------------
 
 
@@ -271,6 +330,8 @@ urlpatterns = [
     path("patients/", patient_list, name="patients"),
     path("patients/new/", patient_register_page, name="patient-register"),
     path("patients/break-glass/", break_glass, name="break-glass"),
+    path("patients/duplicates/", duplicate_reviews, name="duplicate-reviews"),
+    path("patients/duplicates/<uuid:review_id>/", duplicate_review_decide, name="duplicate-review-decide"),
     path("patients/<uuid:patient_id>/edit/", patient_edit, name="patient-edit"),
     path("patients/<uuid:patient_id>/open-case/", patient_open_case, name="patient-open-case"),
 ]

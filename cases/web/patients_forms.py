@@ -129,6 +129,25 @@ class RegisterForm(DemographicsForm):
     confirm_not_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
+class DuplicateReviewForm(forms.Form):
+    """One decision of the duplicate review; `duplicate_review_resolve` checks it."""
+
+    outcome = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            ("distinct", "A different person: keep both records"),
+            ("entered_in_error", "The same person: mark the new record entered in error"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="How you decided",
+        max_length=SHORT_TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="E.g. checked the photo ID and address; called the patient.",
+    )
+
+
 # --- Opening a case -------------------------------------------------------------------------------------------
 
 CASE_LABELS = {

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from cases.errors import ValidationFailed
 from cases.models import Case, MrnAllocation, Patient, format_mrn
-from cases.selectors import patient_possible_duplicates
+from cases.selectors import patient_near_duplicates
 from cases.services.patients import (
     mrn_allocate,
     patient_mark_entered_in_error,
@@ -84,7 +84,10 @@ def test_registration_generates_a_valid_mrn(front_desk):
 
 
 def test_each_registration_gets_its_own_mrn(front_desk):
-    patients = [patient_register(actor=front_desk, data=registration(first_name=f"P{n}")) for n in range(5)]
+    patients = [
+        patient_register(actor=front_desk, data=registration(first_name=f"P{n}"), confirm_not_duplicate=True)
+        for n in range(5)
+    ]
 
     mrns = list(Patient.objects.filter(pk__in=[p.pk for p in patients]).values_list("mrn", flat=True))
     assert len(set(mrns)) == 5
@@ -104,7 +107,7 @@ def test_an_mrn_is_not_reused_after_its_patient_is_marked_entered_in_error(front
     mistaken = patient_register(actor=front_desk, data=registration())
     patient_mark_entered_in_error(patient=mistaken, actor=front_desk, reason="Registered twice.")
 
-    again = patient_register(actor=front_desk, data=registration())
+    again = patient_register(actor=front_desk, data=registration())  # the mistaken one is no duplicate now
 
     assert again.mrn != mistaken.mrn
     assert int(again.mrn[2:8]) > int(mistaken.mrn[2:8])
@@ -257,36 +260,70 @@ def test_update_refuses_the_mrn(front_desk):
 # --- Possible duplicates ---
 
 
-def test_possible_duplicates_match_last_name_in_any_case_and_date_of_birth(db):
-    same = PatientFactory(last_name="Whitfield", date_of_birth=dt.date(1985, 4, 12))
-    PatientFactory(last_name="Whitfield", date_of_birth=dt.date(1985, 4, 13))
-    PatientFactory(last_name="Whitfeld", date_of_birth=dt.date(1985, 4, 12))
-
-    matches = patient_possible_duplicates(last_name="  WHITFIELD ", date_of_birth=dt.date(1985, 4, 12))
-
-    assert list(matches) == [same]
+BORN = dt.date(1985, 4, 12)
 
 
-def test_possible_duplicates_leave_out_records_entered_in_error(db):
+def near(first_name: str, last_name: str, **kwargs: object) -> list[Patient]:
+    return patient_near_duplicates(first_name=first_name, last_name=last_name, date_of_birth=BORN, **kwargs)
+
+
+def test_near_duplicates_match_the_same_last_name_in_any_case_born_the_same_day(db):
+    same = PatientFactory(first_name="Ann", last_name="Whitfield", date_of_birth=BORN)
+    PatientFactory(first_name="Ann", last_name="Whitfield", date_of_birth=BORN + dt.timedelta(days=1))
+
+    assert near("Zoe", "  WHITFIELD ") == [same]
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name"),
+    [
+        ("Jonathan", "Pahm"),  # two letters swapped (issue 15)
+        ("Jonathon", "Pham"),  # a vowel
+        ("Pham", "Jonathan"),  # first and last name swapped
+        ("Jon", "Phamm"),  # a short form of the first name and a doubled letter
+        ("jonathan", "PHAM"),  # letter case
+        ("Jonathan", "Phạm"),  # an accent
+    ],
+)
+def test_near_duplicates_find_a_similar_name_born_the_same_day(db, first_name, last_name):
+    pham = PatientFactory(first_name="Jonathan", last_name="Pham", date_of_birth=BORN)
+
+    assert near(first_name, last_name) == [pham]
+
+
+@pytest.mark.parametrize(
+    ("first_name", "last_name"),
+    [("Maria", "Lopez"), ("Jane", "Pahlavi"), ("Tom", "Pharr")],
+)
+def test_near_duplicates_leave_out_other_names_born_the_same_day(db, first_name, last_name):
+    PatientFactory(first_name="Jonathan", last_name="Pham", date_of_birth=BORN)
+
+    assert near(first_name, last_name) == []
+
+
+def test_near_duplicates_leave_out_a_similar_name_born_another_day(db):
+    PatientFactory(first_name="Jonathan", last_name="Pham", date_of_birth=BORN - dt.timedelta(days=1))
+
+    assert near("Jonathan", "Pahm") == []
+
+
+def test_near_duplicates_leave_out_records_entered_in_error(db):
     PatientFactory(
+        first_name="Ann",
         last_name="Whitfield",
-        date_of_birth=dt.date(1985, 4, 12),
+        date_of_birth=BORN,
         entered_in_error=True,
         entered_in_error_reason="Test record.",
     )
 
-    assert not patient_possible_duplicates(last_name="Whitfield", date_of_birth=dt.date(1985, 4, 12)).exists()
+    assert near("Ann", "Whitfield") == []
 
 
-def test_possible_duplicates_can_leave_out_the_patient_being_edited(db):
-    patient = PatientFactory(last_name="Whitfield", date_of_birth=dt.date(1985, 4, 12))
-    namesake = PatientFactory(last_name="whitfield", date_of_birth=dt.date(1985, 4, 12))
+def test_near_duplicates_can_leave_out_the_patient_being_edited(db):
+    patient = PatientFactory(first_name="Ann", last_name="Whitfield", date_of_birth=BORN)
+    namesake = PatientFactory(first_name="Bea", last_name="whitfield", date_of_birth=BORN)
 
-    matches = patient_possible_duplicates(
-        last_name="Whitfield", date_of_birth=dt.date(1985, 4, 12), exclude=patient
-    )
-
-    assert list(matches) == [namesake]
+    assert near("Ann", "Whitfield", exclude=patient) == [namesake]
 
 
 # --- Entered in error ---

@@ -74,6 +74,8 @@ SPEC_MATRIX: dict[Capability, tuple[Scope, Scope, Scope, Scope]] = {
     Capability.APPROVE_ACCESS: (N, N, A, A),
     # Section 2 (version 2): administrators look a patient up by exact MRN for privacy work.
     Capability.FIND_PATIENT_BY_MRN: (N, N, N, A),
+    # Section 2 (version 2): the front desk's duplicate review (front desk and supervisors, who see all patients).
+    Capability.REVIEW_DUPLICATES: (A, N, A, N),
 }
 
 SPEC_CELLS = [
