@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from cases.errors import Conflict, DomainError, NotFound, ValidationFailed
+from cases.errors import Conflict, DomainError, NotFound, SchedulingConflict, ValidationFailed
 
 # PostgreSQL SQLSTATEs that mean "try again in a moment": lock_not_available (lock_timeout), query_canceled
 # (statement_timeout), serialization_failure, deadlock_detected. https://www.postgresql.org/docs/15/errcodes-appendix.html
@@ -38,10 +38,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     if isinstance(exc, NotFound):
         return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, SchedulingConflict):
+        body = {"detail": exc.message, "code": exc.code, "conflicts": exc.conflicts}
+        return Response(body, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Conflict):
-        return Response({"detail": exc.message, **exc.errors}, status=status.HTTP_409_CONFLICT)
+        coded = {"code": exc.code} if exc.code else {}
+        return Response({"detail": exc.message, **coded, **exc.errors}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ValidationFailed | DomainError):
-        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        coded = {"code": exc.code} if exc.code else {}
+        return Response({**exc.errors, **coded}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         return Response(ValidationFailed.from_django(exc).errors, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

@@ -6,14 +6,21 @@ from django.core.exceptions import ValidationError
 
 
 class DomainError(Exception):
-    """A rule of the clinic refused the change. `errors` maps a field name (or `non_field_errors`) to messages."""
+    """A rule of the clinic refused the change. `errors` maps a field name (or `non_field_errors`) to messages;
+    `code`, when set, names the rule (the API answers it as `code`, beside the field errors)."""
 
     def __init__(
-        self, message: str, *, field: str = "non_field_errors", errors: Mapping[str, list[str]] | None = None
+        self,
+        message: str,
+        *,
+        field: str = "non_field_errors",
+        errors: Mapping[str, list[str]] | None = None,
+        code: str = "",
     ):
         super().__init__(message)
         self.message = message
         self.errors: dict[str, list[str]] = dict(errors) if errors else {field: [message]}
+        self.code = code
 
 
 class ValidationFailed(DomainError):
@@ -51,6 +58,20 @@ class OpenCaseExists(Conflict):
 
 class NoteLocked(Conflict):
     """The visit's note is signed and can no longer change."""
+
+
+class AttendanceRefused(Conflict):
+    """An attendance rule refused the change now (check-in off the visit's day, a no-show before its start, a
+    correction after its day): the same request may be right at another time. `code` names the rule."""
+
+
+class SchedulingConflict(Conflict):
+    """The booking overlaps other visits of the patient or the clinician; `conflicts` lists them. Sent again with
+    `confirm_conflicts`, it is booked."""
+
+    def __init__(self, message: str, *, conflicts: list[dict[str, object]]):
+        super().__init__(message, code="scheduling_conflict")
+        self.conflicts = conflicts
 
 
 class NotFound(DomainError):

@@ -19,6 +19,7 @@ from cases.models import (
     StageTransition,
     Visit,
     VisitAddendum,
+    VisitEvent,
 )
 from cases.names import names_resemble
 from clinic.audit import touching_patient
@@ -69,12 +70,15 @@ def cases_visible_to(user: User, capability: Capability = Capability.READ_DEMOGR
 
 
 def visits_visible_to(user: User, capability: Capability = Capability.SCHEDULE_VISITS) -> QuerySet[Visit]:
-    """Visits with their case and addenda, annotated `clinical_visible` per row."""
+    """Visits with their case, addenda and history, annotated `clinical_visible` per row."""
     return (
         visits_in_scope(user, capability)
         .select_related("case")
         .annotate(clinical_visible=clinical_access(user, "case__patient_id"))
-        .prefetch_related(Prefetch("addenda", queryset=VisitAddendum.objects.order_by("created_at")))
+        .prefetch_related(
+            Prefetch("addenda", queryset=VisitAddendum.objects.order_by("created_at")),
+            Prefetch("events", queryset=VisitEvent.objects.select_related("by").order_by("at")),
+        )
     )
 
 

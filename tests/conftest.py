@@ -111,3 +111,16 @@ def is_postgres() -> bool:
 def superuser(db):
     """An operations account: superuser, no clinic role."""
     return UserFactory(username="superuser", is_superuser=True)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Stops the clinic's clock: `clock(moment)` makes `django.utils.timezone.now()` answer `moment` until it is set
+    again (the services read the time there; the attendance rules are about clinic days and minutes)."""
+    from django.utils import timezone
+
+    def set_to(moment):
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+        return moment
+
+    return set_to

@@ -12,8 +12,9 @@ from api.serializers.base import (
     StrictSerializer,
 )
 from cases.measures import BloodPressureClass, blood_pressure_class
-from cases.models import Visit, VisitAddendum
+from cases.models import Visit, VisitAddendum, VisitEvent
 from cases.selectors import clinical_staff
+from cases.services.visits import REASON_MAX_LENGTH
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH
 from clinic.policy import Capability, cases_in_scope
 
@@ -34,12 +35,33 @@ class WithdrawalSymptomsField(serializers.ListField):
     max_length = len(Visit.WithdrawalSymptom.choices)
 
 
+class VisitEventSerializer(serializers.ModelSerializer):
+    """One entry of a visit's history: attendance recorded or corrected, or the visit moved."""
+
+    by = serializers.CharField(source="by.username", read_only=True, default=None)
+
+    class Meta:
+        model = VisitEvent
+        fields = (
+            "kind",
+            "from_status",
+            "to_status",
+            "from_scheduled_at",
+            "to_scheduled_at",
+            "reason",
+            "by",
+            "at",
+        )
+        read_only_fields = fields
+
+
 class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
     """The read shape; rows whose patient the user may not read clinically carry no clinical fields."""
 
     clinical_fields = VISIT_CLINICAL_FIELDS
     patient = serializers.UUIDField(source="case.patient_id", read_only=True)
     addenda = AddendumSerializer(many=True, read_only=True)
+    history = VisitEventSerializer(source="events", many=True, read_only=True)
     withdrawal_symptoms = WithdrawalSymptomsField(read_only=True)
     bp_class = serializers.SerializerMethodField(
         help_text="Blood pressure class, ACC/AHA 2017; null without both."
@@ -53,6 +75,7 @@ class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
             "patient",
             *SCHEDULING_FIELDS,
             "status",
+            "history",
             *VISIT_CLINICAL_FIELDS,
             "created_at",
             "updated_at",
@@ -76,10 +99,17 @@ class VisitWriteSerializer(StrictModelSerializer):
     case = ScopedRelatedField(scoped=lambda user: cases_in_scope(user, Capability.SCHEDULE_VISITS))
     clinician = serializers.PrimaryKeyRelatedField(queryset=clinical_staff())
     withdrawal_symptoms = WithdrawalSymptomsField(required=False)
+    reason = serializers.CharField(
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Why attendance is corrected (required for a correction).",
+    )
 
     class Meta:
         model = Visit
-        fields = ("case", *SCHEDULING_FIELDS, "status", *Visit.CLINICAL_FIELDS)
+        fields = ("case", *SCHEDULING_FIELDS, "status", "reason", *Visit.CLINICAL_FIELDS)
         extra_kwargs = {
             "duration_minutes": {"min_value": 5, "max_value": 480},
             "craving": {"min_value": 0, "max_value": 10},
@@ -104,3 +134,13 @@ class VisitWriteSerializer(StrictModelSerializer):
 
 class AddendumRequestSerializer(StrictSerializer):
     text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
+
+
+class AttendanceRequestSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=Visit.Status.choices)
+    reason = serializers.CharField(
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Required when the visit's attendance was already recorded (a correction).",
+    )

@@ -16,15 +16,26 @@ from api.serializers.visits import (
     SCHEDULING_FIELDS,
     AddendumRequestSerializer,
     AddendumSerializer,
+    AttendanceRequestSerializer,
     VisitSerializer,
     VisitWriteSerializer,
 )
 from cases.models import Visit
 from cases.selectors import visits_visible_to
-from cases.services.visits import visit_add_addendum, visit_schedule, visit_sign, visit_update
+from cases.services.visits import (
+    visit_add_addendum,
+    visit_record_attendance,
+    visit_schedule,
+    visit_sign,
+    visit_update,
+)
 from clinic.policy import Capability, may
 
 _SIGNED = "The note is signed (locked); corrections are addenda."
+_ATTENDANCE = (
+    "An attendance rule refused it now; `code` names it: `check_in_not_visit_day`, `no_show_before_start`, "
+    "`correction_day_passed`, `note_signed`."
+)
 
 
 @extend_schema_view(
@@ -52,6 +63,7 @@ class VisitViewSet(
         "partial_update": Capability.SCHEDULE_VISITS,  # clinical fields need WRITE_NOTES on the patient too
         "sign": Capability.WRITE_NOTES,
         "addenda": Capability.WRITE_NOTES,
+        "attendance": Capability.SCHEDULE_VISITS,
     }
     # Front desk sees the schedule; the note and vitals only where the user may read them (`clinical_visible`).
     audited = AuditedResource(
@@ -80,14 +92,30 @@ class VisitViewSet(
         """Schedulers change time, type, clinician and attendance; clinicians also write the note and vitals."""
         user = acting_user(request)
         visit = self.get_object()
-        writable: tuple[str, ...] = (*SCHEDULING_FIELDS, "status")
+        writable: tuple[str, ...] = (*SCHEDULING_FIELDS, "status", "reason")
         if may(user, Capability.WRITE_NOTES, visit.case.patient):
             writable = (*writable, *Visit.CLINICAL_FIELDS)
         serializer = VisitWriteSerializer(
             visit, data=request.data, partial=True, writable=writable, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        visit_update(visit=visit, actor=user, data=serializer.validated_data)
+        data = dict(serializer.validated_data)
+        reason = data.pop("reason", "")
+        visit_update(visit=visit, actor=user, data=data, reason=reason)
+        return Response(self._read(visit))
+
+    @extend_schema(
+        request=AttendanceRequestSerializer,
+        responses={200: VisitSerializer, 409: OpenApiResponse(ErrorSerializer, _ATTENDANCE)},
+    )
+    @action(detail=True, methods=["post"], url_name="record-attendance")  # `visit-attendance` is the page's
+    def attendance(self, request: Request, pk: str | None = None) -> Response:
+        """Record whether the patient came (`attended`, `no_show`, `cancelled`, `late_cancel`), or correct it the
+        same day with a `reason` (audited as `attendance_correction`, kept in the visit's `history`)."""
+        visit = self.get_object()
+        serializer = AttendanceRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        visit_record_attendance(visit=visit, actor=acting_user(request), **serializer.validated_data)
         return Response(self._read(visit))
 
     @extend_schema(

@@ -16,10 +16,11 @@ from cases.models.part2 import (
     Disclosure,
 )
 from cases.models.patients import DuplicateReview, MrnAllocation, Patient, format_mrn
-from cases.models.visits import Visit, VisitAddendum
+from cases.models.visits import DEFAULT_DURATIONS, Visit, VisitAddendum, VisitEvent
 
 __all__ = [
     "ANALYTES",
+    "DEFAULT_DURATIONS",
     "AccountingRequest",
     "Alert",
     "AlertEvidence",
@@ -45,5 +46,6 @@ __all__ = [
     "TreatmentGoal",
     "Visit",
     "VisitAddendum",
+    "VisitEvent",
     "format_mrn",
 ]

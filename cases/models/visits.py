@@ -19,6 +19,19 @@ class VisitVisitType(models.TextChoices):
     LAB_ONLY = "lab_only", "Lab only"
 
 
+# How long each type of visit lasts unless the scheduler says otherwise, in minutes (docs/web.md, "Scheduling").
+DEFAULT_DURATIONS: dict[str, int] = {
+    VisitVisitType.INTAKE: 60,
+    VisitVisitType.ASSESSMENT: 60,
+    VisitVisitType.INDIVIDUAL_COUNSELING: 50,
+    VisitVisitType.GROUP_COUNSELING: 90,
+    VisitVisitType.MEDICATION_MANAGEMENT: 30,
+    VisitVisitType.TELEHEALTH: 30,
+    VisitVisitType.PHONE_CHECKIN: 15,
+    VisitVisitType.LAB_ONLY: 15,
+}
+
+
 class VisitStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     ATTENDED = "attended", "Attended"
@@ -179,3 +192,51 @@ class VisitAddendum(models.Model):
 
     def __str__(self) -> str:
         return f"Addendum by {self.author} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class VisitEventKind(models.TextChoices):
+    ATTENDANCE = "attendance", "Attendance recorded"
+    CORRECTION = "correction", "Attendance corrected"
+    RESCHEDULE = "reschedule", "Rescheduled"
+
+
+class VisitEvent(models.Model):
+    """One change in a visit's history, never edited: its attendance recorded or corrected (old and new status,
+    the reason of a correction), or the visit moved (old and new time, the reason)."""
+
+    Kind = VisitEventKind
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    from_status = models.CharField(max_length=12, choices=VisitStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=VisitStatus.choices, blank=True)
+    from_scheduled_at = models.DateTimeField(null=True, blank=True)
+    to_scheduled_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    by = models.ForeignKey("clinic.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["visit", "at"]
+        indexes = [models.Index(fields=["visit", "at"], name="visit_event_visit_time_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=VisitEventKind.values), name="visit_event_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="reschedule", from_scheduled_at__isnull=False, to_scheduled_at__isnull=False)
+                | (
+                    Q(kind__in=["attendance", "correction"], from_scheduled_at__isnull=True)
+                    & ~Q(from_status="")
+                    & ~Q(to_status="")
+                ),
+                name="visit_event_shape",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="correction") | ~Q(reason=""), name="visit_event_correction_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,4 +1,15 @@
-"""Writes on visits: scheduling, attendance, the clinical note, signing and addenda."""
+"""Writes on visits: scheduling, attendance (with its rules and corrections), the clinical note, signing and
+addenda.
+
+Attendance rules (issue 15; days are clinic days, America/Chicago), each refused with the code it is named by:
+- `check_in_not_visit_day`: a visit is marked attended only on its own clinic day;
+- `no_show_before_start`: a no-show only after the visit's scheduled start;
+- a status once recorded changes only as a correction, with a reason (`correction_reason_required`), on the clinic
+  day that status was recorded or on the visit's own day, never later (`correction_day_passed`); it is audited as
+  `attendance_correction`;
+- `note_signed`: nothing changes once the visit's note is signed.
+Each recorded or corrected status is a `VisitEvent` row: the visit's history.
+"""
 
 import datetime as dt
 from collections.abc import Mapping
@@ -7,16 +18,18 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from cases.errors import NoteLocked, ValidationFailed
-from cases.models import Case, Visit, VisitAddendum
+from cases.errors import AttendanceRefused, NoteLocked, ValidationFailed
+from cases.models import DEFAULT_DURATIONS, Case, Visit, VisitAddendum, VisitEvent
+from cases.models.visits import VisitEventKind
 from cases.services.alerts import alerts_check, alerts_check_attendance
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH, clean_text, clean_texts
-from clinic.models import User
+from clinic.models import AuditAction, User
 from clinic.roles import Role
 
 SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
+REASON_MAX_LENGTH = 500
 NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
 CLINICAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
 
@@ -85,8 +98,9 @@ def visit_schedule(
     clinician: User,
     visit_type: str,
     scheduled_at: dt.datetime,
-    duration_minutes: int = 50,
+    duration_minutes: int | None = None,
 ) -> Visit:
+    """Book a visit. Without a duration, the visit type's usual one (`DEFAULT_DURATIONS`)."""
     if not case.is_open:
         raise ValidationFailed("Visits can only be scheduled on an open case.", field="case")
     _check_clinician(clinician)
@@ -98,7 +112,7 @@ def visit_schedule(
         clinician=clinician,
         visit_type=visit_type,
         scheduled_at=scheduled_at,
-        duration_minutes=duration_minutes,
+        duration_minutes=duration_minutes or DEFAULT_DURATIONS.get(visit_type, 50),
         created_by=actor,
     )
     full_clean_or_raise(visit, exclude=["case", "clinician", "signed_by", "created_by"])
@@ -108,11 +122,12 @@ def visit_schedule(
     return visit
 
 
-def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -> Visit:
+def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any], reason: str = "") -> Visit:
     """Change scheduling details, attendance and the clinical note. A signed visit is locked (`NoteLocked`).
 
-    Clinical fields can only be written on an attended visit (the same update may mark it attended), and an
-    attended visit with a note cannot be turned back into a no-show or cancellation.
+    A change of `status` follows the attendance rules (module docstring; `reason` is the correction's). Clinical
+    fields can only be written on an attended visit (the same update may mark it attended), and an attended visit
+    with a note cannot be turned back into a no-show or cancellation.
     """
     allowed = {*SCHEDULING_FIELDS, "status", *Visit.CLINICAL_FIELDS}
     unknown = set(data) - allowed
@@ -131,8 +146,11 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
         current = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
         if current.is_signed:
             raise NoteLocked(
-                "This visit's note is signed; add an addendum instead.", field="non_field_errors"
+                "This visit's note is signed; add an addendum instead.",
+                field="non_field_errors",
+                code="note_signed",
             )
+        recorded = Visit(pk=current.pk, status=current.status, scheduled_at=current.scheduled_at)
         had_note = _has_clinical_content(current)
         for name, value in fields.items():
             setattr(current, name, value)
@@ -146,6 +164,9 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
                 raise ValidationFailed(
                     "This visit has clinical notes; it cannot be marked as not attended.", field="status"
                 )
+        attendance = None
+        if "status" in fields and fields["status"] != recorded.status:
+            attendance = _attendance_change(recorded, fields["status"], reason=reason)
         if "scheduled_at" in fields and timezone.localdate(current.scheduled_at) < current.case.opened_on:
             raise ValidationFailed(
                 "A visit cannot be scheduled before the case opened.", field="scheduled_at"
@@ -156,13 +177,111 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any]) -
         category = (
             "clinical_note" if any(name in Visit.CLINICAL_FIELDS for name in fields) else "visit_schedule"
         )
-        _audit(current, actor, "update", category, fields=sorted(fields))
+        if attendance is not None:
+            attendance.by = actor
+            attendance.save(force_insert=True)
+        if attendance is not None and attendance.kind == VisitEvent.Kind.CORRECTION:
+            _audit(
+                current,
+                actor,
+                AuditAction.ATTENDANCE_CORRECTION,
+                "visit_schedule",
+                from_status=attendance.from_status,
+                to_status=attendance.to_status,
+                reason=attendance.reason,
+            )
+            if set(fields) - {"status"}:
+                _audit(current, actor, "update", category, fields=sorted(set(fields) - {"status"}))
+        else:
+            _audit(current, actor, "update", category, fields=sorted(fields))
         alerts_check(current, actor=actor, changed=fields)
         if fields.get("status") == Visit.Status.NO_SHOW:
             alerts_check_attendance(current, actor=actor)
     for name in [*fields, "updated_at"]:
         setattr(visit, name, getattr(current, name))
     return visit
+
+
+def visit_record_attendance(*, visit: Visit, actor: User | None, status: str, reason: str = "") -> Visit:
+    """Record (or correct, with a reason) whether the patient came: the attendance rules of the module docstring.
+    The API's `attendance` action, its `PATCH` of `status`, and the pages' attendance buttons all come here."""
+    return visit_update(visit=visit, actor=actor, data={"status": status}, reason=reason)
+
+
+def clinic_day(moment: dt.datetime) -> dt.date:
+    """The clinic's calendar day (America/Chicago, the active time zone) of an instant."""
+    return timezone.localdate(moment)
+
+
+ATTENDANCE_KINDS = (VisitEventKind.ATTENDANCE, VisitEventKind.CORRECTION)
+
+
+def _status_recorded_on(visit: Visit) -> dt.date:
+    """The clinic day the visit's present status was recorded: its latest attendance event (the prefetched
+    `events` when there are), else (a status set before the history was kept) the visit's own day."""
+    prefetched = getattr(visit, "_prefetched_objects_cache", {}).get("events")
+    if prefetched is not None:
+        last = max((e.at for e in prefetched if e.kind in ATTENDANCE_KINDS), default=None)
+    else:
+        last = (
+            VisitEvent.objects.filter(visit_id=visit.pk, kind__in=ATTENDANCE_KINDS)
+            .order_by("-at")
+            .values_list("at", flat=True)
+            .first()
+        )
+    return clinic_day(last or visit.scheduled_at)
+
+
+def attendance_correction_open(visit: Visit) -> bool:
+    """Whether the visit's recorded attendance may be corrected now (the pages offer the control only then)."""
+    if visit.status == Visit.Status.SCHEDULED or visit.is_signed:
+        return False
+    return clinic_day(timezone.now()) in (clinic_day(visit.scheduled_at), _status_recorded_on(visit))
+
+
+def _attendance_change(current: Visit, to_status: str, *, reason: str) -> VisitEvent:
+    """The history row for moving `current` (the visit as stored: its id, status and time) to `to_status`, or
+    the attendance rule that refuses it."""
+    if to_status not in Visit.Status.values:
+        raise ValidationFailed("Choose one of: " + ", ".join(Visit.Status.values) + ".", field="status")
+    now = timezone.now()
+    today, visit_day = clinic_day(now), clinic_day(current.scheduled_at)
+    reason = clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH)
+    correction = current.status != Visit.Status.SCHEDULED
+    if correction:
+        if not reason:
+            raise ValidationFailed(
+                f"This visit is already marked {current.get_status_display().lower()}: a correction needs a "
+                "reason.",
+                field="reason",
+                code="correction_reason_required",
+            )
+        if today not in (visit_day, _status_recorded_on(current)):
+            raise AttendanceRefused(
+                "Attendance can only be corrected on the day it was recorded or on the visit's own day.",
+                field="status",
+                code="correction_day_passed",
+            )
+    if to_status == Visit.Status.ATTENDED and today != visit_day:
+        raise AttendanceRefused(
+            f"A visit can only be checked in on its day ({visit_day:%a, %b %-d, %Y}).",
+            field="status",
+            code="check_in_not_visit_day",
+        )
+    if to_status == Visit.Status.NO_SHOW and now <= current.scheduled_at:
+        start = timezone.localtime(current.scheduled_at)
+        raise AttendanceRefused(
+            f"A no-show can only be recorded after the visit's start ({start:%a, %b %-d, %-I:%M %p}).",
+            field="status",
+            code="no_show_before_start",
+        )
+    return VisitEvent(
+        visit=current,
+        kind=VisitEvent.Kind.CORRECTION if correction else VisitEvent.Kind.ATTENDANCE,
+        from_status=current.status,
+        to_status=to_status,
+        reason=reason,
+    )
 
 
 def visit_sign(*, visit: Visit, actor: User) -> Visit:

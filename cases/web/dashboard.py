@@ -15,7 +15,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -25,14 +25,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import Conflict, DomainError
-from cases.models import Alert, BreakGlassGrant, Case, Draft, DuplicateReview, Visit
+from cases.models import Alert, BreakGlassGrant, Case, Draft, DuplicateReview, Visit, VisitEvent
 from cases.selectors import (
     break_glass_activity,
     duplicate_reviews_visible_to,
     visits_visible_to,
     worklist_for,
 )
-from cases.services.visits import visit_update
+from cases.services.visits import REASON_MAX_LENGTH, attendance_correction_open, visit_record_attendance
 from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
 from clinic.admin_site import may_use_admin
 from clinic.models import AuditAction, AuditDataCategory, User
@@ -82,6 +82,18 @@ class DayForm(forms.Form):
 
 class AttendanceForm(forms.Form):
     status = forms.ChoiceField(label="Attendance", choices=Visit.Status.choices)
+    reason = forms.CharField(
+        label="Reason for the correction", required=False, max_length=REASON_MAX_LENGTH, strip=True
+    )
+
+
+def with_attendance_controls(visits: Iterable[Visit]) -> list[Visit]:
+    """The visits, each told whether the pages offer to correct its attendance now (`correctable`, the
+    service's answer; its `events` prefetched, so no query per visit)."""
+    rows = list(visits)
+    for visit in rows:
+        visit.correctable = attendance_correction_open(visit)  # type: ignore[attr-defined]
+    return rows
 
 
 class Shown:
@@ -124,6 +136,7 @@ def visits_on(user: User, day: dt.date) -> QuerySet[Visit]:
         .filter(scheduled_at__gte=start, scheduled_at__lt=end)
         .select_related("case__patient", "clinician")
         .prefetch_related(None)  # the addenda are a note's; a schedule shows none
+        .prefetch_related(Prefetch("events", queryset=VisitEvent.objects.order_by("at")))
         .order_by("scheduled_at", "id")
     )
 
@@ -175,7 +188,7 @@ def my_visits_section(user: User, day: dt.date, shown: Shown) -> dict[str, Any] 
     """The user's own visits (as the clinician who sees the patient) on the day."""
     if not has_capability(user, Capability.WRITE_NOTES):
         return None
-    rows = list(visits_on(user, day).filter(clinician=user))
+    rows = with_attendance_controls(visits_on(user, day).filter(clinician=user))
     shown.add(AuditDataCategory.VISIT_SCHEDULE, (visit.case.patient_id for visit in rows))
     return {"visits": rows}
 
@@ -184,7 +197,7 @@ def schedule_section(user: User, day: dt.date, shown: Shown) -> dict[str, Any] |
     """The whole clinic's visits on the day, for those who schedule for every patient."""
     if scope(user, Capability.SCHEDULE_VISITS) is not Scope.ALL:
         return None
-    rows = list(visits_on(user, day))
+    rows = with_attendance_controls(visits_on(user, day))
     shown.add(AuditDataCategory.VISIT_SCHEDULE, (visit.case.patient_id for visit in rows))
     return {"visits": rows}
 
@@ -358,12 +371,18 @@ def visit_attendance(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     status = 400
     if form.is_valid():
         try:
-            visit_update(visit=visit, actor=request.user, data={"status": form.cleaned_data["status"]})  # type: ignore[arg-type]
+            visit_record_attendance(
+                visit=visit,
+                actor=request.user,  # type: ignore[arg-type]
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+            )
             status = 200
         except DomainError as error:
             add_domain_errors(form, error)
             status = 409 if isinstance(error, Conflict) else 400
     next_url = safe_next(request, request.POST.get("next", ""))
+    visit.correctable = attendance_correction_open(visit)  # type: ignore[attr-defined]
     context = {"visit": visit, "form": form, "next": next_url, "saved": status == 200}
     if getattr(request, "htmx", False):
         return render(request, f"{ATTENDANCE_TEMPLATE}#attendance", context, status=status)

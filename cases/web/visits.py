@@ -23,10 +23,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cases.errors import Conflict, DomainError
 from cases.measures import BloodPressureClass, blood_pressure_class
-from cases.models import Case, Draft, Patient, Visit, VisitAddendum
+from cases.models import Case, Draft, Patient, Visit, VisitAddendum, VisitEvent
 from cases.services.drafts import draft_discard, drafts_restore_for_patient
 from cases.services.visits import NOTE_FIELDS, visit_add_addendum, visit_schedule, visit_sign, visit_update
 from cases.web.access import add_domain_errors, audit_page_read, case_or_404, in_scope_or_404, page
+from cases.web.dashboard import with_attendance_controls
 from cases.web.drafts import discarded, draft_notice, restore_into, saved
 from cases.web.visits_forms import NoteForm, ScheduleForm
 from clinic.models import AuditAction, AuditDataCategory, User
@@ -102,11 +103,17 @@ def _addenda() -> Prefetch:
     return Prefetch("addenda", queryset=VisitAddendum.objects.select_related("author").order_by("created_at"))
 
 
+def _history() -> Prefetch:
+    return Prefetch("events", queryset=VisitEvent.objects.select_related("by").order_by("at"))
+
+
 def _visit_or_404(request: HttpRequest, visit_id: uuid.UUID, capability: Capability, *, action: str) -> Visit:
     visits = visits_in_scope(request.user, capability)  # type: ignore[arg-type]
     return in_scope_or_404(
         request,
-        visits.select_related("case__patient", "clinician", "signed_by").prefetch_related(_addenda()),
+        visits.select_related("case__patient", "clinician", "signed_by").prefetch_related(
+            _addenda(), _history()
+        ),
         visit_id,
         object_type="visit",
         patient_path="case__patient_id",
@@ -142,8 +149,9 @@ def visits_section(request: HttpRequest, patient: Patient, case: Case | None) ->
     )
     if context["visits_clinical"]:
         visits = visits.select_related("signed_by").prefetch_related(_addenda())
+    visits = visits.prefetch_related(_history())
     show_all = request.GET.get("visits") == "all"
-    shown = list(visits if show_all else visits[: VISITS_SHOWN + 1])
+    shown = with_attendance_controls(visits if show_all else visits[: VISITS_SHOWN + 1])
     drafts: dict[uuid.UUID, Draft] = {}
     if context["visits_may_write"] and any(visit.is_signed for visit in shown):
         drafts = drafts_restore_for_patient(author=user, form=Draft.Form.ADDENDUM, patient_id=patient.pk)
@@ -162,6 +170,7 @@ def _one_visit(
     """One visit as the chart shows it: the fragment for htmx, or a page of its own (a refusal without htmx)."""
     user: User = request.user  # type: ignore[assignment]
     patient = visit.case.patient
+    with_attendance_controls([visit])
     context = {
         "patient": patient,
         "case": visit.case,

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from cases.models import Case, Visit
+from cases.models import DEFAULT_DURATIONS, Case, Visit
 from cases.models.ranges import RANGES
 from cases.selectors import clinical_staff
 
@@ -31,7 +31,14 @@ class ScheduleForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
     )
     duration_minutes = forms.IntegerField(
-        label="Duration (minutes)", initial=50, widget=_bounded("duration_minutes", step=5)
+        label="Duration (minutes)",
+        required=False,
+        help_text="Leave empty for the visit type's usual length: "
+        + ", ".join(
+            f"{Visit.VisitType(code).label.lower()} {minutes}" for code, minutes in DEFAULT_DURATIONS.items()
+        )
+        + ".",
+        widget=_bounded("duration_minutes", step=5),
     )
     clinician = forms.ModelChoiceField(  # each named by `str(user)`: the full name, else the username
         label="Clinician", queryset=clinical_staff().order_by("last_name", "first_name", "username")
@@ -104,10 +111,11 @@ class NoteForm(forms.Form):
         if visit.status == Visit.Status.ATTENDED:
             del self.fields["mark_attended"]
         else:
-            # Writing the note of a visit due today or past means the patient came; a future one, not yet.
+            # Writing the note of a visit due today means the patient came (a visit is checked in on its day
+            # only: cases.services.visits).
             self.fields["mark_attended"].initial = (
                 visit.status == Visit.Status.SCHEDULED
-                and timezone.localdate(visit.scheduled_at) <= timezone.localdate()
+                and timezone.localdate(visit.scheduled_at) == timezone.localdate()
             )
 
     def changes(self) -> dict[str, Any]:

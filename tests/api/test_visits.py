@@ -271,7 +271,12 @@ def test_front_desk_writing_a_clinical_field_is_a_400_naming_it(as_user, clinic,
 
 @pytest.mark.parametrize("status", ["no_show", "cancelled", "late_cancel", "attended"])
 def test_front_desk_marks_attendance(as_user, clinic, status):
-    visit = VisitFactory(case=clinic.own_case, clinician=clinic.own_visit.clinician)
+    # Started a minute ago: today (a check-in) and past its start (a no-show).
+    visit = VisitFactory(
+        case=clinic.own_case,
+        clinician=clinic.own_visit.clinician,
+        scheduled_at=timezone.now() - dt.timedelta(minutes=1),
+    )
 
     response = as_user("front_desk").patch(detail_url(visit), {"status": status}, format="json")
 
@@ -588,8 +593,8 @@ def test_visits_are_listed_latest_first(as_user, dated_visits):
 # Query counts: the bound holds for 5 rows and for 60.
 
 # The audit event of the read is part of the count.
-LIST_QUERIES = 4 + AUDIT_APPEND_QUERIES  # groups, count, page (with its case), addenda; audit event
-DETAIL_QUERIES = 3 + AUDIT_APPEND_QUERIES  # groups, visit (with its case), addenda; audit event
+LIST_QUERIES = 5 + AUDIT_APPEND_QUERIES  # groups, count, page (with its case), addenda, history; audit event
+DETAIL_QUERIES = 4 + AUDIT_APPEND_QUERIES  # groups, visit (with its case), addenda, history; audit event
 
 
 @pytest.mark.parametrize("role", ["front_desk", "clinician"])
@@ -663,3 +668,22 @@ def test_clinician_also_at_the_front_desk_may_not_write_notes_outside_their_case
     assert response.status_code == 400
     assert list(response.json()) == ["craving"]
     assert Visit.objects.get(pk=clinic.other_visit.pk).craving is None
+
+
+# --- Default durations (issue 15) ---
+
+
+def test_the_api_books_the_types_default_when_no_duration_is_sent(as_user, own_case):
+    response = as_user("front_desk").post(
+        "/api/v1/visits/",
+        {
+            "case": str(own_case.pk),
+            "clinician": str(own_case.primary_clinician_id),
+            "visit_type": "group_counseling",
+            "scheduled_at": (timezone.now() + dt.timedelta(days=2)).isoformat(),
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["duration_minutes"] == 90

@@ -46,7 +46,7 @@ def test_front_desk_schedules_a_visit_with_a_clinician(own_case, front_desk, cli
     assert (stored["visit_type"], stored["scheduled_at"], stored["duration_minutes"], stored["status"]) == (
         "telehealth",
         when,
-        50,
+        30,  # a telehealth visit's usual length (DEFAULT_DURATIONS)
         "scheduled",
     )
     assert (stored["signed_at"], stored["subjective"], stored["craving"]) == (None, "", None)
@@ -201,7 +201,7 @@ def test_clinical_details_are_refused_on_a_visit_not_attended(own_case, clinicia
 
 
 def test_marking_attended_and_writing_the_note_in_one_update_works(own_case, clinician):
-    visit = VisitFactory(case=own_case, clinician=clinician)
+    visit = VisitFactory(case=own_case, clinician=clinician, scheduled_at=timezone.now())
 
     visit_update(
         visit=visit,
@@ -260,16 +260,20 @@ def test_an_attended_visit_with_only_vitals_cannot_become_a_no_show(clinician):
 
 
 def test_an_attended_visit_without_a_note_can_be_corrected_to_a_no_show(clinician, front_desk):
-    visit = AttendedVisitFactory(clinician=clinician, subjective="")
+    visit = AttendedVisitFactory(
+        clinician=clinician, subjective="", scheduled_at=timezone.now() - dt.timedelta(minutes=1)
+    )
 
-    visit_update(visit=visit, actor=front_desk, data={"status": "no_show"})
+    visit_update(
+        visit=visit, actor=front_desk, data={"status": "no_show"}, reason="Checked in the wrong patient."
+    )
 
     assert row(visit)["status"] == "no_show"
 
 
 @pytest.mark.parametrize("status", ["attended", "no_show", "cancelled", "late_cancel"])
 def test_front_desk_marks_attendance(own_case, front_desk, status):
-    visit = VisitFactory(case=own_case)
+    visit = VisitFactory(case=own_case, scheduled_at=timezone.now() - dt.timedelta(minutes=1))
 
     visit_update(visit=visit, actor=front_desk, data={"status": status})
 

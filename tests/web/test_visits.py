@@ -555,9 +555,9 @@ def test_the_section_query_count_does_not_grow_with_visits(request, own_case, cl
         visit = SignedVisitFactory(case=own_case)  # each with a clinician of its own
         VisitAddendum.objects.create(visit=visit, author=clinician, text="More.")
     assert queries() == few
-    # The policy's questions (a clinician's caseload checks; none for a scope of all), the visits, their addenda,
-    # and (for those who write notes, when a note is signed) the user's own addendum drafts.
-    assert few == {"front_desk": 1, "clinician": 6, "supervisor": 3}[role]
+    # The policy's questions (a clinician's caseload checks; none for a scope of all), the visits, their history,
+    # their addenda, and (for those who write notes, when a note is signed) the user's own addendum drafts.
+    assert few == {"front_desk": 2, "clinician": 7, "supervisor": 4}[role]
 
 
 @pytest.mark.parametrize(
@@ -572,3 +572,26 @@ def test_the_chart_shows_each_role_its_view_of_the_visits(
     assert ("Corrected dose: 3 g." in content) is clinical
     assert (reverse("visit-note-sign", args=[charted["noted"].pk]) in content) is clinical
     assert reverse("visit-attendance", args=[charted["scheduled"].pk]) in content
+
+
+# --- Default durations (issue 15) ---
+
+
+def test_the_booking_form_books_the_types_default_when_left_empty(signed_in, front_desk, own_case):
+    client = signed_in(front_desk)
+    form = client.get(reverse("visit-schedule", args=[own_case.pk])).content.decode()
+    assert "phone check-in 15" in form and "group counseling 90" in form
+
+    response = client.post(
+        reverse("visit-schedule", args=[own_case.pk]),
+        {
+            "visit_type": "phone_checkin",
+            "date": (timezone.localdate() + dt.timedelta(days=2)).isoformat(),
+            "time": "11:00",
+            "duration_minutes": "",
+            "clinician": str(own_case.primary_clinician_id),
+        },
+    )
+
+    assert response.status_code == 302
+    assert Visit.objects.get().duration_minutes == 15
