@@ -304,17 +304,13 @@ SELECT jsonb_build_object(
 )
 """
 
-# DSM-5: a criterion other than craving met; tolerance and withdrawal do not count under medical supervision.
+# DSM-5: a criterion other than craving met (tolerance and withdrawal always count for kratom: no supervision rule).
 DSM5_MET = " OR ".join(
     f"coalesce((a.responses ->> '{code}')::boolean, false)"
     for code in (
         "larger_longer", "cut_down", "time_spent", "role_failure", "social_problems", "activities_given_up",
-        "hazardous_use", "physical_psych_problems",
+        "hazardous_use", "physical_psych_problems", "tolerance", "withdrawal",
     )
-) + (
-    " OR ((coalesce((a.responses ->> 'tolerance')::boolean, false)"
-    " OR coalesce((a.responses ->> 'withdrawal')::boolean, false))"
-    " AND NOT coalesce((a.responses ->> 'under_medical_supervision')::boolean, false))"
 )  # fmt: skip
 
 OUTCOMES_SQL = f"""

@@ -12,7 +12,7 @@ from api.serializers.base import (
     StrictSerializer,
 )
 from cases.models import Case, StageTransition
-from cases.remission import remission_questioned_by
+from cases.remission import diagnosis_code, remission_questioned_by
 from cases.selectors import clinical_staff
 from cases.services.stages import allowed_next_stages
 from clinic.policy import CASE_PROFILE_FIELDS, Capability, patients_in_scope
@@ -29,7 +29,7 @@ class StageTransitionSerializer(serializers.ModelSerializer):
 
 
 # Read from `cases.remission.with_remission` (the view's queryset): clinical content.
-REMISSION_FIELDS = ("remission", "remission_assessed_on", "remission_questioned_by")
+REMISSION_FIELDS = ("remission", "remission_assessed_on", "remission_questioned_by", "diagnosis_code")
 
 
 class QuestionedBySerializer(serializers.Serializer):
@@ -79,6 +79,17 @@ class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
 
     def get_allowed_transitions(self, case: Case) -> list[str]:
         return allowed_next_stages(case)
+
+    diagnosis_code = serializers.SerializerMethodField(
+        help_text="Suggested ICD-10-CM code: F19.10 / F19.20 by the severity of the checklist that established the "
+        "diagnosis (mild / moderate or severe), F19.11 / F19.21 in early or sustained remission; null without one."
+    )
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["F19.10", "F19.11", "F19.20", "F19.21"], allow_null=True)
+    )
+    def get_diagnosis_code(self, case: Case) -> str | None:
+        return diagnosis_code(getattr(case, "dsm5_severity", None), getattr(case, "remission", None))
 
     @extend_schema_field(QuestionedBySerializer(allow_null=True))
     def get_remission_questioned_by(self, case: Case) -> dict[str, Any] | None:

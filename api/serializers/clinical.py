@@ -89,9 +89,9 @@ class InstrumentSerializer(serializers.Serializer):
     max_total = serializers.IntegerField()
     items = ItemSerializer(many=True)
     bands = BandSerializer(many=True, help_text="Empty for an instrument without bands (SOWS).")
-    exclusions = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="A modifier item answered true stops the listed items from counting.",
+    withdrawn = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Items no longer part of the instrument, with why: sending one is a 400 naming it.",
     )
     diagnosis_codes = serializers.DictField(
         child=serializers.CharField(), help_text="Suggested ICD-10-CM code per band (DSM-5 checklist only)."
@@ -107,7 +107,8 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
     responses = serializers.DictField(child=ResponseValueField(), read_only=True)
     diagnosis_code = serializers.SerializerMethodField(
-        help_text="Suggested ICD-10-CM code of a DSM-5 checklist (F19.10 mild, F19.20 moderate or severe)."
+        help_text="Suggested ICD-10-CM code of a DSM-5 checklist on its own (F19.10 mild, F19.20 moderate or "
+        "severe); the case's `diagnosis_code` adds the remission (F19.11 / F19.21)."
     )
 
     class Meta:

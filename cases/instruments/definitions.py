@@ -20,7 +20,7 @@ class Item:
     code: str
     label: str
     choices: tuple[Choice, ...]
-    counted: bool = True  # False for a modifier such as the DSM-5 "under medical supervision" box
+    counted: bool = True  # False for an item outside the total (PHQ-9's functional question)
     required: bool = True
 
     @property
@@ -45,8 +45,9 @@ class Instrument:
     scoring: Literal["sum", "count_true"]
     bands: tuple[Band, ...] = ()
     notes: tuple[str, ...] = field(default=())
-    # A modifier item answered True stops the listed items from counting (DSM-5: medical supervision).
-    exclusions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Items once offered and withdrawn: a client sending one gets a 400 naming it, with this reason. Stored
+    # responses keep them as they were given (history stays readable).
+    withdrawn: dict[str, str] = field(default_factory=dict)
     # Suggested diagnosis code per band (DSM-5 checklist only).
     diagnosis_codes: dict[str, str] = field(default_factory=dict)
 
@@ -95,14 +96,6 @@ DSM5_SUD = Instrument(
         Item("physical_psych_problems", "Continued use despite a physical or psychological problem", YES_NO),
         Item("tolerance", "Tolerance", YES_NO),
         Item("withdrawal", "Withdrawal", YES_NO),
-        Item(
-            "under_medical_supervision",
-            "Taking the substance solely under appropriate medical supervision "
-            "(tolerance and withdrawal are then not counted)",
-            YES_NO,
-            counted=False,
-            required=False,
-        ),
     ),
     bands=(
         Band("none", "Criteria not met", 0, 1),
@@ -111,9 +104,16 @@ DSM5_SUD = Instrument(
         Band("severe", "Severe", 6, 11),
     ),
     notes=(
-        "Suggests ICD-10-CM F19.10 (mild) or F19.20 (moderate or severe), kratom named as the substance.",
+        "Suggests ICD-10-CM F19.10 (mild) or F19.20 (moderate or severe), kratom named as the substance; in early "
+        "or sustained remission F19.11 (mild) or F19.21 (moderate or severe).",
+        "Tolerance and withdrawal always count: DSM-5-TR's exclusion for use under medical supervision applies "
+        "to opioids, sedatives and stimulants, not to other substances such as kratom.",
     ),
-    exclusions={"under_medical_supervision": ("tolerance", "withdrawal")},
+    withdrawn={
+        "under_medical_supervision": "under_medical_supervision is not part of this checklist: DSM-5-TR gives the "
+        "medical-supervision exclusion for opioids, sedatives and stimulants, not for other (kratom) substance use "
+        "disorder; tolerance and withdrawal always count.",
+    },
     diagnosis_codes={"mild": "F19.10", "moderate": "F19.20", "severe": "F19.20"},
 )
 

@@ -26,7 +26,9 @@ def validate_responses(instrument: Instrument, responses: Any) -> dict[str, Any]
         raise ValidationFailed("Responses must be an object of item codes to values.", field="responses")
     errors: dict[str, list[str]] = {}
     for code in responses:
-        if instrument.item(str(code)) is None:
+        if str(code) in instrument.withdrawn:
+            errors[f"responses.{code}"] = [instrument.withdrawn[str(code)]]
+        elif instrument.item(str(code)) is None:
             errors[f"responses.{code}"] = [f"Unknown item for {instrument.code}."]
     for item in instrument.items:
         if item.code not in responses:
@@ -48,13 +50,7 @@ def score_responses(instrument_code: str, responses: Any) -> tuple[dict[str, Any
     if instrument is None:
         raise ValidationFailed(f"Unknown instrument {instrument_code!r}.", field="instrument")
     clean = validate_responses(instrument, responses)
-    excluded = {
-        code
-        for modifier, codes in instrument.exclusions.items()
-        if clean.get(modifier) is True
-        for code in codes
-    }
-    counted = [item for item in instrument.items if item.counted and item.code not in excluded]
+    counted = [item for item in instrument.items if item.counted]
     if instrument.scoring == "count_true":
         total = sum(1 for item in counted if clean.get(item.code) is True)
     else:

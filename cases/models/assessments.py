@@ -20,19 +20,10 @@ class AssessmentInstrument(models.TextChoices):
 
 def criteria_met_other_than_craving() -> Q:
     """A filter on DSM-5 checklists' responses (for the remission rule, cases/remission.py), built from the
-    instrument's declaration: a counted criterion other than craving answered yes, where the criteria a modifier
-    excludes (tolerance and withdrawal under medical supervision) count only when the modifier is not yes."""
-    excluded = {code for codes in DSM5_SUD.exclusions.values() for code in codes}
+    instrument's declaration: a counted criterion other than craving answered yes. Tolerance and withdrawal always
+    count (no medical-supervision exclusion for kratom, docs/clinical.md)."""
     counted = [item.code for item in DSM5_SUD.items if item.counted and item.code != "craving"]
-    met = [Q(**{f"responses__{code}": True}) for code in counted if code not in excluded]
-    for modifier, codes in DSM5_SUD.exclusions.items():
-        modifier_not_yes = (
-            Q(**{f"responses__{modifier}": False})
-            | Q(**{f"responses__{modifier}": None})
-            | ~Q(responses__has_key=modifier)
-        )
-        met.append(reduce(or_, (Q(**{f"responses__{code}": True}) for code in codes)) & modifier_not_yes)
-    return reduce(or_, met)
+    return reduce(or_, (Q(**{f"responses__{code}": True}) for code in counted))
 
 
 class Assessment(models.Model):

@@ -83,6 +83,7 @@ def live_score(instrument: Instrument, answered: dict[str, Any]) -> LiveScore:
 
     The one scorer computes it: each unanswered item counts at its lowest allowed value, so the partial total is
     what the answers given add up to (and an alert that fires on it fires on any completion)."""
+    answered = {code: value for code, value in answered.items() if code not in instrument.withdrawn}
     required = [item for item in instrument.items if item.required]
     missing = [item for item in required if item.code not in answered]
     filled = {**{item.code: min(item.allowed) for item in missing}, **answered}

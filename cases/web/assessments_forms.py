@@ -1,6 +1,6 @@
 """The assessment form, built from an instrument's definition (`cases.instruments.definitions`): one radio group
-per item with its labelled allowed values, or a checkbox for a yes/no item (a modifier such as the DSM-5 "under
-medical supervision" box included). No instrument has code of its own here: adding one is adding a declaration.
+per item with its labelled allowed values, or a checkbox for a yes/no item; items outside the total (PHQ-9's
+functional question) apart. No instrument has code of its own here: adding one is adding a declaration.
 
 The form checks shapes (a value is one the item allows); completeness, totals and bands are the scorer's
 (`cases.instruments.scoring`), and the service's refusals are shown on the items they name.
@@ -55,8 +55,10 @@ class AssessmentForm(forms.Form):
     def responses(self) -> dict[str, Any]:
         """The items answered with an allowed value (call after `is_valid()`; an invalid item is left out)."""
         cleaned = getattr(self, "cleaned_data", {})
-        return {
+        answered = {
             item.code: cleaned[item.code]
             for item in self.instrument.items
             if cleaned.get(item.code) is not None and item.code not in self.errors
         }
+        # A withdrawn item posted anyway goes to the scorer, which refuses it by name (as the API does).
+        return answered | {code: True for code in self.instrument.withdrawn if code in self.data}

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import DomainError
 from cases.models import Alert, BreakGlassGrant, Case, Patient
-from cases.remission import remission_questioned_by, with_remission
+from cases.remission import diagnosis_code, remission_questioned_by, with_remission
 from cases.selectors import cases_visible_to, clinical_records_visible_to, worklist_for
 from cases.services.alerts import alert_acknowledge, alert_resolve
 from cases.services.cases import case_assign_clinicians
@@ -118,6 +118,11 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "may_record": clinical and may(user, Capability.RECORD_CLINICAL, patient),
         "remission": getattr(case, "remission", None) if clinical else None,
         "remission_questioned_by": remission_questioned_by(case) if clinical and case is not None else None,
+        "diagnosis_code": diagnosis_code(
+            getattr(case, "dsm5_severity", None), getattr(case, "remission", None)
+        )
+        if clinical
+        else None,
         "reasons_for_use": [Case.ReasonForUse(code).label for code in case.reasons_for_use] if case else [],
         "break_glass": None,
         "alerts": [],

@@ -141,3 +141,50 @@ def test_the_schema_describes_the_remission_fields(as_user):
     case = schema["components"]["schemas"]["Case"]["properties"]
 
     assert set(case) >= REMISSION_KEYS
+
+
+# --- The suggested ICD-10-CM code on the case (SPEC section 4) ---
+
+
+@pytest.mark.parametrize(
+    ("established", "after", "code"),
+    [
+        (checklist(cut_down=True, craving=True), None, "F19.10"),
+        (checklist(cut_down=True, craving=True), checklist(craving=True), "F19.11"),
+        (MET, None, "F19.20"),
+        (MET, checklist(), "F19.21"),
+        (checklist(hazardous_use=True), checklist(), None),
+    ],
+)
+def test_the_case_suggests_the_code_of_its_establishing_severity_and_remission(
+    as_user, case, established, after, code
+):
+    client = as_user("clinician")
+    record_checklist(client, case, D, established)
+    if after is not None:
+        record_checklist(client, case, add_months(D, 12), after)
+
+    assert read(client, case)["diagnosis_code"] == code
+
+
+def test_tolerance_and_withdrawal_on_buprenorphine_are_moderate_not_mild(as_user, case):
+    client = as_user("clinician")
+    on_buprenorphine = checklist(cut_down=True, craving=True, tolerance=True, withdrawal=True)
+
+    recorded = record_checklist(client, case, D, on_buprenorphine)
+
+    assert (recorded["band"], recorded["diagnosis_code"]) == ("moderate", "F19.20")
+    assert read(client, case)["diagnosis_code"] == "F19.20"
+
+
+def test_a_client_sending_the_supervision_box_gets_a_400_naming_it(as_user, case):
+    response = as_user("clinician").post(
+        "/api/v1/assessments/",
+        {"case": str(case.pk), "instrument": "dsm5_sud", "responses": {**MET, "under_medical_supervision": True},
+         "administered_at": local(D).isoformat()},
+        format="json",
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert "responses.under_medical_supervision" in str(response.json())
+    assert not case.assessments.exists()

@@ -357,9 +357,6 @@ PUBLISHED = [
     ("dsm5_sud", {**DSM5_NONE, "craving": True, "cut_down": True}, 2, "mild", "F19.10"),
     ("dsm5_sud", {**DSM5_NONE, "craving": True, "cut_down": True, "tolerance": True, "withdrawal": True}, 4,
      "moderate", "F19.20"),
-    # Under medical supervision, tolerance and withdrawal do not count (SPEC section 4).
-    ("dsm5_sud", {**DSM5_NONE, "craving": True, "cut_down": True, "tolerance": True, "withdrawal": True,
-                  "under_medical_supervision": True}, 2, "mild", "F19.10"),
 ]  # fmt: skip
 
 
@@ -401,6 +398,13 @@ def test_each_instrument_recorded_returns_its_published_total_and_band(
         ("dsm5_sud", {**DSM5_NONE, "craving": 1}, "responses.craving"),
         ("dsm5_sud", {**DSM5_NONE, "craving": "yes"}, "responses.craving"),
         ("dsm5_sud", {**DSM5_NONE, "under_medical_supervision": 0}, "responses.under_medical_supervision"),
+        # SPEC v2 section 4: no medical-supervision exclusion for kratom; sending the box is refused by name
+        ("dsm5_sud", {**DSM5_NONE, "under_medical_supervision": True}, "responses.under_medical_supervision"),
+        (
+            "dsm5_sud",
+            {**DSM5_NONE, "under_medical_supervision": False},
+            "responses.under_medical_supervision",
+        ),
     ],
 )
 def test_an_off_scale_or_unknown_response_is_a_400_naming_the_item(

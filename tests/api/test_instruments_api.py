@@ -67,7 +67,7 @@ PUBLISHED = {
     ),
 }
 KEYS = {
-    "code", "name", "reference", "scoring", "max_total", "items", "bands", "exclusions", "diagnosis_codes", "notes",
+    "code", "name", "reference", "scoring", "max_total", "items", "bands", "withdrawn", "diagnosis_codes", "notes",
 }  # fmt: skip
 
 
@@ -117,12 +117,11 @@ def test_each_instrument_publishes_its_items_values_bands_and_max_total(as_user,
     assert body["name"]
 
 
-def test_the_dsm5_checklist_publishes_its_supervision_box_and_diagnosis_codes(as_user):
+def test_the_dsm5_checklist_publishes_its_diagnosis_codes_and_no_supervision_box(as_user):
     body = as_user("clinician").get(detail_url("dsm5_sud")).json()
 
-    box = next(item for item in body["items"] if item["code"] == "under_medical_supervision")
-    assert (box["counted"], box["required"]) == (False, False)
-    assert body["exclusions"] == {"under_medical_supervision": ["tolerance", "withdrawal"]}
+    assert "under_medical_supervision" not in [item["code"] for item in body["items"]]
+    assert list(body["withdrawn"]) == ["under_medical_supervision"]
     assert body["diagnosis_codes"] == {"mild": "F19.10", "moderate": "F19.20", "severe": "F19.20"}
     assert body["scoring"] == "count_true"
 

@@ -60,7 +60,7 @@ def with_answer(instrument: str, item: str, value: object) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("instrument", "items"),
     [
-        ("dsm5_sud", (*DSM5_CRITERIA, "under_medical_supervision")),
+        ("dsm5_sud", DSM5_CRITERIA),
         ("cows", tuple(COWS_ALLOWED)),
         ("sows", tuple(f"q{i}" for i in range(1, 17))),
         ("phq9", tuple(f"q{i}" for i in range(1, 10))),
@@ -197,65 +197,39 @@ def test_every_item_at_its_highest_value_scores_the_published_maximum(instrument
     assert score.total == maximum
 
 
-# --- DSM-5: taken solely under medical supervision ---
+# --- DSM-5: no medical-supervision exclusion for kratom (SPEC v2 section 4, DSM-5-TR) ---
 
 
-def test_medical_supervision_removes_tolerance_and_withdrawal_from_the_count():
-    responses = {code: True for code in DSM5_CRITERIA} | {"under_medical_supervision": True}
-
-    _, score = score_responses("dsm5_sud", responses)
-
-    assert (score.total, score.band, score.diagnosis_code) == (9, "severe", "F19.20")
-
-
-def test_tolerance_and_withdrawal_alone_under_medical_supervision_are_no_disorder():
+def test_tolerance_and_withdrawal_always_count():
     responses = with_answer("dsm5_sud", "tolerance", True) | {
         "withdrawal": True,
-        "under_medical_supervision": True,
+        "cut_down": True,
+        "craving": True,
     }
 
     _, score = score_responses("dsm5_sud", responses)
 
-    assert (score.total, score.band, score.diagnosis_code) == (0, "none", None)
+    # the vector: a patient on buprenorphine is moderate (F19.20), not mild (F19.10)
+    assert (score.total, score.band, score.diagnosis_code) == (4, "moderate", "F19.20")
 
 
-def test_tolerance_and_withdrawal_count_without_medical_supervision():
-    responses = with_answer("dsm5_sud", "tolerance", True) | {
-        "withdrawal": True,
-        "under_medical_supervision": False,
-    }
+@pytest.mark.parametrize("value", [True, False])
+def test_the_medical_supervision_box_is_refused_by_name(value):
+    responses = responses_totalling("dsm5_sud", 4) | {"under_medical_supervision": value}
 
-    _, score = score_responses("dsm5_sud", responses)
+    with pytest.raises(ValidationFailed) as refused:
+        score_responses("dsm5_sud", responses)
 
-    assert (score.total, score.band, score.diagnosis_code) == (2, "mild", "F19.10")
-
-
-@pytest.mark.parametrize("criterion", [c for c in DSM5_CRITERIA if c not in {"tolerance", "withdrawal"}])
-def test_medical_supervision_leaves_every_other_criterion_counted(criterion):
-    responses = with_answer("dsm5_sud", criterion, True) | {"under_medical_supervision": True}
-
-    _, score = score_responses("dsm5_sud", responses)
-
-    assert score.total == 1
+    assert list(refused.value.errors) == ["responses.under_medical_supervision"]
+    assert (
+        "not for other (kratom) substance use disorder"
+        in refused.value.errors["responses.under_medical_supervision"][0]
+    )
 
 
-def test_the_medical_supervision_box_is_not_itself_a_criterion():
-    responses = with_answer("dsm5_sud", "under_medical_supervision", True)
-
-    clean, score = score_responses("dsm5_sud", responses)
-
-    assert score.total == 0
-    assert clean["under_medical_supervision"] is True
-
-
-def test_the_medical_supervision_box_may_be_left_out():
-    responses = responses_totalling("dsm5_sud", 3)
-    assert "under_medical_supervision" not in responses
-
-    clean, score = score_responses("dsm5_sud", responses)
-
-    assert score.total == 3
-    assert "under_medical_supervision" not in clean
+def test_the_checklist_declares_no_supervision_item():
+    assert INSTRUMENTS["dsm5_sud"].item("under_medical_supervision") is None
+    assert "under_medical_supervision" in INSTRUMENTS["dsm5_sud"].withdrawn
 
 
 # --- Invalid values, each refused naming the item ---
@@ -282,7 +256,6 @@ def test_a_cows_value_outside_the_items_scale_is_refused_naming_the_item(item, v
         # numbers where yes/no is expected
         ("dsm5_sud", "craving", 1),
         ("dsm5_sud", "tolerance", 0),
-        ("dsm5_sud", "under_medical_supervision", 1),
         # strings
         ("phq9", "q1", "1"),
         ("dsm5_sud", "craving", "true"),

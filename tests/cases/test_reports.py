@@ -523,9 +523,9 @@ def outcome_cohort(staff):
     recovering((D(2025, 3, 30), MET), (D(2025, 6, 30), c))  # o11: 3 months to the day: early
     recovering((D(2025, 3, 31), MET), (D(2025, 6, 30), c))  # o12: 31 March + 3 months is 30 June: early
     recovering((D(2025, 4, 1), MET), (D(2025, 6, 30), c))  # o13: a day short of 3 months: none
-    recovering(  # o14: tolerance under medical supervision and craving do not count: no diagnosis, none
-        (D(2024, 2, 1), checklist(tolerance=True, under_medical_supervision=True)),
-        (D(2024, 3, 1), CRAVING_ONLY),
+    recovering(  # o14: only hazardous use ever met (one criterion): no diagnosis, none a year on
+        (D(2024, 2, 1), checklist(hazardous_use=True)),
+        (D(2025, 3, 1), CRAVING_ONLY),
     )
     # o15: the later checklist (which would make D later) was entered in error: sustained from the earlier
     recovering((D(2024, 1, 1), MET), (D(2024, 9, 1), MET), (D(2025, 1, 1), c), error_on=D(2024, 9, 1))
@@ -639,11 +639,7 @@ def test_remission_counts_agree_with_what_the_cases_show_as_of_today(staff, outc
         (checklist(craving=True, larger_longer=True), True),
         (checklist(tolerance=True), True),
         (checklist(withdrawal=True), True),
-        (checklist(tolerance=True, under_medical_supervision=True), False),
-        (checklist(tolerance=True, under_medical_supervision=False), True),
-        (checklist(tolerance=True, withdrawal=True, craving=True, under_medical_supervision=True), False),
-        (checklist(withdrawal=True, time_spent=True, under_medical_supervision=True), True),
-        (checklist(under_medical_supervision=True), False),
+        (checklist(tolerance=True, withdrawal=True, craving=True), True),
         (MET, True),
         *(
             (checklist(**{code: True}), True)

@@ -123,10 +123,11 @@ def test_the_form_shows_every_item_of_the_instrument_with_its_allowed_values(
     assert 'hx-trigger="change"' in content
 
 
-def test_the_dsm5_form_offers_its_medical_supervision_modifier_apart(signed_in, clinician, own_case):
+def test_the_dsm5_form_offers_no_medical_supervision_box(signed_in, clinician, own_case):
     content = signed_in(clinician).get(record_url(own_case, "dsm5_sud")).content.decode()
-    modifier = content.index("<legend>Modifier</legend>")
-    assert content.index('name="under_medical_supervision"') > modifier > content.index('name="withdrawal"')
+
+    assert 'name="under_medical_supervision"' not in content
+    assert 'name="withdrawal"' in content
 
 
 # --- The running score --------------------------------------------------------------------------------------
@@ -228,16 +229,24 @@ def test_a_back_dated_administration_keeps_its_clinic_time(signed_in, supervisor
     assert (saved.total, saved.band) == (9, "mild")
 
 
-def test_a_dsm5_checklist_under_medical_supervision_leaves_tolerance_and_withdrawal_uncounted(
+def test_a_posted_medical_supervision_box_is_a_400_naming_it_and_saves_nothing(
     signed_in, clinician, own_case
 ):
     data = form_data(
         {"craving": True, "tolerance": True, "withdrawal": True, "under_medical_supervision": True}
     )
+    response = signed_in(clinician).post(record_url(own_case, "dsm5_sud"), data)
+
+    assert response.status_code == 400
+    assert "under_medical_supervision is not part of this checklist" in response.content.decode()
+    assert not Assessment.objects.exists()
+
+
+def test_tolerance_and_withdrawal_count_on_the_page_too(signed_in, clinician, own_case):
+    data = form_data({"craving": True, "tolerance": True, "withdrawal": True, "cut_down": True})
+
     assert signed_in(clinician).post(record_url(own_case, "dsm5_sud"), data).status_code == 302
-    saved = Assessment.objects.get()
-    assert (saved.total, saved.band) == (1, "none")
-    assert saved.responses["under_medical_supervision"] is True
+    assert Assessment.objects.values_list("total", "band").get() == (4, "moderate")
 
 
 def test_an_incomplete_assessment_is_a_400_naming_the_missing_items_and_saves_nothing(

@@ -320,6 +320,7 @@ def test_a_documented_remission_shows_a_green_badge_with_its_checklist(signed_in
     assert 'data-remission="early"' in page
     assert "Early remission <small>(checklist of 2025-05-15)</small>" in page
     assert "Re-assess" not in page
+    assert 'data-diagnosis-code="F19.21"' in page  # moderate, in remission
 
 
 def test_a_fentanyl_positive_today_turns_the_badge_into_re_assess(signed_in, clinician):
@@ -341,6 +342,7 @@ def test_a_single_checklist_followed_by_nothing_shows_no_remission(signed_in, cl
 
     assert response.context["remission"] is None
     assert "data-remission" not in response.content.decode()
+    assert 'data-diagnosis-code="F19.20"' in response.content.decode()
 
 
 def test_front_desk_is_not_shown_the_remission(signed_in, front_desk, clinician):
@@ -350,6 +352,7 @@ def test_front_desk_is_not_shown_the_remission(signed_in, front_desk, clinician)
 
     assert response.context["remission"] is None
     assert "data-remission" not in response.content.decode()
+    assert "data-diagnosis-code" not in response.content.decode()
 
 
 def test_a_clinician_outside_the_caseload_gets_404_for_the_chart(signed_in, other_clinician, clinician):
