@@ -9,7 +9,7 @@ from django.apps import apps
 from cases.models import Assessment
 from tests.report_builders import checklist, episode, local
 
-migration = importlib.import_module("cases.migrations.0017_dsm5_no_supervision_exclusion")
+migration = importlib.import_module("cases.migrations.0018_dsm5_no_supervision_exclusion")
 
 
 def recorded(case, responses, total, band, by):

@@ -27,7 +27,7 @@ def rescore_supervised_checklists(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cases", "0016_duplicate_review"),
+        ("cases", "0017_visit_events"),
     ]
 
     operations = [
