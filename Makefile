@@ -65,9 +65,10 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_api.py
 
 ## bench-reports: each report through the API beside one hand-written SQL statement of its numbers (cross-checked)
-## (PostgreSQL, BENCH_REPORTS_DATABASE_URL, built on the first run: 50,000 patients, 1.5M visits, 20-35 minutes)
+## (PostgreSQL; BENCH_REPORTS_PATIENTS, default 200,000: 6M visits, built once in about 25 minutes into
+## BENCH_REPORTS_DATABASE_URL, default clinic_bench_reports_<patients>; BENCH_REPORTS_ARGS, e.g. --writes 300)
 bench-reports: $(STAMP)
-	$(BIN)/python scripts/bench_reports.py
+	$(BIN)/python scripts/bench_reports.py $(BENCH_REPORTS_ARGS)
 
 ## bench-release: one patient with five years of weekly visits, released as FHIR and as print (SPEC 13: under 2 s)
 bench-release: $(STAMP)

@@ -393,6 +393,7 @@ if SENTRY_DSN:
 # (below).
 SCHEDULE_RAISE_ALERTS_SECONDS = env_int("SCHEDULE_RAISE_ALERTS_SECONDS", 3600)
 SCHEDULE_PURGE_DRAFTS_SECONDS = env_int("SCHEDULE_PURGE_DRAFTS_SECONDS", 3600)
+SCHEDULE_SETTLE_VISIT_COUNTS_SECONDS = env_int("SCHEDULE_SETTLE_VISIT_COUNTS_SECONDS", 60)
 # Backups (manage.py backup, manage.py restore_drill): where pg_dump's files and their manifests go.
 BACKUP_DIR = env_str("BACKUP_DIR") or str(BASE_DIR / "backups")
 # A 503 (database unavailable, lock timeout) tells clients to try again after this many seconds (clinic/errors.py).

@@ -16,7 +16,7 @@ from cases.models.part2 import (
     Disclosure,
 )
 from cases.models.patients import DuplicateReview, MrnAllocation, Patient, format_mrn
-from cases.models.visits import DEFAULT_DURATIONS, Visit, VisitAddendum, VisitEvent
+from cases.models.visits import DEFAULT_DURATIONS, Visit, VisitAddendum, VisitCount, VisitEvent
 
 __all__ = [
     "ANALYTES",
@@ -46,6 +46,7 @@ __all__ = [
     "TreatmentGoal",
     "Visit",
     "VisitAddendum",
+    "VisitCount",
     "VisitEvent",
     "format_mrn",
 ]

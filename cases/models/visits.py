@@ -240,3 +240,31 @@ class VisitEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class VisitCount(models.Model):
+    """The visits report's rollup (PostgreSQL only; cases/rollups.py): visits per clinic day, visit type,
+    clinician and status. Written by database triggers on `cases_visit` (change rows, `settled` false: +n or -n)
+    and by the settling pass (one settled row per cell: the total); the count of a cell is the sum of its rows.
+    Not a clinical record: no foreign keys, never shown row by row."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField(help_text="The clinic-time date of the visits' scheduled time")
+    visit_type = models.CharField(max_length=24)
+    clinician_id = models.UUIDField()
+    status = models.CharField(max_length=12)
+    visits = models.IntegerField()
+    settled = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="visit_count_day_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "visit_type", "clinician_id", "status"],
+                condition=Q(settled=True),
+                name="visit_count_settled_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.visit_type} {self.status}: {self.visits}"

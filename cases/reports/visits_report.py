@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Case as DbCase
-from django.db.models import CharField, Count, Value, When
+from django.db.models import CharField, Count, Q, QuerySet, Value, When
 
 from cases.measures import add_months
 from cases.models import Visit
@@ -16,7 +16,10 @@ from cases.reports.expressions import in_one_transaction
 from cases.reports.figures import ratio
 from cases.reports.params import ReportParams, day_end, day_start
 from cases.reports.scope import report_visits
+from cases.rollups import TABLE as ROLLUP_TABLE
+from cases.rollups import has_rollups
 from clinic.models import User
+from clinic.policy import Capability, Scope, scope
 
 Status = Visit.Status
 # Each count, by the statuses it counts (None: every visit, whatever its status).
@@ -36,10 +39,26 @@ VISIT_TYPE_ORDER = {
 ROLL_UP = """
 WITH cells (month, visit_type, clinician, status, n) AS ({cells})
 SELECT month, visit_type, NULL, NULL, NULL, NULL, {sums} FROM cells GROUP BY month, visit_type
+HAVING SUM(n) > 0
 UNION ALL
 SELECT NULL, NULL, cells.clinician, staff.{first_name}, staff.{last_name}, staff.{username}, {sums}
 FROM cells LEFT JOIN {staff} staff ON staff.{staff_id} = cells.clinician
 GROUP BY cells.clinician, staff.{first_name}, staff.{last_name}, staff.{username}
+HAVING SUM(n) > 0
+"""
+# PostgreSQL, the whole clinic: the cells from the rollup (cases/rollups.py, one row per clinic day and cell) for
+# the days of the range, less the visits of patients entered in error. A cell's rows (settled and change rows
+# alike) are summed in the same statement, so the rollup's settling pass never shows half done. The HAVING of
+# `ROLL_UP` drops the cells whose visits all moved away (a rescheduled visit leaves a zero behind until the pass
+# removes it).
+ROLLUP_CELLS = """
+SELECT to_char(month, 'YYYY-MM'), visit_type, clinician_id, status, n FROM (
+    SELECT date_trunc('month', day) AS month, visit_type, clinician_id, status, SUM(visits) AS n
+    FROM {rollup} WHERE day >= %s AND day <= %s {clinician}
+    GROUP BY 1, 2, 3, 4
+) per_month
+UNION ALL
+SELECT month, visit_type, clinician, status, -n FROM ({in_error}) in_error
 """
 SUM_ALL = "SUM(n)"
 SUM_STATUS = "SUM(CASE WHEN status = %s THEN n ELSE 0 END)"
@@ -59,16 +78,13 @@ def visits(user: User, params: ReportParams) -> dict[str, Any]:
     - `by_clinician`: the same counts per clinician who held (or was to hold) the visit, most visits first.
     - Clinician filter: the visit's clinician (not the case's primary clinician).
     """
-    cells = (
-        report_visits(user, params)
-        .filter(scheduled_at__gte=day_start(params.start), scheduled_at__lt=day_end(params.end))
-        .annotate(month=clinic_month(params.start, params.end))
-        .values("month", "visit_type", "clinician", "status")
-        .annotate(n=Count("*"))  # COUNT(*): read from the covering index alone
-        .values_list("month", "visit_type", "clinician", "status", "n")
-        .order_by()
-    )
-    cells_sql, cells_params = cells.query.sql_with_params()
+    in_range = Q(scheduled_at__gte=day_start(params.start), scheduled_at__lt=day_end(params.end))
+    if has_rollups() and scope(user, Capability.REPORTS) is Scope.ALL:
+        cells_sql, cells_params = _rollup_cells(params, in_range)
+    else:
+        cells_sql, cells_params = _counted(
+            report_visits(user, params), in_range, params
+        ).query.sql_with_params()
     quote = connection.ops.quote_name
     names = {
         field: quote(field) for field in ("first_name", "last_name", "username")
@@ -101,6 +117,34 @@ def visits(user: User, params: ReportParams) -> dict[str, Any]:
         "rows": [row for _, row in sorted(rows, key=lambda pair: pair[0])],
         "by_clinician": [row for _, row in sorted(by_clinician, key=lambda pair: pair[0])],
     }
+
+
+def _counted(visits: QuerySet[Visit], times: Q, params: ReportParams) -> QuerySet[Any, Any]:
+    """The visits at `times` counted per cell (month, visit type, clinician, status)."""
+    return (
+        visits.filter(times)
+        .annotate(month=clinic_month(params.start, params.end))
+        .values("month", "visit_type", "clinician", "status")
+        .annotate(n=Count("*"))  # COUNT(*): read from the covering index alone
+        .values_list("month", "visit_type", "clinician", "status", "n")
+        .order_by()
+    )
+
+
+def _rollup_cells(params: ReportParams, in_range: Q) -> tuple[str, tuple[Any, ...]]:
+    """`ROLLUP_CELLS` for the range (the whole clinic's scope: every visit but those of patients entered in
+    error; with the clinician filter, the visits that clinician held)."""
+    in_error = Visit.objects.filter(case__patient__entered_in_error=True)
+    if params.clinician is not None:
+        in_error = in_error.filter(clinician=params.clinician)
+    in_error_sql, in_error_params = _counted(in_error, in_range, params).query.sql_with_params()
+    statement = ROLLUP_CELLS.format(
+        rollup=ROLLUP_TABLE,
+        clinician="AND clinician_id = %s" if params.clinician is not None else "",
+        in_error=in_error_sql,
+    )
+    clinician = [params.clinician.pk] if params.clinician is not None else []
+    return statement, (params.start, params.end, *clinician, *in_error_params)
 
 
 def clinic_month(start: dt.date, end: dt.date) -> DbCase:

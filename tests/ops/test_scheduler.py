@@ -34,7 +34,7 @@ def test_the_installed_sealer_is_scheduled():
 def test_without_a_sealer_command_the_sealer_is_not_scheduled(monkeypatch):
     monkeypatch.setattr(run_scheduler, "get_commands", lambda: {"raise_alerts": "cases"})
 
-    assert [job.name for job in scheduled_jobs()] == ["raise_alerts", "purge_drafts"]
+    assert [job.name for job in scheduled_jobs()] == ["raise_alerts", "purge_drafts", "rollup_visits"]
 
 
 def test_expired_drafts_are_purged_hourly():
@@ -43,12 +43,19 @@ def test_expired_drafts_are_purged_hourly():
     assert (purge.command, purge.every_seconds) == (("purge_drafts",), 3600)
 
 
+def test_the_visits_rollup_is_settled_every_minute():
+    [settle] = [job for job in scheduled_jobs() if job.name == "rollup_visits"]
+
+    assert (settle.command, settle.every_seconds) == (("rollup_visits",), 60)
+
+
 def test_once_runs_every_job(capsys):
     call_command("run_scheduler", "--once")
 
     out = capsys.readouterr().out
     assert "raise_alerts" in out
     assert "purge_drafts" in out
+    assert "rollup_visits" in out
 
 
 def test_a_failing_job_is_logged_and_reported_not_raised(caplog):

@@ -3,6 +3,8 @@
 - `raise_alerts` every hour (SCHEDULE_RAISE_ALERTS_SECONDS), and once at start;
 - `purge_drafts` every hour (SCHEDULE_PURGE_DRAFTS_SECONDS): drafts hold typed patient data and are deleted
   once expired, not only hidden;
+- `rollup_visits` every minute (SCHEDULE_SETTLE_VISIT_COUNTS_SECONDS): folds the visits report's change rows
+  into its rollup (cases/rollups.py; the report is exact without it, only slower as change rows pile up);
 - `seal_audit --once` twice per AUDIT_SEAL_INTERVAL (every 30 s with the default 60), when that command exists:
   an event written just after a pass is then sealed well within the interval, which is what `verify_audit`
   and /readyz hold the sealer to (sealing every full interval would leave such an event a moment over it).
@@ -44,6 +46,7 @@ def scheduled_jobs() -> list[Job]:
     jobs = [
         Job("raise_alerts", ("raise_alerts",), settings.SCHEDULE_RAISE_ALERTS_SECONDS),
         Job("purge_drafts", ("purge_drafts",), settings.SCHEDULE_PURGE_DRAFTS_SECONDS),
+        Job("rollup_visits", ("rollup_visits",), settings.SCHEDULE_SETTLE_VISIT_COUNTS_SECONDS),
     ]
     if "seal_audit" in get_commands():
         jobs.append(Job("seal_audit", ("seal_audit", "--once"), max(1, settings.AUDIT_SEAL_INTERVAL // 2)))
