@@ -22,6 +22,7 @@ class Item:
     choices: tuple[Choice, ...]
     counted: bool = True  # False for an item outside the total (PHQ-9's functional question)
     required: bool = True
+    short_label: str = ""  # how an unscored answer is named beside the score
 
     @property
     def allowed(self) -> tuple[Value, ...]:
@@ -208,7 +209,19 @@ PHQ9 = Instrument(
     name="Patient Health Questionnaire-9 (PHQ-9)",
     reference="Kroenke K, Spitzer RL, Williams JB. J Gen Intern Med 2001;16(9):606-13",
     scoring="sum",
-    items=tuple(Item(f"q{i}", label, _FREQUENCY) for i, label in enumerate(_PHQ9_ITEMS, start=1)),
+    items=(
+        *(Item(f"q{i}", label, _FREQUENCY) for i, label in enumerate(_PHQ9_ITEMS, start=1)),
+        # Kroenke 2001: the functional question, answered by those who checked off any problem; not scored.
+        Item(
+            "q10",
+            "If you checked off any problems, how difficult have these problems made it for you to do your work, "
+            "take care of things at home, or get along with other people?",
+            _scale("Not difficult at all", "Somewhat difficult", "Very difficult", "Extremely difficult"),
+            counted=False,
+            required=False,
+            short_label="Difficulty",
+        ),
+    ),
     bands=(
         Band("minimal", "Minimal", 0, 4),
         Band("mild", "Mild", 5, 9),
@@ -216,7 +229,10 @@ PHQ9 = Instrument(
         Band("moderately_severe", "Moderately severe", 15, 19),
         Band("severe", "Severe", 20, 27),
     ),
-    notes=("Item 9 above 0 raises an urgent suicide-risk alert.",),
+    notes=(
+        "Item 9 above 0 raises an urgent suicide-risk alert.",
+        "Question 10 (functional difficulty) is optional and not part of the total (Kroenke 2001).",
+    ),
 )
 
 _GAD7_ITEMS = (

@@ -116,6 +116,19 @@ class AssessmentRow:
     assessment: Assessment
     band_label: str
     diagnosis_code: str
+    unscored: list[tuple[str, str]]  # answers outside the total (PHQ-9's difficulty), shown with the score
+
+
+def unscored_answers(instrument: Instrument, responses: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, answer) of each unscored item answered, in the instrument's order."""
+    found = []
+    for item in instrument.items:
+        if not item.counted and item.code in responses:
+            label = next(
+                (c.label for c in item.choices if c.value == responses[item.code]), str(responses[item.code])
+            )
+            found.append((item.short_label or item.label, label))
+    return found
 
 
 @dataclass(frozen=True)
@@ -141,7 +154,12 @@ def _panel(instrument: Instrument, assessments: list[Assessment]) -> InstrumentP
             bands=[Band(band.low, band.high, band.label) for band in instrument.bands],
         )
     rows = [
-        AssessmentRow(a, labels.get(a.band or "", ""), instrument.diagnosis_codes.get(a.band or "", ""))
+        AssessmentRow(
+            a,
+            labels.get(a.band or "", ""),
+            instrument.diagnosis_codes.get(a.band or "", ""),
+            unscored_answers(instrument, a.responses),
+        )
         for a in reversed(assessments)
     ]
     return InstrumentPanel(instrument, short_name(instrument), rows, chart)

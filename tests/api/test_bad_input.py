@@ -414,7 +414,7 @@ ENDPOINTS = [
             ("response an object", {"responses": {**PHQ9_MILD, "q1": {"v": 1}}}, 400, "responses.q1"),
             ("NUL in a response", {"responses": {**PHQ9_MILD, "q1": NUL}}, 400, "responses.q1"),
             ("response missing", {"responses": {**PHQ9_MILD, "q9": MISSING}}, 400, "responses.q9"),
-            ("unknown item", {"responses": {**PHQ9_MILD, "q10": 0}}, 400, "responses.q10"),
+            ("unknown item", {"responses": {**PHQ9_MILD, "q11": 0}}, 400, "responses.q11"),
             ("overlong item code", {"responses": {**PHQ9_MILD, "q" * 300: 0}}, 400, "responses." + "q" * 300),
             ("a thousand items", {"responses": {f"x{n}": 0 for n in range(1000)}}, 400, "responses"),
             ("administered in the future", {"administered_at": "IN_AN_HOUR"}, 400, "administered_at"),

@@ -63,7 +63,7 @@ def with_answer(instrument: str, item: str, value: object) -> dict[str, object]:
         ("dsm5_sud", DSM5_CRITERIA),
         ("cows", tuple(COWS_ALLOWED)),
         ("sows", tuple(f"q{i}" for i in range(1, 17))),
-        ("phq9", tuple(f"q{i}" for i in range(1, 10))),
+        ("phq9", tuple(f"q{i}" for i in range(1, 11))),
         ("gad7", tuple(f"q{i}" for i in range(1, 8))),
     ],
 )
@@ -303,7 +303,7 @@ def test_an_empty_response_set_names_every_required_item(instrument):
 
 @pytest.mark.parametrize(
     ("instrument", "extra"),
-    [("phq9", "q10"), ("gad7", "q8"), ("sows", "q0"), ("cows", "heart_rate"), ("dsm5_sud", "severity")],
+    [("phq9", "q11"), ("gad7", "q8"), ("sows", "q0"), ("cows", "heart_rate"), ("dsm5_sud", "severity")],
 )
 def test_an_item_the_instrument_does_not_have_is_refused_naming_it(instrument, extra):
     errors = errors_of(instrument, responses_totalling(instrument, 0) | {extra: 0})
