@@ -444,14 +444,15 @@ instruments AS (  -- improved: the latest total in a band below the first's (wid
         GROUP BY pc.instrument
     ) x ON x.instrument = b.instrument
 ),
-screens AS (  -- mitragynine tested, collected on a day at whose end the case was in recovery
-    SELECT d.mitragynine
+screens AS (  -- a kratom analyte tested, collected on a day at whose end the case was in recovery
+    SELECT (d.mitragynine <> 'positive' AND d.seven_oh_mitragynine <> 'positive') AS kratom_negative
     FROM history h
     JOIN cases_drugscreen d ON d.case_id = h.case_id
                            AND d.collected_on >= {_local_date("h.effective_at")}
                            AND (h.left_at IS NULL OR d.collected_on < {_local_date("h.left_at")})
     WHERE h.stage = 'recovery'
-      AND d.collected_on BETWEEN {START} AND {END} AND d.mitragynine IN ('positive', 'negative')
+      AND d.collected_on BETWEEN {START} AND {END}
+      AND (d.mitragynine IN ('positive', 'negative') OR d.seven_oh_mitragynine IN ('positive', 'negative'))
 ),
 stays AS (  -- completed stays in an open stage, left in the range, in clinic days
     SELECT h.stage, {_local_date("h.left_at")} - {_local_date("h.effective_at")} AS days
@@ -497,9 +498,9 @@ SELECT jsonb_build_object(
         FROM instruments
     ),
     'mitragynine_screens', (SELECT count(*) FROM screens),
-    'mitragynine_negative', (SELECT count(*) FROM screens WHERE mitragynine = 'negative'),
+    'mitragynine_negative', (SELECT count(*) FROM screens WHERE kratom_negative),
     'mitragynine_negative_share', (
-        SELECT round((count(*) FILTER (WHERE mitragynine = 'negative'))::numeric / nullif(count(*), 0), 3)
+        SELECT round((count(*) FILTER (WHERE kratom_negative))::numeric / nullif(count(*), 0), 3)
         FROM screens
     ),
     'median_days_in_stage', (SELECT jsonb_object_agg(stage, median) FROM stay_medians),

@@ -62,10 +62,11 @@ def outcomes(user: User, params: ReportParams) -> dict[str, Any]:
       latest score falls in a better (lower) band than their first, by at least one band, to three decimals
       (`improved` counts them). Scores given at the same moment are ordered by when they were recorded. SOWS has
       no bands: its `improved_share` is null. All four are null when `cases` is 0.
-    - `mitragynine_negative_share`: of the urine screens collected in the range on which mitragynine was tested
-      (positive or negative), on cases whose stage at the end of the collection day was `recovery`, the share
-      negative, to three decimals (null when there is none); `mitragynine_screens` is that denominator and
-      `mitragynine_negative` the numerator.
+    - `mitragynine_negative_share` (SPEC v2 section 6: kratom-negative): of the urine screens collected in the
+      range on which mitragynine or 7-hydroxymitragynine (or both) was tested, on cases whose stage at the end of
+      the collection day was `recovery`, the share with no kratom analyte positive, to three decimals (null when
+      there is none); a screen that tested neither is left out. `mitragynine_screens` is that denominator and
+      `mitragynine_negative` the numerator (the names kept for clients).
     - `median_days_in_stage`: for intake, assessment, treatment and recovery, the median length in days
       (between the clinic dates of the stage change that entered the stage and the one that left it) of the
       completed stays in that stage whose leaving falls in the range; a stay still running is left out; null
@@ -227,7 +228,7 @@ def _assemble(found: dict[str, Any]) -> list[dict[str, Any]]:
 # case's next one, by sequence; none for a stay still running) and to the screens collected on a day in it. A
 # join, not a subquery per stay, so that each stay's end is read once.
 MITRAGYNINE_SCREENS = """
-SELECT COUNT(screens.mitragynine), COUNT(screens.mitragynine) FILTER (WHERE screens.mitragynine = %s)
+SELECT COUNT(*), COUNT(*) FILTER (WHERE screens.mitragynine <> %s AND screens.seven_oh_mitragynine <> %s)
 FROM ({stays}) stays
 LEFT JOIN ({changes}) next_change
     ON next_change.case_id = stays.case_id AND next_change.sequence = stays.sequence + 1
@@ -255,22 +256,24 @@ def _mitragynine(user: User, params: ReportParams) -> dict[str, Any]:
         .order_by()
         .values_list("case_id", "sequence", "day")
     )
+    tested = [DrugScreen.Result.POSITIVE, DrugScreen.Result.NEGATIVE]
     screens = (
         DrugScreen.objects.filter(
+            Q(mitragynine__in=tested) | Q(seven_oh_mitragynine__in=tested),
             collected_on__range=(params.start, params.end),
-            mitragynine__in=[DrugScreen.Result.POSITIVE, DrugScreen.Result.NEGATIVE],
         )
         .order_by()
-        .values_list("case_id", "collected_on", "mitragynine")
+        .values_list("case_id", "collected_on", "mitragynine", "seven_oh_mitragynine")
     )
     stays_sql, stays_params = stays.query.sql_with_params()
     changes_sql, changes_params = changes.query.sql_with_params()
     screens_sql, screens_params = screens.query.sql_with_params()
     no_end = connection.ops.adapt_datefield_value(dt.date.max)  # a stay still running
+    positive = DrugScreen.Result.POSITIVE.value
     with connection.cursor() as cursor:
         cursor.execute(
             MITRAGYNINE_SCREENS.format(stays=stays_sql, changes=changes_sql, screens=screens_sql),
-            [DrugScreen.Result.NEGATIVE.value, *stays_params, *changes_params, *screens_params, no_end],
+            [positive, positive, *stays_params, *changes_params, *screens_params, no_end],
         )
         screened, negative = cursor.fetchone()
     return {

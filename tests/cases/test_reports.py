@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cases.errors import ValidationFailed
 from cases.measures import add_months
-from cases.models import Assessment, Case, Patient, Visit
+from cases.models import Assessment, Case, DrugScreen, Patient, Visit
 from cases.models.assessments import criteria_met_other_than_craving
 from cases.remission import with_remission
 from cases.reports import (
@@ -501,6 +501,16 @@ def outcome_cohort(staff):
         (D(2025, 7, 1), "negative"),  # after the range
     ]:
         screen(o5, day, result, by=ana)
+    # kratom-negative counts 7-hydroxymitragynine too (SPEC v2 section 6)
+    for day, results in [
+        (
+            D(2025, 2, 15),
+            {"mitragynine": "negative", "seven_oh_mitragynine": "positive"},
+        ),  # 7-OH: not negative
+        (D(2025, 5, 20), {"seven_oh_mitragynine": "negative"}),  # 7-OH alone tested: negative
+        (D(2025, 5, 25), {"opioids": "negative"}),  # neither tested: left out
+    ]:
+        DrugScreen.objects.create(case=o5, collected_on=day, created_by=ana, **results)
 
     episode(
         D(2025, 1, 1), (Stage.ASSESSMENT, D(2025, 1, 11)), (Stage.TREATMENT, D(2025, 1, 31)),
@@ -565,10 +575,11 @@ OUTCOMES = {
         # o1 15 -> 4 (severe -> minimal), o2 10 -> 9 (moderate -> mild)
         instrument_row("gad7", 2, 12.5, 6.5, -6.0, improved=2, share=1.0),
     ],
-    # o5 in recovery on 1 Feb (negative), 1 Mar (positive), 15 May (negative)
-    "mitragynine_negative_share": 0.667,
-    "mitragynine_screens": 3,
-    "mitragynine_negative": 2,
+    # o5 in recovery on 1 Feb (negative), 15 Feb (7-OH positive), 1 Mar (positive), 15 May (negative), 20 May
+    # (7-OH negative); 25 May tested neither kratom analyte
+    "mitragynine_negative_share": 0.6,
+    "mitragynine_screens": 5,
+    "mitragynine_negative": 3,
     # intake: o7 10 days, o8 3; assessment: o7 20; treatment: o5 92 and 30, o7 30; recovery: o5 59
     "median_days_in_stage": {"intake": 6.5, "assessment": 20.0, "treatment": 30.0, "recovery": 59.0},
     "completed_stays": {"intake": 2, "assessment": 1, "treatment": 3, "recovery": 1},
