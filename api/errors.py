@@ -43,7 +43,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(body, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Conflict):
         coded = {"code": exc.code} if exc.code else {}
-        return Response({"detail": exc.message, **coded, **exc.errors}, status=status.HTTP_409_CONFLICT)
+        answer: dict[str, object] = {"detail": exc.message, **coded, **exc.errors, **exc.details}
+        return Response(answer, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, ValidationFailed | DomainError):
         coded = {"code": exc.code} if exc.code else {}
         return Response({**exc.errors, **coded}, status=status.HTTP_400_BAD_REQUEST)

@@ -9,6 +9,8 @@ class DomainError(Exception):
     """A rule of the clinic refused the change. `errors` maps a field name (or `non_field_errors`) to messages;
     `code`, when set, names the rule (the API answers it as `code`, beside the field errors)."""
 
+    code: str = ""
+
     def __init__(
         self,
         message: str,
@@ -20,7 +22,8 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.errors: dict[str, list[str]] = dict(errors) if errors else {field: [message]}
-        self.code = code
+        if code:  # else the class's own (a `Conflict` subclass names its kind of conflict)
+            self.code = code
 
 
 class ValidationFailed(DomainError):
@@ -45,19 +48,47 @@ class TransitionNotAllowed(ValidationFailed):
 
 
 class Conflict(DomainError):
-    """The request clashes with the current state of the record."""
+    """The request clashes with the current state of the record. `code` tells clients the conflicts apart (SPEC
+    section 8); `details` is what the answer carries besides the message (e.g. the alerts in the way)."""
+
+    code = "conflict"
+
+    @property
+    def details(self) -> dict[str, object]:
+        return {}
 
 
 class ConcurrentChange(Conflict):
     """Someone else changed the record between reading and writing it."""
 
+    code = "concurrent_change"
+
 
 class OpenCaseExists(Conflict):
     """The patient already has an open case."""
 
+    code = "open_case_exists"
+
 
 class NoteLocked(Conflict):
     """The visit's note is signed and can no longer change."""
+
+    code = "note_signed"
+
+
+class OpenUrgentAlerts(Conflict):
+    """A move to recovery or discharge while urgent alerts are unresolved, not confirmed (SPEC 3.3, 5): `alerts`
+    names them (`id`, `kind`, `message`, `status`)."""
+
+    code = "open_urgent_alerts"
+
+    def __init__(self, message: str, *, alerts: list[dict[str, str]]):
+        super().__init__(message, field="confirm_open_alerts")
+        self.alerts = alerts
+
+    @property
+    def details(self) -> dict[str, object]:
+        return {"alerts": self.alerts}
 
 
 class AttendanceRefused(Conflict):

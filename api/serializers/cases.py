@@ -149,6 +149,12 @@ class TransitionRequestSerializer(StrictSerializer):
     effective_at = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="Defaults to now; may be back-dated."
     )
+    confirm_open_alerts = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A move to recovery or discharge while urgent alerts are unresolved answers 409 "
+        "`open_urgent_alerts` listing them; send true to move anyway (audited with the alerts passed over).",
+    )
     version = serializers.IntegerField(
         required=False,
         min_value=1,

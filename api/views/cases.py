@@ -129,12 +129,18 @@ class CaseViewSet(
         request=TransitionRequestSerializer,
         responses={
             201: CaseSerializer,
-            409: OpenApiResponse(ErrorSerializer, "Someone else changed the case first; reload it."),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                "`code` `concurrent_change`: someone else changed the case first; reload it. `code` "
+                "`open_urgent_alerts`: urgent alerts are unresolved (listed in `alerts`: id, kind, message, status); "
+                "send `confirm_open_alerts: true` to move anyway.",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str | None = None) -> Response:
-        """Move the case to another stage (409 when someone else changed it first)."""
+        """Move the case to another stage (409 when someone else changed it first, or when urgent alerts are
+        unresolved on a move to recovery or discharge and the request does not confirm them)."""
         case = self.get_object()
         serializer = TransitionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

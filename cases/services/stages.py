@@ -5,11 +5,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from cases.errors import ConcurrentChange, TransitionNotAllowed, ValidationFailed
-from cases.models import Assessment, Case, StageTransition
+from cases.errors import ConcurrentChange, OpenUrgentAlerts, TransitionNotAllowed, ValidationFailed
+from cases.models import Alert, Assessment, Case, StageTransition
 from clinic.audit import audit_record
 from clinic.inputguard import clean_text
 from clinic.models import User
@@ -52,6 +52,39 @@ TRANSITIONS: dict[tuple[str, str], TransitionRule] = {
 }
 
 
+# Moves that end active treatment: made with urgent alerts unresolved only when the mover confirms having seen them
+# (SPEC 3.3 and 5; the API's 409 `open_urgent_alerts`, the chart's confirmation).
+GATED_STAGES = frozenset({Stage.RECOVERY, Stage.DISCHARGED})
+
+
+def open_urgent_alerts(case: Case) -> QuerySet[Alert]:
+    """The case's urgent alerts not yet resolved (open or acknowledged), oldest first."""
+    return (
+        Alert.objects.filter(case_id=case.pk, severity=Alert.Severity.URGENT)
+        .exclude(status=Alert.Status.RESOLVED)
+        .order_by("raised_at", "id")
+    )
+
+
+def _check_open_urgent_alerts(case: Case, to_stage: str, confirmed: bool) -> list[Alert]:
+    """The urgent alerts the move leaves unresolved; refused (`OpenUrgentAlerts`) unless `confirmed`."""
+    if to_stage not in GATED_STAGES:
+        return []
+    urgent = list(open_urgent_alerts(case))
+    if urgent and not confirmed:
+        names = "; ".join(
+            f"{alert.get_kind_display()} ({alert.get_status_display().lower()})" for alert in urgent
+        )
+        raise OpenUrgentAlerts(
+            f"{len(urgent)} urgent alert{'s' if len(urgent) > 1 else ''} unresolved on this case: {names}. Review "
+            "them, or confirm that the case moves with them still unresolved.",
+            alerts=[
+                {"id": str(a.pk), "kind": a.kind, "message": a.message, "status": a.status} for a in urgent
+            ],
+        )
+    return urgent
+
+
 def allowed_next_stages(case: Case) -> list[str]:
     """The stages the table allows from the case's current stage (preconditions not yet checked)."""
     return [to for (frm, to) in TRANSITIONS if frm == case.stage]
@@ -82,8 +115,12 @@ def case_transition(
     reason: str = "",
     discharge_reason: str | None = None,
     effective_at: dt.datetime | None = None,
+    confirm_open_alerts: bool = False,
 ) -> StageTransition:
     """Move `case` to `to_stage`, recording the history row in the same transaction.
+
+    A move to recovery or discharge while urgent alerts are unresolved raises `OpenUrgentAlerts` (409, naming
+    them) unless `confirm_open_alerts`; a confirmed move records the alerts it passed over in its audit event.
 
     `case` is the version the caller saw. If another change landed since (or lands concurrently), this raises
     `ConcurrentChange`: the row lock serializes writers on PostgreSQL and the version check makes the loser
@@ -119,6 +156,7 @@ def case_transition(
             unmet = rule.precondition(current, when)
             if unmet:
                 raise TransitionNotAllowed(unmet, field="to_stage")
+        passed_over = _check_open_urgent_alerts(current, to_stage, confirm_open_alerts)
 
         changes: dict[str, object] = {
             "stage": to_stage,
@@ -156,7 +194,12 @@ def case_transition(
             object_id=current.pk,
             patient_id=current.patient_id,
             data_category="case",
-            detail={"from": current.stage, "to": to_stage},
+            detail={"from": current.stage, "to": to_stage}
+            | (
+                {"confirmed_open_urgent_alerts": [{"id": str(a.pk), "kind": a.kind} for a in passed_over]}
+                if passed_over
+                else {}
+            ),
         )
 
     case.refresh_from_db(fields=["stage", "status", "closed_on", "discharge_reason", "version", "updated_at"])

@@ -23,13 +23,13 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from cases.errors import DomainError
+from cases.errors import ConcurrentChange, DomainError
 from cases.models import Alert, BreakGlassGrant, Case, Patient
 from cases.remission import diagnosis_code, remission_questioned_by, with_remission
 from cases.selectors import cases_visible_to, clinical_records_visible_to, worklist_for
 from cases.services.alerts import alert_acknowledge, alert_resolve
 from cases.services.cases import case_assign_clinicians
-from cases.services.stages import allowed_next_stages, case_transition
+from cases.services.stages import allowed_next_stages, case_transition, open_urgent_alerts
 from cases.web.access import add_domain_errors, audit_page_read, case_or_404, page, patient_or_404
 from cases.web.assessments import assessments_section
 from cases.web.chart_forms import AlertNoteForm, ClinicianAssignmentForm, StageChangeForm
@@ -76,14 +76,21 @@ def alert_counts(alerts: list[Alert]) -> dict[str, int]:
 
 
 def stage_change_context(
-    case: Case, bound: StageChangeForm | None = None, *, stale: bool = False
+    case: Case,
+    bound: StageChangeForm | None = None,
+    *,
+    stale: bool = False,
+    open_urgent: list[Alert] | None = None,
 ) -> dict[str, Any]:
     """One form per move the workflow allows from the case's stage; a posted form stands in for its move (or, if
-    that move is not offered, shows its errors above them)."""
+    that move is not offered, shows its errors above them). A move to recovery or discharge lists the case's
+    unresolved urgent alerts (`open_urgent`, read here when not given) and asks to confirm them."""
+    if open_urgent is None:
+        open_urgent = list(open_urgent_alerts(case))
     moves = [
         bound
         if bound is not None and bound.move == to_stage
-        else StageChangeForm(case=case, to_stage=to_stage)
+        else StageChangeForm(case=case, to_stage=to_stage, open_urgent=open_urgent)
         for to_stage in allowed_next_stages(case)
     ]
     unplaced = bound is not None and bound not in moves
@@ -136,14 +143,20 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
             .order_by("-expires_at")
             .first()
         )
-    if context["may_change_stage"]:
-        context |= stage_change_context(case)  # type: ignore[arg-type]
     if context["may_assign"]:
         context["assign_form"] = ClinicianAssignmentForm(case=case)  # type: ignore[arg-type]
     if clinical:
         unresolved = worklist_for(user).filter(patient=patient).exclude(status=Alert.Status.RESOLVED)
         context["alerts"] = [alert_row(a) for a in unresolved.select_related("acknowledged_by")]
         context["alert_counts"] = alert_counts([row.alert for row in context["alerts"]])
+    if context["may_change_stage"]:
+        # The chart's own alerts when it reads them (a user who may change the stage may read them: no query).
+        urgent = [
+            row.alert
+            for row in context["alerts"]
+            if row.alert.severity == Alert.Severity.URGENT and row.alert.case_id == case.pk  # type: ignore[union-attr]
+        ]
+        context |= stage_change_context(case, open_urgent=urgent if clinical else None)  # type: ignore[arg-type]
     # The other sections: each builds its own context (visits show front desk the schedule, not the notes).
     context |= visits_section(request, patient, case)
     if clinical:
@@ -183,20 +196,22 @@ def chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 def case_transition_view(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """Move the case one step of the workflow (`case_transition` decides; a stale `version` is its 409)."""
     case = case_or_404(request, case_id, Capability.CHANGE_STAGE, action=AuditAction.TRANSITION)
-    form = StageChangeForm(request.POST, case=case, to_stage=request.POST.get("to_stage", ""))
-    status = 400
+    open_urgent = list(open_urgent_alerts(case))
+    to_stage = request.POST.get("to_stage", "")
+    form = StageChangeForm(request.POST, case=case, to_stage=to_stage, open_urgent=open_urgent)
+    status, stale = 400, False
     if form.is_valid():
         case.version = form.cleaned_data["version"]  # the version the form was rendered with
         try:
             case_transition(case=case, actor=request.user, **form.transition_kwargs())  # type: ignore[arg-type]
         except DomainError as error:
             add_domain_errors(form, error)
-            status = refusal_status(error)
+            status, stale = refusal_status(error), isinstance(error, ConcurrentChange)
         else:
             done = f"Stage changed: the case is now in {case.get_stage_display().lower()}."
             return back_to_chart(request, case.patient_id, "case", done)
     case.refresh_from_db(fields=["stage", "status"])  # the moves offered now
-    context = stage_change_context(case, form, stale=status == 409)
+    context = stage_change_context(case, form, stale=stale, open_urgent=open_urgent)
     return render_form(
         request, f"{CHART}#stage_change", context, patient=case.patient, title="Change stage", status=status
     )

@@ -5,6 +5,7 @@ which the view calls with `cleaned_data` and whose refusal `add_domain_errors` s
 from the model's own fields where there is one (labels, lengths, digits and validators are declared once).
 """
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
@@ -12,7 +13,7 @@ from django.db import models
 
 from cases.models import ANALYTES, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.selectors import clinical_staff
-from cases.services.stages import TRANSITIONS
+from cases.services.stages import GATED_STAGES, TRANSITIONS
 from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH
 
 NOTE_MAX_LENGTH = SHORT_TEXT_MAX_LENGTH
@@ -99,7 +100,11 @@ class StageChangeForm(forms.Form):
         help_text="Leave empty for now. May be back-dated, not before the previous stage change.",
     )
 
-    def __init__(self, *args: Any, case: Case, to_stage: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, case: Case, to_stage: str, open_urgent: Sequence[Any] = (), **kwargs: Any
+    ) -> None:
+        """`open_urgent`: the case's unresolved urgent alerts; a move to recovery or discharge lists them and asks
+        for the confirmation the service needs to move past them."""
         to_stage = to_stage if to_stage in Case.Stage.values else ""  # anything else: the field's 400
         kwargs.setdefault("auto_id", f"id_move_{to_stage or 'stage'}_%s")
         kwargs.setdefault("initial", {"to_stage": to_stage, "version": case.version})
@@ -117,6 +122,12 @@ class StageChangeForm(forms.Form):
             self.fields["reason"].help_text = "Required for this change."
         else:
             self.fields["reason"].label = "Reason (optional)"
+        self.open_urgent = list(open_urgent) if to_stage in GATED_STAGES else []
+        if self.open_urgent:
+            self.fields["confirm_open_alerts"] = forms.BooleanField(
+                required=False,
+                label="I have reviewed these urgent alerts; move the case with them still unresolved",
+            )
 
     def transition_kwargs(self) -> dict[str, Any]:
         """The service's arguments (`version` is set on the case by the view)."""
@@ -126,6 +137,7 @@ class StageChangeForm(forms.Form):
             "reason": data["reason"],
             "discharge_reason": data.get("discharge_reason") or None,
             "effective_at": data["effective_at"],
+            "confirm_open_alerts": bool(data.get("confirm_open_alerts")),
         }
 
 
