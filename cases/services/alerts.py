@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from cases.errors import Conflict, ValidationFailed
@@ -34,6 +34,7 @@ from cases.models import (
     Visit,
 )
 from cases.models.alerts import SEVERITY_RANK
+from cases.plan_review import PLAN_REVIEW_DAYS, review_due
 from clinic.audit import audit_record
 from clinic.inputguard import clean_text
 from clinic.models import User
@@ -41,7 +42,6 @@ from clinic.models import User
 Kind, Severity = Alert.Kind, Alert.Severity
 
 ENGAGEMENT_GAP_DAYS = 30
-PLAN_REVIEW_DAYS = 90
 ENTERED_IN_ERROR_NOTE = "source entered in error"
 CORRECTED_NOTE = "source corrected; it no longer meets the rule"
 UNRESOLVED = (Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED)
@@ -668,20 +668,28 @@ def alerts_raise_periodic(*, now: dt.datetime | None = None) -> dict[str, int]:
         ):
             counts[Kind.ENGAGEMENT_RISK] += 1
 
-    review_cutoff = today - dt.timedelta(days=PLAN_REVIEW_DAYS)
+    # The chart's rule (cases.plan_review): any active goal due for review, or no plan at all (no goal but
+    # discontinued ones) more than 90 days into treatment.
+    planned = ~Q(goals__status=TreatmentGoal.Status.DISCONTINUED)
     overdue = (
         in_treatment.exclude(Exists(unresolved.filter(kind=Kind.PLAN_REVIEW_OVERDUE)))
         .annotate(
-            last_review=Max("goals__review_date", filter=~Q(goals__status=TreatmentGoal.Status.DISCONTINUED)),
+            goals_due=Count("goals", filter=review_due(today, "goals__")),
+            oldest_due=Min("goals__review_date", filter=review_due(today, "goals__")),
+            planned_goals=Count("goals", filter=planned),
             treated_since=_treatment_since(),
         )
         .filter(
-            Q(last_review__lt=review_cutoff)
-            | Q(last_review__isnull=True, treated_since__lt=now - dt.timedelta(days=PLAN_REVIEW_DAYS))
+            Q(goals_due__gt=0)
+            | Q(planned_goals=0, treated_since__lt=now - dt.timedelta(days=PLAN_REVIEW_DAYS))
         )
     )
     for case in overdue.iterator():
-        last = f"last reviewed {case.last_review}" if case.last_review else "no plan recorded"
+        if case.goals_due:
+            goals = f"{case.goals_due} active goal{'s' if case.goals_due > 1 else ''}"
+            last = f"{goals} due, last reviewed {case.oldest_due}"
+        else:
+            last = "no plan recorded"
         if alert_raise(
             case=case,
             kind=Kind.PLAN_REVIEW_OVERDUE,

@@ -7,7 +7,6 @@ alert the new result raised shows too); a refusal re-renders the form alone with
 The record lookups below (`in_scope_or_404`, `render_form`, `back_to_chart`) serve the chart's forms as well.
 """
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +27,8 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from cases.errors import Conflict, DomainError
 from cases.measures import LiverFindings, liver_findings
 from cases.models import ANALYTES, Case, DrugScreen, LiverPanel, Medication, Patient, TreatmentGoal
+from cases.plan_review import with_review_due
 from cases.selectors import clinical_records_visible_to
-from cases.services.alerts import PLAN_REVIEW_DAYS
 from cases.services.clinical import (
     drug_screen_record,
     goal_add,
@@ -183,13 +182,6 @@ def panel_row(panel: LiverPanel, case: Case | None) -> PanelRow:
     )
 
 
-def review_overdue(goal: TreatmentGoal, today: dt.date) -> bool:
-    """An active goal whose plan review is older than the alert rule's interval."""
-    return goal.status == TreatmentGoal.Status.ACTIVE and goal.review_date < today - dt.timedelta(
-        days=PLAN_REVIEW_DAYS
-    )
-
-
 def clinical_record_section(
     request: HttpRequest,
     patient: Patient,
@@ -224,9 +216,9 @@ def clinical_record_section(
             form = None if stopped or not writable else MedicationStopForm(medication=medication)
             row = MedicationRow(medication, form)
             (record.stopped_medications if stopped else record.current_medications).append(row)
-        goals = clinical_records_visible_to(user, TreatmentGoal).filter(case=case)
+        goals = with_review_due(clinical_records_visible_to(user, TreatmentGoal).filter(case=case), today)
         record.goals = [
-            GoalRow(goal, review_overdue(goal, today), GoalUpdateForm(goal=goal) if writable else None)
+            GoalRow(goal, goal.review_due, GoalUpdateForm(goal=goal) if writable else None)
             for goal in goals.order_by("created_at")
         ]
     if writable:

@@ -703,11 +703,25 @@ def test_a_plan_last_reviewed_over_90_days_ago_is_overdue(clinician, reviewed_da
     assert alerts(case) == ([("plan_review_overdue", "warning", "open")] if fires else [])
 
 
-def test_the_latest_review_of_any_goal_counts(clinician):
+def test_an_active_goal_due_is_overdue_whatever_another_goals_review(clinician):
+    """The chart's rule (cases.plan_review): a goal met 20 days ago does not stand in for an active goal whose
+    review is 110 days old (the chart flags that goal; the alert agrees)."""
     case = treated(120, clinician)
     attended_days_ago(case, 2)
     TreatmentGoalFactory(case=case, review_date=timezone.localdate() - dt.timedelta(days=110))
     TreatmentGoalFactory(case=case, review_date=timezone.localdate() - dt.timedelta(days=20), status="met")
+
+    alerts_raise_periodic()
+
+    assert kinds(case) == {"plan_review_overdue"}
+    assert "1 active goal due" in Alert.objects.get(case=case).message
+
+
+def test_met_goals_are_not_reviewed_again(clinician):
+    case = treated(120, clinician)
+    attended_days_ago(case, 2)
+    TreatmentGoalFactory(case=case, review_date=timezone.localdate() - dt.timedelta(days=200), status="met")
+    TreatmentGoalFactory(case=case, review_date=timezone.localdate() - dt.timedelta(days=10))
 
     alerts_raise_periodic()
 
