@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench bench-reports bench-release bench-audit race lint typecheck security check-migrations compose-check clean
+.PHONY: install demo test fuzz bench bench-reports bench-release bench-audit bench-audit-patients race lint typecheck security check-migrations compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -77,6 +77,11 @@ bench-release: $(STAMP)
 ## bench-audit: audit appends per second with 1 and 8 concurrent writers (PostgreSQL, BENCH_AUDIT_DATABASE_URL)
 bench-audit: $(STAMP)
 	$(BIN)/python scripts/bench_audit.py
+
+## bench-audit-patients: "who saw this patient" (audit-events/?patient=) at 10 million events, built once by SQL
+## (PostgreSQL, BENCH_AUDIT_PATIENTS_DATABASE_URL, BENCH_AUDIT_EVENTS); aim under 100 ms
+bench-audit-patients: $(STAMP)
+	$(BIN)/python scripts/bench_audit_patients.py
 
 ## race: every pair of writes on one case fired at once, 1,008 races (PostgreSQL, RACE_DATABASE_URL; RACE_ROUNDS)
 race: $(STAMP)

@@ -24,7 +24,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, F, Func, Min, Q, Value
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -144,11 +146,34 @@ def audit_record(
     return event
 
 
+class ListedPatient(Func):
+    """PostgreSQL: `patients_seen` names the patient, as a test on the list of its ids,
+    `string_to_array(patients_seen, ' ') @> ARRAY[id]`, which the GIN index `audit_patients_seen_idx` (on that
+    expression; clinic/migrations/0008) answers without reading every event. Elsewhere a substring test (SQLite:
+    the development database, one clinic's size)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(F("patients_seen"), Value(patient_id))
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        seen, patient = self.get_source_expressions()
+        seen_sql, seen_params = compiler.compile(seen)
+        patient_sql, patient_params = compiler.compile(patient)
+        params = [*seen_params, *patient_params]
+        if connection.vendor == "postgresql":
+            return f"string_to_array({seen_sql}, ' ') @> ARRAY[{patient_sql}]::text[]", params
+        return f"INSTR({seen_sql}, {patient_sql}) > 0", params
+
+
 def touching_patient(patient_id: uuid.UUID | str) -> Q:
-    """Events about one patient: those naming it, and lists that showed it (`patients_seen`, written above as
-    space-separated ids; a UUID's text never occurs inside another's)."""
+    """Events about one patient: those naming it (`audit_patient_time_idx`), and lists that showed it
+    (`patients_seen`, written above as space-separated ids; `ListedPatient`)."""
     patient_id = uuid.UUID(str(patient_id))
-    return Q(patient_id=patient_id) | Q(patients_seen__contains=str(patient_id))
+    return Q(patient_id=patient_id) | Q(ListedPatient(str(patient_id)))
 
 
 # --- Merkle tree head (RFC 6962 section 2.1) ---------------------------------------------------------------------
