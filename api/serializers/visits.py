@@ -104,12 +104,24 @@ class VisitWriteSerializer(StrictModelSerializer):
         required=False,
         allow_blank=True,
         write_only=True,
-        help_text="Why attendance is corrected (required for a correction).",
+        help_text="Why attendance is corrected, or the visit moved (required for either).",
+    )
+    confirm_conflicts = serializers.BooleanField(
+        required=False,
+        write_only=True,
+        help_text="Book (or move) even over the overlapping visits a 409 `scheduling_conflict` listed.",
     )
 
     class Meta:
         model = Visit
-        fields = ("case", *SCHEDULING_FIELDS, "status", "reason", *Visit.CLINICAL_FIELDS)
+        fields = (
+            "case",
+            *SCHEDULING_FIELDS,
+            "status",
+            "reason",
+            "confirm_conflicts",
+            *Visit.CLINICAL_FIELDS,
+        )
         extra_kwargs = {
             "duration_minutes": {"min_value": 5, "max_value": 480},
             "craving": {"min_value": 0, "max_value": 10},
@@ -144,3 +156,19 @@ class AttendanceRequestSerializer(StrictSerializer):
         allow_blank=True,
         help_text="Required when the visit's attendance was already recorded (a correction).",
     )
+
+
+class RescheduleRequestSerializer(StrictSerializer):
+    scheduled_at = serializers.DateTimeField()
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
+    clinician = serializers.PrimaryKeyRelatedField(queryset=clinical_staff(), required=False)
+    reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why the visit moves.")
+    confirm_conflicts = serializers.BooleanField(required=False, default=False)
+
+
+class SchedulingConflictSerializer(serializers.Serializer):
+    """The 409 of a booking or move that overlaps other visits (sent again with `confirm_conflicts: true`)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    conflicts = serializers.ListField(child=serializers.DictField())

@@ -17,6 +17,8 @@ from api.serializers.visits import (
     AddendumRequestSerializer,
     AddendumSerializer,
     AttendanceRequestSerializer,
+    RescheduleRequestSerializer,
+    SchedulingConflictSerializer,
     VisitSerializer,
     VisitWriteSerializer,
 )
@@ -25,6 +27,7 @@ from cases.selectors import visits_visible_to
 from cases.services.visits import (
     visit_add_addendum,
     visit_record_attendance,
+    visit_reschedule,
     visit_schedule,
     visit_sign,
     visit_update,
@@ -32,6 +35,9 @@ from cases.services.visits import (
 from clinic.policy import Capability, may
 
 _SIGNED = "The note is signed (locked); corrections are addenda."
+_OVERLAP = (
+    "Overlaps other visits of the patient or the clinician (`conflicts`); send `confirm_conflicts: true`."
+)
 _ATTENDANCE = (
     "An attendance rule refused it now; `code` names it: `check_in_not_visit_day`, `no_show_before_start`, "
     "`correction_day_passed`, `note_signed`."
@@ -39,7 +45,10 @@ _ATTENDANCE = (
 
 
 @extend_schema_view(
-    create=extend_schema(request=VisitWriteSerializer, responses={201: VisitSerializer}),
+    create=extend_schema(
+        request=VisitWriteSerializer,
+        responses={201: VisitSerializer, 409: OpenApiResponse(SchedulingConflictSerializer, _OVERLAP)},
+    ),
     partial_update=extend_schema(
         request=VisitWriteSerializer,
         responses={200: VisitSerializer, 409: OpenApiResponse(ErrorSerializer, _SIGNED)},
@@ -64,6 +73,7 @@ class VisitViewSet(
         "sign": Capability.WRITE_NOTES,
         "addenda": Capability.WRITE_NOTES,
         "attendance": Capability.SCHEDULE_VISITS,
+        "reschedule": Capability.SCHEDULE_VISITS,
     }
     # Front desk sees the schedule; the note and vitals only where the user may read them (`clinical_visible`).
     audited = AuditedResource(
@@ -82,17 +92,21 @@ class VisitViewSet(
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = VisitWriteSerializer(
-            data=request.data, writable=("case", *SCHEDULING_FIELDS), context=self.get_serializer_context()
+            data=request.data,
+            writable=("case", *SCHEDULING_FIELDS, "confirm_conflicts"),
+            context=self.get_serializer_context(),
         )
         serializer.is_valid(raise_exception=True)
-        visit = visit_schedule(actor=acting_user(request), **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data.pop("reason", None)
+        visit = visit_schedule(actor=acting_user(request), **data)
         return Response(self._read(visit), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Schedulers change time, type, clinician and attendance; clinicians also write the note and vitals."""
         user = acting_user(request)
         visit = self.get_object()
-        writable: tuple[str, ...] = (*SCHEDULING_FIELDS, "status", "reason")
+        writable: tuple[str, ...] = (*SCHEDULING_FIELDS, "status", "reason", "confirm_conflicts")
         if may(user, Capability.WRITE_NOTES, visit.case.patient):
             writable = (*writable, *Visit.CLINICAL_FIELDS)
         serializer = VisitWriteSerializer(
@@ -101,7 +115,8 @@ class VisitViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         reason = data.pop("reason", "")
-        visit_update(visit=visit, actor=user, data=data, reason=reason)
+        confirm = data.pop("confirm_conflicts", False)
+        visit_update(visit=visit, actor=user, data=data, reason=reason, confirm_conflicts=confirm)
         return Response(self._read(visit))
 
     @extend_schema(
@@ -139,3 +154,20 @@ class VisitViewSet(
             visit=visit, actor=acting_user(request), text=serializer.validated_data["text"]
         )
         return Response(AddendumSerializer(addendum).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=RescheduleRequestSerializer,
+        responses={
+            200: VisitSerializer,
+            409: OpenApiResponse(SchedulingConflictSerializer, _OVERLAP + " Or the visit is not scheduled."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request: Request, pk: str | None = None) -> Response:
+        """Move a scheduled visit to a new time (`scheduled_at`, optionally `duration_minutes` and `clinician`) with
+        a `reason`: the same visit, its move kept in its `history`; not a cancellation."""
+        visit = self.get_object()
+        serializer = RescheduleRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        visit_reschedule(visit=visit, actor=acting_user(request), **serializer.validated_data)
+        return Response(self._read(visit))

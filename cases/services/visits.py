@@ -9,6 +9,14 @@ Attendance rules (issue 15; days are clinic days, America/Chicago), each refused
   `attendance_correction`;
 - `note_signed`: nothing changes once the visit's note is signed.
 Each recorded or corrected status is a `VisitEvent` row: the visit's history.
+
+Scheduling: a booking, or a move (a new time, length or clinician), that overlaps another scheduled or attended
+visit of the same patient or the same clinician is refused as a `SchedulingConflict` (409 `scheduling_conflict`,
+with the visits it meets) unless `confirm_conflicts`. The patient's row and the clinicians' rows are locked first
+(lock order: patient, clinicians by id, then the visit), so two bookings at once see each other. A move to a new
+time (`visit_reschedule`, or `scheduled_at` in an update) keeps the visit, needs a reason
+(`reschedule_reason_required`), only of a visit still scheduled (`visit_not_scheduled`), and is a `VisitEvent`
+(`reschedule`: old and new time, who, why) audited as an `update` with the same detail.
 """
 
 import datetime as dt
@@ -16,11 +24,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from cases.errors import AttendanceRefused, NoteLocked, ValidationFailed
-from cases.models import DEFAULT_DURATIONS, Case, Visit, VisitAddendum, VisitEvent
-from cases.models.visits import VisitEventKind
+from cases.errors import AttendanceRefused, Conflict, NoteLocked, SchedulingConflict, ValidationFailed
+from cases.models import DEFAULT_DURATIONS, Case, Patient, Visit, VisitAddendum, VisitEvent
+from cases.models.visits import VisitEventKind, VisitStatus
 from cases.services.alerts import alerts_check, alerts_check_attendance
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
@@ -29,7 +38,12 @@ from clinic.models import AuditAction, User
 from clinic.roles import Role
 
 SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
+MOVE_FIELDS = ("clinician", "scheduled_at", "duration_minutes")  # what makes a visit meet others
 REASON_MAX_LENGTH = 500
+LONGEST_VISIT = dt.timedelta(
+    minutes=480
+)  # the duration's upper bound: how far back an overlapping visit starts
+OCCUPYING = (VisitStatus.SCHEDULED, VisitStatus.ATTENDED)  # a cancelled or missed visit frees its time
 NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
 CLINICAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
 
@@ -99,8 +113,10 @@ def visit_schedule(
     visit_type: str,
     scheduled_at: dt.datetime,
     duration_minutes: int | None = None,
+    confirm_conflicts: bool = False,
 ) -> Visit:
-    """Book a visit. Without a duration, the visit type's usual one (`DEFAULT_DURATIONS`)."""
+    """Book a visit. Without a duration, the visit type's usual one (`DEFAULT_DURATIONS`). An overlap with the
+    patient's or the clinician's other visits is refused (`SchedulingConflict`) unless `confirm_conflicts`."""
     if not case.is_open:
         raise ValidationFailed("Visits can only be scheduled on an open case.", field="case")
     _check_clinician(clinician)
@@ -117,15 +133,119 @@ def visit_schedule(
     )
     full_clean_or_raise(visit, exclude=["case", "clinician", "signed_by", "created_by"])
     with transaction.atomic():
+        _lock_calendars(case.patient_id, [clinician.pk])
+        if not confirm_conflicts:
+            _refuse_conflicts(visit, patient_id=case.patient_id)
         visit.save(force_insert=True)
         _audit(visit, actor, "create", "visit_schedule")
     return visit
 
 
-def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any], reason: str = "") -> Visit:
+def visit_reschedule(
+    *,
+    visit: Visit,
+    actor: User | None,
+    scheduled_at: dt.datetime,
+    reason: str,
+    duration_minutes: int | None = None,
+    clinician: User | None = None,
+    confirm_conflicts: bool = False,
+) -> Visit:
+    """Move a scheduled visit to a new time (and length or clinician): the same visit, its move recorded."""
+    data: dict[str, Any] = {"scheduled_at": scheduled_at}
+    if duration_minutes is not None:
+        data["duration_minutes"] = duration_minutes
+    if clinician is not None:
+        data["clinician"] = clinician
+    return visit_update(
+        visit=visit, actor=actor, data=data, reason=reason, confirm_conflicts=confirm_conflicts
+    )
+
+
+def visit_conflicts(
+    *, patient_id: Any, clinician_id: Any, start: dt.datetime, minutes: int, exclude: Any = None
+) -> list[Visit]:
+    """The scheduled or attended visits of the patient or the clinician whose time overlaps [start, start +
+    minutes), by time. Touching end to start is no overlap."""
+    end = start + dt.timedelta(minutes=minutes)
+    candidates = (
+        Visit.objects.filter(
+            status__in=OCCUPYING, scheduled_at__lt=end, scheduled_at__gt=start - LONGEST_VISIT
+        )
+        .filter(Q(case__patient_id=patient_id) | Q(clinician_id=clinician_id))
+        .exclude(pk=exclude)
+        .select_related("case", "clinician")
+        .order_by("scheduled_at", "id")
+    )
+    return [v for v in candidates if v.scheduled_at + dt.timedelta(minutes=v.duration_minutes) > start]
+
+
+def _lock_calendars(patient_id: Any, clinician_ids: list[Any]) -> None:
+    """Serialise bookings that could meet: the patient's row, then the clinicians' rows by id."""
+    Patient.objects.select_for_update(no_key=True).filter(pk=patient_id).values_list("pk").first()
+    list(
+        User.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(set(clinician_ids), key=str))
+        .order_by("pk")
+        .values_list("pk")
+    )
+
+
+def _refuse_conflicts(visit: Visit, *, patient_id: Any) -> None:
+    clashes = visit_conflicts(
+        patient_id=patient_id,
+        clinician_id=visit.clinician_id,
+        start=visit.scheduled_at,
+        minutes=visit.duration_minutes,
+        exclude=visit.pk if not visit._state.adding else None,
+    )
+    if not clashes:
+        return
+    rows = []
+    for other in clashes:
+        same_patient = other.case.patient_id == patient_id
+        rows.append(
+            {
+                "id": str(other.pk),
+                "scheduled_at": other.scheduled_at.isoformat(),
+                "duration_minutes": other.duration_minutes,
+                "visit_type": other.visit_type,
+                "status": other.status,
+                "clinician": str(other.clinician_id),
+                "clinician_name": str(other.clinician),
+                # Another patient of the clinician is not named: the booker may not be allowed to know them.
+                "patient": str(patient_id) if same_patient else None,
+                "same_patient": same_patient,
+                "same_clinician": other.clinician_id == visit.clinician_id,
+            }
+        )
+    who = " and ".join(
+        part
+        for part, hit in (
+            ("the patient", any(r["same_patient"] for r in rows)),
+            ("the clinician", any(r["same_clinician"] for r in rows)),
+        )
+        if hit
+    )
+    raise SchedulingConflict(
+        f"This time overlaps {len(rows)} other visit{'s' if len(rows) > 1 else ''} of {who}. "
+        "Choose another time, or book anyway.",
+        conflicts=rows,
+    )
+
+
+def visit_update(
+    *,
+    visit: Visit,
+    actor: User | None,
+    data: Mapping[str, Any],
+    reason: str = "",
+    confirm_conflicts: bool = False,
+) -> Visit:
     """Change scheduling details, attendance and the clinical note. A signed visit is locked (`NoteLocked`).
 
-    A change of `status` follows the attendance rules (module docstring; `reason` is the correction's). Clinical
+    A change of `status` follows the attendance rules, a new time is a move (module docstring; `reason` is the
+    correction's or the move's; `confirm_conflicts` books over an overlap). Clinical
     fields can only be written on an attended visit (the same update may mark it attended), and an attended visit
     with a note cannot be turned back into a no-show or cancellation.
     """
@@ -143,6 +263,10 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any], r
     if "scheduled_at" in fields:
         _check_aware(fields["scheduled_at"])
     with transaction.atomic():
+        moves = any(name in fields for name in MOVE_FIELDS)
+        if moves:
+            clinician_ids = [visit.clinician_id, *([fields["clinician"].pk] if "clinician" in fields else [])]
+            _lock_calendars(visit.case.patient_id, clinician_ids)
         current = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
         if current.is_signed:
             raise NoteLocked(
@@ -171,15 +295,19 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any], r
             raise ValidationFailed(
                 "A visit cannot be scheduled before the case opened.", field="scheduled_at"
             )
+        move = _move(recorded, current, fields, reason=reason)
         _check_blood_pressure(current)
         full_clean_or_raise(current, exclude=["case", "signed_by", "created_by"])
+        if moves and current.status == Visit.Status.SCHEDULED and not confirm_conflicts:
+            _refuse_conflicts(current, patient_id=current.case.patient_id)
         current.save(update_fields=[*fields, "updated_at"])
         category = (
             "clinical_note" if any(name in Visit.CLINICAL_FIELDS for name in fields) else "visit_schedule"
         )
-        if attendance is not None:
-            attendance.by = actor
-            attendance.save(force_insert=True)
+        for event in (attendance, move):
+            if event is not None:
+                event.by = actor
+                event.save(force_insert=True)
         if attendance is not None and attendance.kind == VisitEvent.Kind.CORRECTION:
             _audit(
                 current,
@@ -192,6 +320,18 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any], r
             )
             if set(fields) - {"status"}:
                 _audit(current, actor, "update", category, fields=sorted(set(fields) - {"status"}))
+        elif move is not None:
+            _audit(
+                current,
+                actor,
+                "update",
+                category,
+                fields=sorted(fields),
+                kind="reschedule",
+                from_scheduled_at=timezone.localtime(recorded.scheduled_at).isoformat(),
+                to_scheduled_at=timezone.localtime(current.scheduled_at).isoformat(),
+                reason=move.reason,
+            )
         else:
             _audit(current, actor, "update", category, fields=sorted(fields))
         alerts_check(current, actor=actor, changed=fields)
@@ -200,6 +340,30 @@ def visit_update(*, visit: Visit, actor: User | None, data: Mapping[str, Any], r
     for name in [*fields, "updated_at"]:
         setattr(visit, name, getattr(current, name))
     return visit
+
+
+def _move(recorded: Visit, current: Visit, fields: Mapping[str, Any], *, reason: str) -> VisitEvent | None:
+    """The history row for a new time, or the rule that refuses it (module docstring)."""
+    if "scheduled_at" not in fields or fields["scheduled_at"] == recorded.scheduled_at:
+        return None
+    if recorded.status != Visit.Status.SCHEDULED:
+        raise Conflict(
+            f"Only a scheduled visit can be moved; this one is {recorded.get_status_display().lower()}.",
+            field="scheduled_at",
+            code="visit_not_scheduled",
+        )
+    reason = clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH)
+    if not reason:
+        raise ValidationFailed(
+            "Give the reason for the move.", field="reason", code="reschedule_reason_required"
+        )
+    return VisitEvent(
+        visit=recorded,
+        kind=VisitEvent.Kind.RESCHEDULE,
+        from_scheduled_at=recorded.scheduled_at,
+        to_scheduled_at=current.scheduled_at,
+        reason=reason,
+    )
 
 
 def visit_record_attendance(*, visit: Visit, actor: User | None, status: str, reason: str = "") -> Visit:

@@ -209,6 +209,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     links = [("home", "Dashboard")]
     if has_capability(user, Capability.READ_DEMOGRAPHICS):
         links.append(("patients", "Patients"))
+    if has_capability(user, Capability.SCHEDULE_VISITS):
+        links.append(("schedule", "Schedule"))
     if has_capability(user, Capability.REPORTS):
         links.append(("reports", "Reports"))
     if has_capability(user, Capability.AUDIT_LOG):

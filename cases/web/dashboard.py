@@ -21,13 +21,14 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import Conflict, DomainError
 from cases.models import Alert, BreakGlassGrant, Case, Draft, DuplicateReview, Visit, VisitEvent
 from cases.selectors import (
     break_glass_activity,
+    clinical_staff,
     duplicate_reviews_visible_to,
     visits_visible_to,
     worklist_for,
@@ -71,6 +72,13 @@ class DayForm(forms.Form):
         label="Day",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    clinician = forms.ModelChoiceField(
+        label="Clinician",
+        required=False,
+        empty_label="All clinicians",
+        queryset=clinical_staff().order_by("last_name", "first_name", "username"),
     )
 
     def clean_day(self) -> dt.date | None:
@@ -117,14 +125,21 @@ class Shown:
 # --- The dashboard --------------------------------------------------------------------------------------------
 
 
-def chosen_day(request: HttpRequest) -> dt.date:
-    """`?day=YYYY-MM-DD` (clinic-local), or today; a day that is not one is said so, and today is shown."""
+def chosen_day(request: HttpRequest) -> tuple[dt.date, User | None]:
+    """`?day=YYYY-MM-DD` (clinic-local), or today, and `?clinician=<id>` (the clinic schedule's filter); what is
+    not one is said so, and today's whole schedule is shown."""
     form = DayForm(request.GET)
     if not form.is_valid():
-        messages.warning(request, f"{form.errors['day'][0]} Showing today's schedule.")
-        return timezone.localdate()
+        first = next(iter(form.errors.values()))[0]
+        messages.warning(request, f"{first} Showing today's schedule.")
+        return timezone.localdate(), None
     day: dt.date | None = form.cleaned_data["day"]
-    return day or timezone.localdate()
+    return day or timezone.localdate(), form.cleaned_data["clinician"]
+
+
+def day_link(day: dt.date, clinician: User | None) -> str:
+    query = {"day": day.isoformat(), **({"clinician": str(clinician.pk)} if clinician else {})}
+    return "?" + urlencode(query)
 
 
 def visits_on(user: User, day: dt.date) -> QuerySet[Visit]:
@@ -193,11 +208,14 @@ def my_visits_section(user: User, day: dt.date, shown: Shown) -> dict[str, Any] 
     return {"visits": rows}
 
 
-def schedule_section(user: User, day: dt.date, shown: Shown) -> dict[str, Any] | None:
-    """The whole clinic's visits on the day, for those who schedule for every patient."""
+def schedule_section(
+    user: User, day: dt.date, shown: Shown, clinician: User | None = None
+) -> dict[str, Any] | None:
+    """The whole clinic's visits on the day (or one clinician's), for those who schedule for every patient."""
     if scope(user, Capability.SCHEDULE_VISITS) is not Scope.ALL:
         return None
-    rows = with_attendance_controls(visits_on(user, day))
+    visits = visits_on(user, day)
+    rows = with_attendance_controls(visits.filter(clinician=clinician) if clinician else visits)
     shown.add(AuditDataCategory.VISIT_SCHEDULE, (visit.case.patient_id for visit in rows))
     return {"visits": rows}
 
@@ -302,13 +320,13 @@ def administration_section(user: User, day: dt.date) -> dict[str, Any] | None:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    day = chosen_day(request)
+    day, clinician = chosen_day(request)
     shown = Shown()
     sections = {
         "drafts": drafts_section(user, shown),
         "worklist": worklist_section(user, shown),
         "my_visits": my_visits_section(user, day, shown),
-        "schedule": schedule_section(user, day, shown),
+        "schedule": schedule_section(user, day, shown, clinician),
         "caseload": caseload_section(user),
         "unassigned": unassigned_section(user, shown),
         "break_glass": break_glass_section(user, shown),
@@ -329,7 +347,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "roles": sorted(user.roles),
         "day": day,
         "is_today": day == timezone.localdate(),
-        "day_form": DayForm(initial={"day": day}),
+        "day_form": DayForm(initial={"day": day, "clinician": clinician}),
+        "clinician": clinician,
+        "previous_day_url": day_link(day - dt.timedelta(days=1), clinician),
+        "next_day_url": day_link(day + dt.timedelta(days=1), clinician),
         "next": request.get_full_path(),
     }
     return render(request, TEMPLATE, context)

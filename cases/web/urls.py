@@ -11,6 +11,7 @@ from cases.web import (
     patients,
     release,
     reports,
+    schedule,
     visits,
 )
 
@@ -19,6 +20,7 @@ urlpatterns = [
     *patients.urlpatterns,
     *chart.urlpatterns,
     *visits.urlpatterns,
+    *schedule.urlpatterns,
     *assessments.urlpatterns,
     *clinical_events.urlpatterns,
     *clinical_record.urlpatterns,

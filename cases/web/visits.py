@@ -21,15 +21,22 @@ from django.urls import path, reverse
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases.errors import Conflict, DomainError
+from cases.errors import Conflict, DomainError, SchedulingConflict
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Case, Draft, Patient, Visit, VisitAddendum, VisitEvent
 from cases.services.drafts import draft_discard, drafts_restore_for_patient
-from cases.services.visits import NOTE_FIELDS, visit_add_addendum, visit_schedule, visit_sign, visit_update
+from cases.services.visits import (
+    NOTE_FIELDS,
+    visit_add_addendum,
+    visit_reschedule,
+    visit_schedule,
+    visit_sign,
+    visit_update,
+)
 from cases.web.access import add_domain_errors, audit_page_read, case_or_404, in_scope_or_404, page
 from cases.web.dashboard import with_attendance_controls
 from cases.web.drafts import discarded, draft_notice, restore_into, saved
-from cases.web.visits_forms import NoteForm, ScheduleForm
+from cases.web.visits_forms import NoteForm, RescheduleForm, ScheduleForm
 from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import Capability, may, may_read_clinical, visits_in_scope
 
@@ -164,6 +171,15 @@ def visits_section(request: HttpRequest, patient: Patient, case: Case | None) ->
     }
 
 
+def conflicts_context(error: SchedulingConflict) -> dict[str, Any]:
+    """The overlap warning's context: the service's list, each with its start as a clinic-time datetime."""
+    rows = [
+        {**c, "at": timezone.localtime(dt.datetime.fromisoformat(str(c["scheduled_at"])))}
+        for c in error.conflicts
+    ]
+    return {"conflicts": rows, "conflicts_message": error.message}
+
+
 def _one_visit(
     request: HttpRequest, visit: Visit, *, status: int = 200, audit: bool = True, **extra: Any
 ) -> HttpResponse:
@@ -220,6 +236,7 @@ def schedule(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     action = AuditAction.CREATE if posted else AuditAction.VIEW
     case = case_or_404(request, case_id, Capability.SCHEDULE_VISITS, action=action)
     form = ScheduleForm(request.POST if posted else None, case=case)
+    warning: dict[str, Any] = {}
     if posted and form.is_valid():
         try:
             visit = visit_schedule(
@@ -229,7 +246,10 @@ def schedule(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 visit_type=form.cleaned_data["visit_type"],
                 scheduled_at=form.scheduled_at(),
                 duration_minutes=form.cleaned_data["duration_minutes"],
+                confirm_conflicts=form.cleaned_data["confirm_conflicts"],
             )
+        except SchedulingConflict as error:
+            warning = conflicts_context(error)
         except DomainError as error:
             add_domain_errors(
                 form, renamed(error, lambda field: "date" if field == "scheduled_at" else field)
@@ -247,8 +267,70 @@ def schedule(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         patient_id=case.patient_id,
         data_category=AuditDataCategory.VISIT_SCHEDULE,
     )
-    context = {"patient": case.patient, "case": case, "form": form, "chart_url": chart_url(case.patient_id)}
-    return render(request, "cases/web/visits/schedule.html", context, status=400 if posted else 200)
+    context = {
+        "patient": case.patient,
+        "case": case,
+        "form": form,
+        "chart_url": chart_url(case.patient_id),
+        **warning,
+    }
+    status = 409 if warning else 400 if posted else 200
+    return render(request, "cases/web/visits/schedule.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@page(Capability.SCHEDULE_VISITS)
+def reschedule(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """Move a scheduled visit to a new date and time, with a reason: the same visit, its move in its history (the
+    service refuses a visit no longer scheduled, a missing reason, and warns of overlaps)."""
+    posted = request.method == "POST"
+    visit = _visit_or_404(
+        request,
+        visit_id,
+        Capability.SCHEDULE_VISITS,
+        action=AuditAction.UPDATE if posted else AuditAction.VIEW,
+    )
+    form = RescheduleForm(request.POST if posted else None, visit=visit)
+    warning: dict[str, Any] = {}
+    status = 200
+    if posted and form.is_valid():
+        try:
+            visit_reschedule(
+                visit=visit,
+                actor=request.user,  # type: ignore[arg-type]
+                scheduled_at=form.scheduled_at(),
+                duration_minutes=form.cleaned_data["duration_minutes"],
+                reason=form.cleaned_data["reason"],
+                confirm_conflicts=form.cleaned_data["confirm_conflicts"],
+            )
+        except SchedulingConflict as error:
+            warning, status = conflicts_context(error), 409
+        except DomainError as error:
+            add_domain_errors(
+                form, renamed(error, lambda field: "date" if field == "scheduled_at" else field)
+            )
+            status = 409 if isinstance(error, Conflict) else 400
+        else:
+            messages.success(request, f"Visit moved to {local(visit.scheduled_at)}.")
+            return redirect(f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}")
+    elif posted:
+        status = 400
+    audit_page_read(
+        request,
+        action=AuditAction.VIEW,
+        object_type="visit",
+        object_id=visit.pk,
+        patient_id=visit.case.patient_id,
+        data_category=AuditDataCategory.VISIT_SCHEDULE,
+    )
+    context = {
+        "patient": visit.case.patient,
+        "visit": visit,
+        "form": form,
+        "chart_url": chart_url(visit.case.patient_id),
+        **warning,
+    }
+    return render(request, "cases/web/visits/reschedule.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -380,6 +462,7 @@ def addendum_draft_discard(request: HttpRequest, visit_id: uuid.UUID) -> HttpRes
 urlpatterns = [
     path("cases/<uuid:case_id>/visits/new/", schedule, name="visit-schedule"),
     path("visits/<uuid:visit_id>/note/", note, name="visit-note"),
+    path("visits/<uuid:visit_id>/reschedule/", reschedule, name="visit-reschedule-page"),
     path("visits/<uuid:visit_id>/note/draft/", note_draft, name="visit-note-draft"),
     path("visits/<uuid:visit_id>/note/draft/discard/", note_draft_discard, name="visit-note-draft-discard"),
     path("visits/<uuid:visit_id>/sign/", sign, name="visit-note-sign"),

@@ -44,12 +44,49 @@ class ScheduleForm(forms.Form):
         label="Clinician", queryset=clinical_staff().order_by("last_name", "first_name", "username")
     )
 
+    # Sent only by the "Book anyway" button shown with an overlap's warning (never rendered as an input).
+    confirm_conflicts = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["clinician"].initial = case.primary_clinician_id
 
     def scheduled_at(self) -> dt.datetime:
         """The chosen date and time, read in the clinic's time zone (the active one)."""
+        return timezone.make_aware(dt.datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"]))
+
+
+class RescheduleForm(forms.Form):
+    """A scheduled visit's new date and time (clinic time), its length, and why it moves."""
+
+    date = forms.DateField(
+        label="New date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    time = forms.TimeField(
+        label="New time",
+        help_text="Clinic time (Central).",
+        widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
+    )
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)", widget=_bounded("duration_minutes", step=5)
+    )
+    reason = forms.CharField(
+        label="Reason for the move",
+        max_length=500,
+        help_text="Kept in the visit's history and the audit log.",
+    )
+    confirm_conflicts = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, visit: Visit, **kwargs: Any) -> None:
+        local = timezone.localtime(visit.scheduled_at)
+        kwargs["initial"] = {
+            "date": local.date(),
+            "time": local.time(),
+            "duration_minutes": visit.duration_minutes,
+        }
+        super().__init__(*args, **kwargs)
+
+    def scheduled_at(self) -> dt.datetime:
         return timezone.make_aware(dt.datetime.combine(self.cleaned_data["date"], self.cleaned_data["time"]))
 
 

@@ -33,6 +33,8 @@ ENDPOINTS = {
     "/visits/{id}/": {"get", "patch"},
     "/visits/{id}/sign/": {"post"},
     "/visits/{id}/addenda/": {"post"},
+    "/visits/{id}/attendance/": {"post"},
+    "/visits/{id}/reschedule/": {"post"},
     "/staff/": {"get"},
     "/staff/{id}/": {"get"},
     "/instruments/": {"get"},
@@ -94,7 +96,10 @@ CONFLICTS = {
     ("/patients/", "post"),  # possible duplicates
     ("/cases/", "post"),  # the patient already has an open case
     ("/cases/{id}/transition/", "post"),  # someone else changed the case first
+    ("/visits/", "post"),  # overlaps other visits (issue 15)
     ("/visits/{id}/", "patch"),  # the note is signed
+    ("/visits/{id}/attendance/", "post"),  # an attendance rule refuses it now
+    ("/visits/{id}/reschedule/", "post"),  # overlaps, or the visit is no longer scheduled
     ("/visits/{id}/sign/", "post"),  # already signed
     ("/alerts/{id}/acknowledge/", "post"),  # already acknowledged or resolved
     ("/alerts/{id}/resolve/", "post"),  # already resolved

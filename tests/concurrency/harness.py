@@ -66,6 +66,7 @@ def _visit_create(world: World, n: int) -> Request:
     return "post", f"{V1}/visits/", {
         "case": str(world.case.pk), "clinician": str(world.clinician.pk), "visit_type": "individual_counseling",
         "scheduled_at": (timezone.localtime() + dt.timedelta(days=1, minutes=n)).isoformat(),
+        "confirm_conflicts": True,  # minutes apart, they overlap: booked anyway, so that the inserts race
     }  # fmt: skip
 
 

@@ -45,11 +45,12 @@ HEADING_ID = {
 # shown, and the audit append when a patient was shown. Front desk: the schedule. Clinician: worklist (+ the count
 # of the rest), own visits, stage counts. Supervisor: those, the clinic's schedule, unassigned cases (+ count),
 # grants (+ count) and their activity. Administrator: three counts, no audit (no patient shown). Each schedule's
-# visits bring their attendance history in one query (whether a correction is offered).
+# visits bring their attendance history in one query (whether a correction is offered); the clinic schedule's
+# clinician filter lists the clinicians (two queries: the users, their groups).
 MAX_QUERIES = {
-    Role.FRONT_DESK: 5 + AUDIT_APPEND_QUERIES,
+    Role.FRONT_DESK: 7 + AUDIT_APPEND_QUERIES,
     Role.CLINICIAN: 10 + AUDIT_APPEND_QUERIES,  # the worklist's evidence is one query, the unsaved drafts one
-    Role.SUPERVISOR: 17 + AUDIT_APPEND_QUERIES,
+    Role.SUPERVISOR: 19 + AUDIT_APPEND_QUERIES,
     Role.ADMINISTRATOR: 6,
 }
 
