@@ -17,6 +17,7 @@ from cases.models import (
     Assessment,
     CareTeamMember,
     Case,
+    ClinicalEvent,
     DrugScreen,
     LiverPanel,
     Medication,
@@ -176,6 +177,7 @@ class DemoRows:
     medications: list[Medication] = field(default_factory=list)
     drug_screens: list[DrugScreen] = field(default_factory=list)
     liver_panels: list[LiverPanel] = field(default_factory=list)
+    clinical_events: list[ClinicalEvent] = field(default_factory=list)
     # Not rows: the recent records whose alert rules the command runs once the rows are written.
     alert_checks: list["AlertCheck"] = field(default_factory=list)
 
@@ -193,6 +195,7 @@ class DemoRows:
             (Medication, self.medications),
             (DrugScreen, self.drug_screens),
             (LiverPanel, self.liver_panels),
+            (ClinicalEvent, self.clinical_events),
         ]
 
 
@@ -201,7 +204,7 @@ class AlertCheck:
     """A recent record to run the alert rules on, at the moment it was saved (the alert's raise time)."""
 
     at: dt.datetime
-    record: Assessment | Visit | DrugScreen | LiverPanel
+    record: Assessment | Visit | DrugScreen | LiverPanel | ClinicalEvent
     case: Case
     clinician: User  # the case's primary clinician, who settles its alerts
     attendance: bool = False  # a no-show: the attendance rule, not the record rules
@@ -594,6 +597,7 @@ class CaseHistory:
         self._medications()
         self._labs(planned, visits)
         self._plan_goals(planned, visits)
+        self._rare_events(planned, visits)
         self._queue_alert_checks(
             visits, rows.assessments[first[0] :], rows.drug_screens[first[1] :], rows.liver_panels[first[2] :]
         )
@@ -1013,7 +1017,10 @@ class CaseHistory:
             ):
                 # Observed withdrawal fades over the first weeks; a return to treatment starts lower.
                 start = self.cows_intensity * (0.8 if phase in ("relapse", "late") else 1.0)
-                self._record(visit, 10, "cows", self._cows(max(0.02, start * (1 - 2.2 * progress))))
+                intensity = max(0.02, start * (1 - 2.2 * progress))
+                self._record(visit, 10, "cows", self._cows(intensity))
+                if self.rng.random() < data.SOWS_WITH_COWS_SHARE:  # the patient's own rating, alongside
+                    self._record(visit, 12, "sows", self._sows(intensity))
                 self.last_cows_day = plan.day
             if plan.visit_type == VisitType.INTAKE:
                 self._record(visit, 30, "cows", self._cows(self.cows_intensity))
@@ -1073,6 +1080,13 @@ class CaseHistory:
             values = item.allowed
             scores[item.code] = values[sum(self.rng.random() < intensity for _ in values[1:])]
         return scores
+
+    def _sows(self, intensity: float) -> dict[str, Any]:
+        """Each of the 16 self-rated items 0-4, leaning with the observed withdrawal (`intensity`, 0-1)."""
+        return {
+            item.code: sum(self.rng.random() < min(0.95, intensity * 1.4) for _ in range(4))
+            for item in INSTRUMENTS["sows"].items
+        }
 
     def _record(self, visit: Visit, after_minutes: int, instrument: str, responses: dict[str, Any]) -> None:
         # The clinic's own scorer: it also rejects any response the generator got wrong.
@@ -1397,6 +1411,45 @@ class CaseHistory:
 
     # --- What the alert rules will be run on. ---
 
+    def _rare_events(self, planned: Sequence[PlannedVisit], visits: Sequence[Visit]) -> None:
+        """The rare findings that are events or vitals, a few days before the patient's latest attended visit
+        (so recent enough for today's worklist): a seizure or an overdose told at that visit (SPEC 3.6), or
+        clonidine restarted for a hard week with the visit's pressure and pulse too low on it."""
+        wanted = self.findings & {"seizure", "overdose", "alpha2_hypotension"}
+        if not wanted:
+            return
+        latest = next(
+            (
+                (plan, visit)
+                for plan, visit in zip(reversed(planned), reversed(visits), strict=True)
+                if visit.status == Attendance.ATTENDED
+                and visit.scheduled_at >= self.alert_window_start
+                and self.segments[plan.segment].stage == Stage.TREATMENT
+                and plan.visit_type not in (VisitType.PHONE_CHECKIN, VisitType.TELEHEALTH, VisitType.LAB_ONLY)
+            ),
+            None,
+        )
+        if latest is None:
+            return
+        plan, visit = latest
+        told = visit.scheduled_at + dt.timedelta(minutes=15)
+        for finding in sorted(wanted & set(data.CLINICAL_EVENTS)):
+            days_before = self.rng.randint(2, 5)
+            occurred = max(self.case.opened_on, self.calendar.date(plan.day) - dt.timedelta(days=days_before))
+            for kind, related, naloxone, text in data.CLINICAL_EVENTS[finding]:
+                self.rows.clinical_events.append(
+                    ClinicalEvent(
+                        case_id=self.case.pk, kind=kind, occurred_on=occurred, description=text,
+                        related_to_kratom=related, naloxone_given=naloxone, created_at=told,
+                        created_by_id=visit.clinician_id,
+                    )
+                )  # fmt: skip
+        if "alpha2_hypotension" in wanted and self.prescriber is not None:
+            self._prescribe(
+                "clonidine", "0.1 mg", "three times daily", max(plan.day - 4, self.timeline.opened), None
+            )
+            visit.bp_systolic, visit.bp_diastolic, visit.heart_rate = 86, 54, 52
+
     def _queue_alert_checks(
         self,
         visits: Sequence[Visit],
@@ -1431,5 +1484,7 @@ class CaseHistory:
             check(screen.created_at, screen)
         for panel in panels:
             check(panel.created_at, panel)
+        for event in (e for e in self.rows.clinical_events if e.case_id == self.case.pk):
+            check(event.created_at, event)
         checks.sort(key=lambda c: c.at)
         self.rows.alert_checks.extend(checks)

@@ -520,7 +520,41 @@ RARE_FINDINGS: tuple[RareFinding, ...] = (
     # Kratom-associated liver injury found on the intake labs: ALT above 3 x ULN, and rarely Hy's law.
     RareFinding("hys_law", "assessment", 0.005, 0),
     RareFinding("liver_injury", "assessment", 0.01, 1),
+    # A seizure at home after a heavy kratom day (SPEC 3.6), and an overdose on a 7-OH product or pills that
+    # turned out to hold fentanyl, reversed with naloxone and followed by an emergency-department visit.
+    RareFinding("seizure", "treatment", 0.006, 1),
+    RareFinding("overdose", "treatment", 0.006, 1),
+    # Blood pressure or pulse too low on clonidine or lofexidine restarted for a hard week (alpha2_hypotension).
+    RareFinding("alpha2_hypotension", "treatment", 0.006, 1),
 )
+
+# What the clinician writes down for a rare clinical event (SPEC 3.6): (kind, related_to_kratom, naloxone, text).
+CLINICAL_EVENTS: dict[str, tuple[tuple[str, str, bool | None, str], ...]] = {
+    "seizure": (
+        (
+            "seizure", "yes", None,
+            "Generalised seizure at home, about two minutes, after taking about 40 g of kratom powder over the day; "
+            "partner called 911. No prior seizures.",
+        ),
+        (
+            "emergency_visit", "yes", None,
+            "Taken to the emergency department by EMS after the seizure; CT head normal, sent home the same night.",
+        ),
+    ),
+    "overdose": (
+        (
+            "overdose", "yes", True,
+            "Found unresponsive with slow breathing after 7-OH tablets bought online; a friend gave two doses of "
+            "nasal naloxone and he woke. Urine later positive for fentanyl at the ED.",
+        ),
+        (
+            "emergency_visit", "unknown", None,
+            "Observed four hours in the emergency department after the overdose; discharged with a naloxone kit.",
+        ),
+    ),
+}  # fmt: skip
+# SOWS (Handelsman 1987) is the patient's own rating, taken with COWS in the first weeks of treatment.
+SOWS_WITH_COWS_SHARE = 0.7
 
 # --- Assessments over time. ---
 

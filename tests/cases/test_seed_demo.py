@@ -487,7 +487,12 @@ def test_a_positive_suicide_risk_screen_is_acknowledged_with_a_note(seeded):
 
 def test_alerts_come_from_the_domain_rules_on_recent_records(seeded):
     """Every alert points at the record that raised it, and that record still warrants it."""
-    sources = {"assessment": Assessment, "visit": Visit, "drugscreen": DrugScreen, "liverpanel": LiverPanel}
+    from cases.models import ClinicalEvent
+
+    sources = {
+        "assessment": Assessment, "visit": Visit, "drugscreen": DrugScreen, "liverpanel": LiverPanel,
+        "clinicalevent": ClinicalEvent,
+    }  # fmt: skip
     for alert in Alert.objects.exclude(source_type=""):
         record = sources[alert.source_type].objects.get(pk=alert.source_id)
         assert record.case_id == alert.case_id
@@ -603,7 +608,9 @@ def wipe_patients() -> None:
         part2.objects.all().delete()
     AlertEvidence.objects.all().delete()
     Alert.objects.all().delete()
-    for model in (TreatmentGoal, Medication, DrugScreen, LiverPanel):
+    from cases.models import ClinicalEvent
+
+    for model in (TreatmentGoal, Medication, DrugScreen, LiverPanel, ClinicalEvent):
         model.objects.all().delete()
     VisitAddendum.objects.all().delete()
     Visit.objects.all().delete()
@@ -658,3 +665,32 @@ def test_the_generator_depends_only_on_its_seed_and_day():
 def test_a_small_quota_still_names_every_label_once():
     assert sorted(quota(5, {"a": 90, "b": 5, "c": 5})) == ["a", "a", "a", "b", "c"]
     assert quota(2, {"a": 1, "b": 1, "c": 1}) == ["a", "b"]
+
+
+# --- Issue 11: SOWS, clinical events and the new alert kinds in the demo. ---
+
+
+def test_the_demo_has_sows_taken_with_cows(seeded):
+    from cases.models import Assessment
+
+    sows = Assessment.objects.filter(instrument="sows")
+    assert sows.exists()
+    assert all(0 <= a.total <= 64 and a.band is None for a in sows)
+    assert all(a.case.assessments.filter(instrument="cows").exists() for a in sows[:10])
+    assert "sows" in seeded
+
+
+def test_the_demo_records_a_seizure_and_an_overdose_with_naloxone_and_their_urgent_alerts(seeded):
+    from cases.models import ClinicalEvent
+
+    seizure = ClinicalEvent.objects.filter(kind="seizure").first()
+    overdose = ClinicalEvent.objects.filter(kind="overdose").first()
+    assert seizure is not None and overdose is not None
+    assert overdose.naloxone_given is True and seizure.naloxone_given is None
+    assert ClinicalEvent.objects.filter(kind="emergency_visit").exists()
+    for event in (seizure, overdose):
+        assert event.case.opened_on <= event.occurred_on <= timezone.localdate()
+        alert = Alert.objects.get(kind=event.kind, case=event.case)
+        assert alert.severity == "urgent"
+        assert alert.evidence.filter(source_type="clinicalevent", source_id=event.pk).exists()
+    assert "clinical events" in seeded

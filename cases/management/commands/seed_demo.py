@@ -21,7 +21,18 @@ from cases.demo import AlertCheck, DemoGenerator, DemoRows, DemoStaff
 from cases.demo_data import DEMO_STAFF
 from cases.demo_part2 import seed_part2
 from cases.measures import liver_findings
-from cases.models import ANALYTES, Alert, Case, Consent, Disclosure, Medication, Patient, TreatmentGoal, Visit
+from cases.models import (
+    ANALYTES,
+    Alert,
+    Case,
+    ClinicalEvent,
+    Consent,
+    Disclosure,
+    Medication,
+    Patient,
+    TreatmentGoal,
+    Visit,
+)
 from cases.services.alerts import alerts_check, alerts_check_attendance, alerts_raise_periodic
 from cases.services.patients import mrn_allocate
 from clinic.models import User
@@ -104,7 +115,7 @@ class Command(BaseCommand):
             f"    discharged      {tally['stage:discharged']:,} ({spread('reason:', Case.DischargeReason.values)})",
             f"  stage changes     {tally['transitions']:,}",
             f"  care-team members {tally['care_team']:,}",
-            f"  assessments       {tally['assessments']:,} ({spread('instrument:', ['dsm5_sud', 'cows', 'phq9', 'gad7'])})",
+            f"  assessments       {tally['assessments']:,} ({spread('instrument:', ['dsm5_sud', 'cows', 'sows', 'phq9', 'gad7'])})",
             f"  visits            {tally['visits']:,} ({spread('visit:', Visit.Status.values)})",
             f"  signed notes      {tally['signed']:,} (addenda {tally['addenda']:,})",
             f"  drug screens      {tally['screens']:,} (positive: {spread('screen:', ANALYTES)})",
@@ -113,6 +124,7 @@ class Command(BaseCommand):
             f"  medications       {tally['medications']:,} ({spread('medication:', Medication.Name.values)}; "
             f"{tally['medications_current']:,} current)",
             f"  plan goals        {tally['goals']:,} ({spread('goal:', TreatmentGoal.Status.values)})",
+            f"  clinical events   {tally['clinical_events']:,} ({spread('event:', ClinicalEvent.Kind.values) or 'none'})",
             f"  alerts raised     {sum(tally['raised:' + kind] for kind in Alert.Kind.values):,} "
             f"({spread('raised:', Alert.Kind.values)})",
             f"    on record       {spread('alert:', Alert.Status.values) or 'none'}",
@@ -252,7 +264,9 @@ def count_rows(rows: DemoRows) -> Counter[str]:
         medications=len(rows.medications),
         screens=len(rows.drug_screens),
         panels=len(rows.liver_panels),
+        clinical_events=len(rows.clinical_events),
     )
+    tally.update(f"event:{event.kind}" for event in rows.clinical_events)
     tally.update(f"stage:{case.stage}" for case in rows.cases)
     tally.update(f"reason:{case.discharge_reason}" for case in rows.cases if case.discharge_reason)
     tally.update(f"instrument:{assessment.instrument}" for assessment in rows.assessments)
