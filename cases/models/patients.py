@@ -5,6 +5,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from cases.contact import display_phone, validate_phone, validate_postal_code
 from cases.kansas import COUNTY_CHOICES, KANSAS_COUNTIES
 
 
@@ -52,17 +53,17 @@ class Patient(models.Model):
     date_of_birth = models.DateField()
     sex_at_birth = models.CharField(max_length=10, choices=SexAtBirth.choices)
     gender_identity = models.CharField(max_length=60, blank=True)
-    phone = models.CharField(max_length=30, blank=True)
+    phone = models.CharField(max_length=30, blank=True, validators=[validate_phone])
     email = models.EmailField(blank=True)
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=2, blank=True, default="KS")
-    postal_code = models.CharField(max_length=10, blank=True)
+    postal_code = models.CharField(max_length=10, blank=True, validators=[validate_postal_code])
     county = models.CharField(max_length=20, blank=True, choices=COUNTY_CHOICES, help_text="Kansas county")
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_relationship = models.CharField(max_length=60, blank=True)
-    emergency_contact_phone = models.CharField(max_length=30, blank=True)
+    emergency_contact_phone = models.CharField(max_length=30, blank=True, validators=[validate_phone])
     entered_in_error = models.BooleanField(default=False)
     entered_in_error_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,6 +101,15 @@ class Patient(models.Model):
     def display_name(self) -> str:
         first = self.preferred_name or self.first_name
         return f"{first} {self.last_name}"
+
+    @property
+    def phone_display(self) -> str:
+        """The phone number as staff read it (stored in E.164: `cases/contact.py`)."""
+        return display_phone(self.phone)
+
+    @property
+    def emergency_contact_phone_display(self) -> str:
+        return display_phone(self.emergency_contact_phone)
 
 
 class DuplicateReviewOutcome(models.TextChoices):

@@ -1,13 +1,16 @@
 """Writes on patients: registration (with a new MRN and the duplicate check), demographic edits, entered-in-error,
 the front desk's duplicate review."""
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from cases.contact import normalize_phone, normalize_postal_code
 from cases.errors import Conflict, ValidationFailed
 from cases.models import DuplicateReview, MrnAllocation, Patient, format_mrn
 from cases.selectors import patient_near_duplicates
@@ -34,7 +37,8 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _check_date_of_birth(date_of_birth: dt.date) -> None:
+def check_date_of_birth(date_of_birth: dt.date) -> None:
+    """Not in the future, not more than `OLDEST_PLAUSIBLE_AGE_YEARS` ago (the page form asks the same)."""
     today = timezone.localdate()
     if date_of_birth > today:
         raise ValidationFailed("Date of birth cannot be in the future.", field="date_of_birth")
@@ -42,6 +46,14 @@ def _check_date_of_birth(date_of_birth: dt.date) -> None:
         raise ValidationFailed(
             f"Date of birth is more than {OLDEST_PLAUSIBLE_AGE_YEARS} years ago.", field="date_of_birth"
         )
+
+
+# Stored normalized (cases/contact.py): E.164 phone numbers, 5-digit or ZIP+4 codes.
+NORMALIZED_FIELDS: dict[str, Callable[[str], str]] = {
+    "phone": normalize_phone,
+    "emergency_contact_phone": normalize_phone,
+    "postal_code": normalize_postal_code,
+}
 
 
 def _strip(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,6 +66,34 @@ def _strip(data: Mapping[str, Any]) -> dict[str, Any]:
         data, dict.fromkeys(DEMOGRAPHIC_FIELDS, SHORT_TEXT_MAX_LENGTH)
     )  # NUL bytes; lengths: the model
     return {key: value.strip() if isinstance(value, str) else value for key, value in data.items()}
+
+
+def _normalized(fields: dict[str, Any]) -> dict[str, Any]:
+    """The phone numbers and ZIP code in their stored form; a bad one is left as typed, for `_validate` to name."""
+    for name, normalize in NORMALIZED_FIELDS.items():
+        if isinstance(fields.get(name), str):
+            with contextlib.suppress(DjangoValidationError):
+                fields[name] = normalize(fields[name])
+    return fields
+
+
+def _validate(
+    patient: Patient, *, exclude: list[str] | None = None, date_of_birth_changed: bool = True
+) -> None:
+    """Every problem of the record at once (SPEC 8: a 400 naming each field; the page shows them together): the
+    model's fields, validators and constraints, then the plausible date of birth."""
+    errors: dict[str, list[str]] = {}
+    try:
+        full_clean_or_raise(patient, exclude=exclude)
+    except ValidationFailed as failed:
+        errors.update(failed.errors)
+    if date_of_birth_changed and "date_of_birth" not in errors and isinstance(patient.date_of_birth, dt.date):
+        try:
+            check_date_of_birth(patient.date_of_birth)
+        except ValidationFailed as failed:
+            errors.update(failed.errors)
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], errors=errors)
 
 
 def mrn_allocate(count: int = 1) -> list[str]:
@@ -95,11 +135,10 @@ def patient_register(
     the user confirms a different person. Near-duplicates outside the user's scope (a clinician's registration)
     are never revealed: the registration goes through as if there were none, is flagged for the front desk's
     duplicate review (`DuplicateReview`), and each hidden match gets a denied `list` event in its access log."""
-    fields = _strip(data)
+    fields = _normalized(_strip(data))
     patient = Patient(**fields, created_by=actor)
     patient.mrn = "pending"  # replaced below, inside the transaction, once the row is known to be valid
-    full_clean_or_raise(patient, exclude=["mrn"])
-    _check_date_of_birth(patient.date_of_birth)
+    _validate(patient, exclude=["mrn"])
     matches = patient_near_duplicates(
         first_name=patient.first_name, last_name=patient.last_name, date_of_birth=patient.date_of_birth
     )
@@ -170,14 +209,12 @@ def _split_by_scope(actor: User | None, matches: list[Patient]) -> tuple[list[Pa
 
 def patient_update(*, patient: Patient, actor: User | None, data: Mapping[str, Any]) -> Patient:
     """Change demographic fields; validates the whole record before writing."""
-    fields = _strip(data)
+    fields = _normalized(_strip(data))
     if not fields:
         return patient
     for name, value in fields.items():
         setattr(patient, name, value)
-    full_clean_or_raise(patient)
-    if "date_of_birth" in fields:
-        _check_date_of_birth(patient.date_of_birth)
+    _validate(patient, date_of_birth_changed="date_of_birth" in fields)
     with transaction.atomic():
         patient.save(update_fields=[*fields, "updated_at"])
         audit_record(

@@ -116,6 +116,7 @@ def patient_register_page(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Registered {patient.display_name}: MRN {patient.mrn}.")
                 return redirect("chart", patient_id=patient.pk)
+    form.focus_first_error()
     return render(
         request, f"{TEMPLATES}/register.html", {"form": form, "duplicates": duplicates}, status=status
     )
@@ -142,6 +143,7 @@ def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
                 messages.success(request, "Demographics saved." if changes else "Nothing changed.")
                 return redirect("chart", patient_id=patient.pk)
     _audit_view(request, patient)
+    form.focus_first_error()
     return render(request, f"{TEMPLATES}/edit.html", {"patient": patient, "form": form}, status=status)
 
 

@@ -14,9 +14,11 @@ from django.http import QueryDict
 
 from api.filters import PatientFilter
 from api.serializers.cases import CASE_CLINICAL_FIELDS
+from cases.contact import display_phone, validate_phone, validate_postal_code
+from cases.errors import ValidationFailed
 from cases.models import Case, Patient
 from cases.selectors import clinical_staff
-from cases.services.patients import DEMOGRAPHIC_FIELDS
+from cases.services.patients import DEMOGRAPHIC_FIELDS, check_date_of_birth
 from clinic.inputguard import SHORT_TEXT_MAX_LENGTH
 from clinic.policy import CASE_ASSIGNMENT_FIELDS
 
@@ -94,6 +96,14 @@ DEMOGRAPHIC_SECTIONS = (
 )
 
 
+PHONE_FIELDS = ("phone", "emergency_contact_phone")
+CONTACT_VALIDATORS = {
+    "phone": validate_phone,
+    "emergency_contact_phone": validate_phone,
+    "postal_code": validate_postal_code,
+}
+
+
 class DemographicsForm(forms.Form):
     """Every demographic field the API takes (`DEMOGRAPHIC_FIELDS`), typed and bounded as the `Patient` model
     declares them; `patient_register` / `patient_update` check the whole record."""
@@ -107,12 +117,38 @@ class DemographicsForm(forms.Form):
             if isinstance(field, forms.ChoiceField):
                 _label_blank_choice(field, "Choose…" if field.required else "Not given")
         fields["county"].help_text = "Kansas county of residence."
+        # A form built from the model does not run the model's validators; these run here so that every error
+        # shows at once (the service runs them again through `full_clean`).
+        for name, check in CONTACT_VALIDATORS.items():
+            fields[name].validators.append(check)
         self.fields = {**fields, **self.fields}
 
     @classmethod
     def of(cls, patient: Patient, data: QueryDict | None = None) -> "DemographicsForm":
-        """The form for editing `patient`, with their current demographics as the initial values."""
-        return cls(data, initial=model_to_dict(patient, fields=DEMOGRAPHIC_FIELDS))
+        """The form for editing `patient`, with their current demographics as the initial values (phone numbers
+        as staff read them, not as stored)."""
+        initial = model_to_dict(patient, fields=DEMOGRAPHIC_FIELDS)
+        for name in PHONE_FIELDS:
+            initial[name] = display_phone(initial[name])
+        return cls(data, initial=initial)
+
+    def clean_date_of_birth(self) -> Any:
+        """The service's plausibility check, asked here too so that it shows with every other error at once."""
+        born = self.cleaned_data.get("date_of_birth")
+        if born is not None:
+            try:
+                check_date_of_birth(born)
+            except ValidationFailed as failed:
+                raise forms.ValidationError(failed.message) from failed
+        return born
+
+    def focus_first_error(self) -> None:
+        """Put the focus on the first field in error (in the page's order), none elsewhere."""
+        for _name, field in self.fields.items():
+            field.widget.attrs.pop("autofocus", None)
+        first = next((name for name in self.fields if name in self.errors), None)
+        if first is not None:
+            self.fields[first].widget.attrs["autofocus"] = True
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(legend, [self[name] for name in names]) for legend, names in DEMOGRAPHIC_SECTIONS]

@@ -230,7 +230,7 @@ def test_update_changes_the_given_fields_only(front_desk):
     patient_update(patient=patient, actor=front_desk, data={"phone": " 785-555-0142 "})
 
     stored = Patient.objects.get(pk=patient.pk)
-    assert (stored.first_name, stored.phone) == ("Dana", "785-555-0142")
+    assert (stored.first_name, stored.phone) == ("Dana", "+17855550142")  # stored in E.164
 
 
 def test_update_refuses_a_future_date_of_birth(front_desk):

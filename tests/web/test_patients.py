@@ -545,7 +545,7 @@ def test_editing_saves_the_changed_fields_and_audits_them(as_role, own_case, rol
     patient.refresh_from_db()
     assert response.status_code == 302
     assert response["Location"] == chart_url(patient)
-    assert (patient.phone, patient.preferred_name) == ("785-555-0199", "Sunny")
+    assert (patient.phone, patient.preferred_name) == ("+17855550199", "Sunny")
     (event,) = events(action="update")
     assert event.detail["fields"] == ["phone", "preferred_name"]
 
