@@ -38,7 +38,9 @@ class SecondFactorMixin(forms.Form):
             try:
                 user = check_password(request=request, username=username, password=password)
                 self.confirm_login_allowed(user)  # type: ignore[attr-defined]
-                device = check_second_factor(request=request, user=user, otp=self.cleaned_data.get("otp", ""))
+                device = check_second_factor(
+                    request=request, user=user, otp=self.cleaned_data.get("otp", ""), enrolment_allowed=True
+                )  # no device yet: signed in to the enrolment step only (clinic.enrolment)
             except SignInRefused as refusal:
                 raise forms.ValidationError(refusal.message, code=refusal.code) from refusal
             if device is not None:

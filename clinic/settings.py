@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "clinic.security.SessionIdleTimeoutMiddleware",
+    "clinic.enrolment.EnrolmentGateMiddleware",  # a session that must enrol an authenticator first goes nowhere else
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last but metrics, as axes asks: a lockout into its 429 (clinic.security)

@@ -8,8 +8,8 @@ the rule lives here once:
    password; a wrong password is `BadCredentials`.
 2. `check_second_factor`: a user with a role in `MFA_REQUIRED_ROLES` (or a superuser, when the setting names any
    role) must also give the current code of one of their TOTP devices (django-otp). No code, a wrong one, or no
-   device at all is refused, naming which. Devices are set up by an administrator in the admin, or with
-   `manage.py enroll_authenticator USERNAME`.
+   device at all is refused, naming which, except on the login pages, where a user with no device yet signs in
+   to the enrolment step only (`clinic.enrolment`): devices are enrolled by their owner.
 
 Every refusal reaches Django's `user_login_failed` signal exactly once (from `authenticate()` for a password, from
 `_refuse` for a code), so that axes counts it towards the lockout and `clinic.security` writes it to the audit
@@ -76,8 +76,8 @@ class OtpInvalid(SignInRefused):
 class OtpNotSetUp(SignInRefused):
     code = "otp_not_set_up"
     default_message = (
-        "Your role signs in with a one-time code, but no authenticator app is set up for your account: "
-        "ask an administrator to set one up."
+        "Your role signs in with a one-time code, but no authenticator app is set up for your account: sign in "
+        "on the staff pages once to set one up (/accounts/authenticator/)."
     )
 
 
@@ -98,12 +98,18 @@ def check_password(*, request: HttpRequest, username: str, password: str) -> Use
     return user
 
 
-def check_second_factor(*, request: HttpRequest, user: User, otp: str) -> Device | None:
-    """The device that verified `otp`, or None when the user's roles need no second factor."""
+def check_second_factor(
+    *, request: HttpRequest, user: User, otp: str, enrolment_allowed: bool = False
+) -> Device | None:
+    """The device that verified `otp`, or None when the user's roles need no second factor. A user who needs one
+    but has no device yet is refused (`OtpNotSetUp`), except on the login pages (`enrolment_allowed`), where None
+    lets them in to the enrolment step only (`clinic.enrolment.EnrolmentGateMiddleware` holds the session there)."""
     if not mfa_required(user):
         return None
     code = "".join((otp or "").split())
     if not any(True for _ in devices_for_user(user, confirmed=True)):
+        if enrolment_allowed:
+            return None
         _refuse(request, user, OtpNotSetUp())
     if not code:
         _refuse(request, user, OtpRequired())

@@ -148,11 +148,11 @@ def test_a_code_cannot_be_replayed_for_a_second_token(api, supervisor):
 
 
 @MFA_ROLES
-def test_a_supervisor_without_an_authenticator_is_told_to_ask_an_administrator(api, supervisor):
+def test_a_supervisor_without_an_authenticator_is_sent_to_set_one_up_on_the_pages(api, supervisor):
     response = request_token(api, "supervisor", otp="123456")
 
     assert (response.status_code, response.json()["code"]) == (401, "otp_not_set_up")
-    assert "ask an administrator" in response.json()["detail"]
+    assert "/accounts/authenticator/" in response.json()["detail"]
 
 
 @MFA_ROLES
