@@ -55,6 +55,7 @@ class MedicationName(models.TextChoices):
     NALTREXONE_ER = "naltrexone_er", "Naltrexone (extended-release)"
     CLONIDINE = "clonidine", "Clonidine"
     LOFEXIDINE = "lofexidine", "Lofexidine"
+    NALOXONE = "naloxone", "Naloxone (overdose-reversal kit given)"
     OTHER = "other", "Other"
 
 
@@ -70,6 +71,10 @@ class Medication(models.Model):
     start_date = models.DateField()
     stop_date = models.DateField(null=True, blank=True)
     prescriber = models.CharField(max_length=120)
+    on_admission = models.BooleanField(
+        default=False,
+        help_text="Already taken when the patient came: its dates may be before the case opened.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")

@@ -18,7 +18,9 @@ from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, clean_text, clean_texts
 from clinic.models import User
 
 GOAL_FIELDS = ("problem", "goal", "interventions", "target_date", "status", "review_date")
-MEDICATION_FIELDS = ("medication", "other_name", "dose", "frequency", "start_date", "stop_date", "prescriber")
+MEDICATION_FIELDS = (
+    "medication", "other_name", "dose", "frequency", "start_date", "stop_date", "prescriber", "on_admission",
+)  # fmt: skip
 LIVER_FIELDS = (
     "collected_on", "alt", "alt_uln", "ast", "ast_uln", "alp", "alp_uln", "total_bilirubin", "total_bilirubin_uln",
 )  # fmt: skip
@@ -169,6 +171,17 @@ def _check_medication(medication: Medication) -> None:
         raise ValidationFailed("Name the medication when it is 'other'.", field="other_name")
     if medication.stop_date and medication.stop_date < medication.start_date:
         raise ValidationFailed("The stop date is before the start date.", field="stop_date")
+    # SPEC 3.5: not before the case opened, unless the patient was already taking it on admission.
+    opened = medication.case.opened_on
+    if not medication.on_admission:
+        for name in ("start_date", "stop_date"):
+            day = getattr(medication, name)
+            if day is not None and day < opened:
+                raise ValidationFailed(
+                    f"This date is before the case opened ({opened}); mark the medication on_admission if the "
+                    "patient was already taking it.",
+                    field=name,
+                )
 
 
 def medication_add(*, case: Case, actor: User, data: Mapping[str, Any]) -> Medication:

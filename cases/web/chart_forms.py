@@ -240,6 +240,9 @@ class MedicationForm(forms.Form):
             Medication, "stop_date", help_text="Leave empty while current."
         )
         self.fields["prescriber"] = model_field(Medication, "prescriber")
+        self.fields["on_admission"] = model_field(
+            Medication, "on_admission", label="Taken on admission", required=False
+        )
 
 
 class MedicationStopForm(forms.Form):

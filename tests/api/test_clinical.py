@@ -35,7 +35,7 @@ KEYS = {
     },
     "medications": {
         "id", "case", "medication", "other_name", "dose", "frequency", "start_date", "stop_date", "prescriber",
-        "created_at", "updated_at", "created_by",
+        "on_admission", "created_at", "updated_at", "created_by",
     },
     "drug-screens": {"id", "case", "collected_on", "results", "created_at", "created_by"},
     "liver-panels": {
