@@ -69,17 +69,22 @@ def cases_visible_to(user: User, capability: Capability = Capability.READ_DEMOGR
     )
 
 
-def visits_visible_to(user: User, capability: Capability = Capability.SCHEDULE_VISITS) -> QuerySet[Visit]:
-    """Visits with their case, addenda and history, annotated `clinical_visible` per row."""
-    return (
+def visits_visible_to(
+    user: User, capability: Capability = Capability.SCHEDULE_VISITS, *, with_history: bool = True
+) -> QuerySet[Visit]:
+    """Visits with their case, addenda and (unless `with_history` is off, as for lists) history, annotated
+    `clinical_visible` per row."""
+    visits = (
         visits_in_scope(user, capability)
         .select_related("case")
         .annotate(clinical_visible=clinical_access(user, "case__patient_id"))
-        .prefetch_related(
-            Prefetch("addenda", queryset=VisitAddendum.objects.order_by("created_at")),
-            Prefetch("events", queryset=VisitEvent.objects.select_related("by").order_by("at")),
-        )
+        .prefetch_related(Prefetch("addenda", queryset=VisitAddendum.objects.order_by("created_at")))
     )
+    if with_history:
+        visits = visits.prefetch_related(
+            Prefetch("events", queryset=VisitEvent.objects.select_related("by").order_by("at"))
+        )
+    return visits
 
 
 # Patients born on one day are few (a clinic of 100,000 has about 4 per day); the cap only bounds a pathological

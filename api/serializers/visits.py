@@ -93,6 +93,14 @@ class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
 _NOTE = {"max_length": NOTE_MAX_LENGTH, "required": False, "allow_blank": True}
 
 
+class VisitListSerializer(VisitSerializer):
+    """A visit in a list (the schedule): the read shape without its history, which the visit's own read carries."""
+
+    class Meta(VisitSerializer.Meta):
+        fields = tuple(field for field in VisitSerializer.Meta.fields if field != "history")
+        read_only_fields = fields
+
+
 class VisitWriteSerializer(StrictModelSerializer):
     """Every writable visit field; the view narrows it to what the user may write for this patient."""
 

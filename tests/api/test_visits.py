@@ -593,7 +593,7 @@ def test_visits_are_listed_latest_first(as_user, dated_visits):
 # Query counts: the bound holds for 5 rows and for 60.
 
 # The audit event of the read is part of the count.
-LIST_QUERIES = 5 + AUDIT_APPEND_QUERIES  # groups, count, page (with its case), addenda, history; audit event
+LIST_QUERIES = 4 + AUDIT_APPEND_QUERIES  # groups, count, page (with its case), addenda; audit event
 DETAIL_QUERIES = 4 + AUDIT_APPEND_QUERIES  # groups, visit (with its case), addenda, history; audit event
 
 

@@ -102,8 +102,17 @@ def test_the_rollup_follows_every_kind_of_visit_write(monkeypatch, clinic):
         visit=early, actor=ana, status=Status.ATTENDED, reason="Arrived late; checked in."
     )
     visit_record_attendance(visit=later, actor=ben, status=Status.LATE_CANCEL, reason="Wrong patient marked.")
-    visit_update(visit=sixth, actor=ana, data={"scheduled_at": local(D(2025, 4, 2), 9)})  # another month
-    visit_update(visit=later, actor=ben, data={"scheduled_at": later.scheduled_at + dt.timedelta(days=35)})
+    visit_update(
+        visit=sixth, actor=ana, data={"scheduled_at": local(D(2025, 4, 2), 9)}, reason="moved"
+    )  # another month
+    moved = visit_schedule(case=clinic["cb"], actor=ben, clinician=ben, visit_type=Type.INTAKE,
+                           scheduled_at=local(today, 12, 0))  # fmt: skip
+    visit_update(  # only a scheduled visit moves
+        visit=moved,
+        actor=ben,
+        data={"scheduled_at": moved.scheduled_at + dt.timedelta(days=35)},
+        reason="moved",
+    )
     visit_update(visit=fourth, actor=ben, data={"clinician": ana})
     visit_update(visit=second, actor=ana, data={"visit_type": Type.GROUP_COUNSELING})
     assert_rollup_exact(monkeypatch, clinic)
@@ -135,7 +144,9 @@ def test_a_patient_entered_in_error_is_left_out_of_whole_months_too(monkeypatch,
 
 def test_a_cell_emptied_by_a_reschedule_leaves_no_row(clinic):
     march_group = clinic["visits"][5]
-    visit_update(visit=march_group, actor=clinic["ana"], data={"scheduled_at": local(D(2025, 4, 9), 9)})
+    visit_update(
+        visit=march_group, actor=clinic["ana"], data={"scheduled_at": local(D(2025, 4, 9), 9)}, reason="moved"
+    )
     report = visits(clinic["sup"], ReportParams(start=D(2025, 3, 1), end=D(2025, 3, 31)))
 
     assert report == {"rows": [], "by_clinician": []}  # the cell went from 1 to 0: no zero row

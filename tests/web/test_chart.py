@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from cases.contact import display_phone
 from cases.models import Alert, CareTeamMember, Case, DrugScreen, StageTransition
 from cases.services.stages import allowed_next_stages
 from clinic.models import AuditEvent
@@ -164,7 +165,7 @@ def test_front_desk_sees_demographics_stage_status_clinician_and_timeline(signed
     for shown in (
         patient.mrn,
         patient.last_name,
-        patient.phone,
+        display_phone(patient.phone),
         "Assessment",
         "Open",
         str(charted.primary_clinician),
