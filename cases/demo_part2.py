@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from collections import Counter
 
+from django.db.models import Max
 from django.utils import timezone
 
 from cases.models import Case, Patient
@@ -44,10 +45,11 @@ def seed_part2(*, users: dict[str, User], today: dt.date, seed: int) -> Counter[
     front_desk = next(u for u in roles.values() if u.has_role(Role.FRONT_DESK))
     supervisor = next(u for u in roles.values() if u.has_role(Role.SUPERVISOR))
     administrator = next((u for u in roles.values() if u.has_role(Role.ADMINISTRATOR)), supervisor)
+    # The longest-standing patients (by their latest case), so a year of releases fits after the consent's signing.
     patients = list(
         Patient.objects.filter(cases__isnull=False, entered_in_error=False)
-        .distinct()
-        .order_by("mrn")[:PATIENTS]
+        .annotate(latest_opened=Max("cases__opened_on"))
+        .order_by("latest_opened", "mrn")[:PATIENTS]
     )
     tz = timezone.get_current_timezone()
     for index, patient in enumerate(patients):
