@@ -152,7 +152,7 @@ def test_the_chart_and_the_edit_form_show_the_number_as_staff_read_it(signed_in,
 
 
 @pytest.mark.parametrize("role", ["clinician", "supervisor"])
-def test_the_same_rules_hold_for_every_role_that_registers(signed_in, request, role):
+def test_the_same_rules_hold_for_every_role_that_registers(db, signed_in, request, role):
     response = signed_in(request.getfixturevalue(role)).post(REGISTER_URL, {**NEW, "phone": "call me maybe"})
 
     assert response.status_code == 400
