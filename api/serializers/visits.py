@@ -69,7 +69,7 @@ class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Visit
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "case",
             "patient",
@@ -80,7 +80,7 @@ class VisitSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     @extend_schema_field(
         serializers.ChoiceField(choices=[c.code for c in BloodPressureClass], allow_null=True)
