@@ -334,7 +334,7 @@ def test_what_front_desk_is_sent_fits_the_schema(schema, front_desk, clinician):
     client = Client()
     client.force_login(front_desk)
     components = schema["components"]["schemas"]
-    for url, component in (("/api/v1/visits/", "Visit"), ("/api/v1/cases/", "Case")):
+    for url, component in (("/api/v1/visits/", "VisitList"), ("/api/v1/cases/", "Case")):
         row = client.get(url).json()["results"][0]
         assert set(components[component]["required"]) <= set(row) <= set(components[component]["properties"])
 
