@@ -225,8 +225,8 @@ class MomentField(forms.CharField):
             moment = parse_datetime(text)
             if moment is not None:
                 moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-                moment.astimezone(dt.UTC)  # out of range once in UTC: refused here, not by the database
-                return moment
+                # In UTC: out of range is refused here, and an offset PostgreSQL refuses (beyond 15:59) is gone.
+                return moment.astimezone(dt.UTC)
         except (ValueError, OverflowError):
             pass
         raise forms.ValidationError("Enter a date (YYYY-MM-DD) or an ISO 8601 date-time.", code="invalid")

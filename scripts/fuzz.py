@@ -226,16 +226,21 @@ def seed() -> dict[str, list[str]]:
         cases.append(case)
         if case.status != Case.Status.OPEN:
             continue
-        for offset in (-7, 7):
+        # One visit earlier today (attendance is recorded on the visit's own day) and one a week ahead, staggered
+        # by case (close to midnight they may still overlap: the seed confirms such conflicts).
+        start_of_day = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+        earlier_today = max(timezone.now() - dt.timedelta(hours=len(cases) + 1), start_of_day)
+        for when in (earlier_today, timezone.now() + dt.timedelta(days=7, hours=len(cases))):
             visit = visit_schedule(
                 case=case,
                 actor=front_desk,
                 clinician=case.primary_clinician,
                 visit_type="individual_counseling",
-                scheduled_at=timezone.now() + dt.timedelta(days=offset),
+                scheduled_at=when,
+                confirm_conflicts=True,
             )
             visits.append(visit)
-            if offset < 0:
+            if when == earlier_today:
                 visit_update(
                     visit=visit,
                     actor=supervisor,

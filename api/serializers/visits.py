@@ -39,6 +39,9 @@ class VisitEventSerializer(serializers.ModelSerializer):
     """One entry of a visit's history: attendance recorded or corrected, or the visit moved."""
 
     by = serializers.CharField(source="by.username", read_only=True, default=None)
+    # Blank on a move (declared: a read-only model field loses `allow_blank`, and the schema with it).
+    from_status = serializers.ChoiceField(choices=Visit.Status.choices, allow_blank=True, read_only=True)
+    to_status = serializers.ChoiceField(choices=Visit.Status.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = VisitEvent
@@ -180,3 +183,10 @@ class SchedulingConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     conflicts = serializers.ListField(child=serializers.DictField())
+
+
+class RescheduleRefusalSerializer(SchedulingConflictSerializer):
+    """The 409 of a move: it overlaps other visits (`conflicts`), or the visit is no longer scheduled
+    (`visit_not_scheduled`, no `conflicts`)."""
+
+    conflicts = serializers.ListField(child=serializers.DictField(), required=False)

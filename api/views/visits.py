@@ -17,6 +17,7 @@ from api.serializers.visits import (
     AddendumRequestSerializer,
     AddendumSerializer,
     AttendanceRequestSerializer,
+    RescheduleRefusalSerializer,
     RescheduleRequestSerializer,
     SchedulingConflictSerializer,
     VisitListSerializer,
@@ -164,7 +165,7 @@ class VisitViewSet(
         request=RescheduleRequestSerializer,
         responses={
             200: VisitSerializer,
-            409: OpenApiResponse(SchedulingConflictSerializer, _OVERLAP + " Or the visit is not scheduled."),
+            409: OpenApiResponse(RescheduleRefusalSerializer, _OVERLAP + " Or the visit is not scheduled."),
         },
     )
     @action(detail=True, methods=["post"])

@@ -243,6 +243,15 @@ def test_bad_filters_are_a_400_naming_the_parameter(as_user, log, query, key):
     assert key in response.json()
 
 
+@pytest.mark.parametrize("offset", ["-16:54", "+15:59", "-23:59"])
+def test_a_moment_with_an_offset_postgresql_refuses_is_read_in_utc(as_user, log, offset):
+    """Python accepts offsets up to 23:59, PostgreSQL only to 15:59: the filter hands the database UTC."""
+    response = as_user("administrator").get(EVENTS_URL, {"since": f"2480-10-18T13:50:39{offset}"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["results"] == []
+
+
 def test_reading_the_log_is_audited_with_the_query_and_the_patient_asked_about(as_user, log, administrator):
     _, first, _ = log
     before = last_sequence()
