@@ -4,6 +4,8 @@
   lock or statement timeout, is a 503 with `Retry-After` (the request may simply be tried again: nothing was
   written, as every write is one transaction). Django calls it for an exception from a view or from any
   middleware, so a database that is down when the session is read still answers 503.
+- `page_not_found` (`handler404`): a URL under /api/ that matches no route answers JSON like the API's other
+  errors; elsewhere the site's page.
 - `bad_request` (`handler400`): a request Django refuses before any view (a malformed body, a host it does not
   serve) answers the same way.
 - `error_response(...)` builds any of these; other modules (the request-body limit's 413, say) use it so that
@@ -22,6 +24,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
+from django.views import defaults
 
 logger = logging.getLogger("clinic.errors")
 
@@ -98,6 +101,16 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return error_response(
         request, status=400, code="bad_request", detail="The request could not be understood as sent."
     )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The project's `handler404`: a URL under /api/ that matches no route (an id that is not a UUID, say)
+    answers JSON like every other API error; elsewhere, the site's own page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    if getattr(request, "htmx", False):
+        return HttpResponse("Not found, or not in your caseload.", status=404, content_type="text/plain")
+    return defaults.page_not_found(request, exception)
 
 
 # --- Error reporting (Sentry), configured by SENTRY_DSN only ------------------------------------------------------

@@ -27,5 +27,5 @@ urlpatterns = [
 
 handler400 = "clinic.errors.bad_request"  # JSON under /api/, a page elsewhere, with the request id
 handler403 = "clinic.views.permission_denied"  # the refusal's reason, as a page or (htmx) as plain text
-handler404 = "api.errors.page_not_found"  # JSON under /api/, the site's page elsewhere
+handler404 = "clinic.errors.page_not_found"  # JSON under /api/, the site's page elsewhere
 handler500 = "clinic.errors.server_error"  # 503 with Retry-After when the database is unavailable

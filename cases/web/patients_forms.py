@@ -13,14 +13,13 @@ from django.forms.models import fields_for_model, model_to_dict
 from django.http import QueryDict
 
 from api.filters import PatientFilter
-from api.serializers.cases import CASE_CLINICAL_FIELDS
 from cases.contact import display_phone, validate_phone, validate_postal_code
 from cases.errors import ValidationFailed
 from cases.models import Case, Patient
 from cases.selectors import clinical_staff
 from cases.services.patients import DEMOGRAPHIC_FIELDS, check_date_of_birth
 from clinic.inputguard import SHORT_TEXT_MAX_LENGTH
-from clinic.policy import CASE_ASSIGNMENT_FIELDS
+from clinic.policy import CASE_ASSIGNMENT_FIELDS, CASE_PROFILE_FIELDS
 
 ANY_OPEN_CASE = [("", "Any"), ("true", "Has an open case"), ("false", "No open case")]
 
@@ -234,15 +233,15 @@ class CaseOpenForm(forms.Form):
         fields["opened_on"].help_text = "Leave empty for today."
         self.fields = {**fields, **self.fields}
         dropped = (() if may_assign else ASSIGNMENT_FIELDS) + (
-            () if may_record_profile else CASE_CLINICAL_FIELDS
+            () if may_record_profile else CASE_PROFILE_FIELDS
         )
         for name in dropped:
             del self.fields[name]
-        self.order_fields(["referral_source", "opened_on", *ASSIGNMENT_FIELDS, *CASE_CLINICAL_FIELDS])
+        self.order_fields(["referral_source", "opened_on", *ASSIGNMENT_FIELDS, *CASE_PROFILE_FIELDS])
 
     def profile(self) -> dict[str, Any]:
         """The presenting substance profile, as `case_open(profile=...)` takes it (empty if not asked)."""
-        return {name: self.cleaned_data[name] for name in CASE_CLINICAL_FIELDS if name in self.cleaned_data}
+        return {name: self.cleaned_data[name] for name in CASE_PROFILE_FIELDS if name in self.cleaned_data}
 
     def fields_in(self, names: Sequence[str]) -> list[forms.BoundField]:
         return [self[name] for name in names if name in self.fields]
