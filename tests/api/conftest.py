@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from cases.models import Case, Patient, Visit, VisitAddendum
 from clinic.models import User
 from clinic.roles import Role
+from tests.builders import AUDIT_APPEND_QUERIES  # noqa: F401 (imported from here by the API tests)
 from tests.factories import (
     AttendedVisitFactory,
     CaseFactory,
@@ -22,9 +23,6 @@ from tests.factories import (
 
 ROLES = ("front_desk", "clinician", "supervisor", "administrator")
 PASSWORD = "correct-horse-battery-staple"  # the factories' password
-# Every read of patient data appends one audit event (clinic.audit.audit_record): one INSERT, no lock and no read
-# (the sealer chains events later). Part of every read's query count.
-AUDIT_APPEND_QUERIES = 1
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from cases.models import Alert, Assessment
 from cases.web.assessments import assessments_section
 from cases.web.visits import chart_url
 from clinic.models import AuditEvent
-from tests.api.conftest import AUDIT_APPEND_QUERIES
+from tests.builders import AUDIT_APPEND_QUERIES
 from tests.factories import ClosedCaseFactory, UserFactory, responses_totalling
 
 pytestmark = pytest.mark.django_db

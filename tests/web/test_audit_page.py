@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
-from tests.api.conftest import AUDIT_APPEND_QUERIES
+from tests.builders import AUDIT_APPEND_QUERIES
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db

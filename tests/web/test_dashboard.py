@@ -11,7 +11,7 @@ from cases.web import dashboard
 from clinic.audit import audit_record
 from clinic.models import AuditEvent
 from clinic.roles import Role
-from tests.api.conftest import AUDIT_APPEND_QUERIES
+from tests.builders import AUDIT_APPEND_QUERIES
 from tests.factories import (
     AlertFactory,
     AttendedVisitFactory,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cases.models import BreakGlassGrant, Case, Patient
 from clinic.models import AuditEvent
 from clinic.roles import Role
-from tests.api.conftest import AUDIT_APPEND_QUERIES
+from tests.builders import AUDIT_APPEND_QUERIES
 from tests.factories import (
     BreakGlassGrantFactory,
     CaseFactory,

@@ -16,7 +16,7 @@ from django.urls import reverse
 from cases.models import Case, Visit
 from clinic.models import AuditEvent
 from clinic.roles import Role
-from tests.api.conftest import AUDIT_APPEND_QUERIES
+from tests.builders import AUDIT_APPEND_QUERIES
 from tests.factories import PatientFactory, UserFactory
 from tests.report_builders import closed_case, episode, local, score, screen, visit
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from cases.models import Visit, VisitAddendum
 from cases.web.visits import VISITS_SHOWN, chart_url, visits_section
 from clinic.models import AuditEvent
-from tests.api.conftest import AUDIT_APPEND_QUERIES
+from tests.builders import AUDIT_APPEND_QUERIES
 from tests.factories import AttendedVisitFactory, ClosedCaseFactory, SignedVisitFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
