@@ -26,7 +26,7 @@ from cases.models import (
     TreatmentGoal,
     Visit,
 )
-from clinic.audit import touching_patient
+from clinic.audit import newest_first_from_index, touching_patient
 from clinic.models import AuditEvent
 
 MAX_SEARCH_TERMS = 5
@@ -309,7 +309,8 @@ class AuditEventFilter(PatientAccessLogFilter):
     def filter_patient(
         self, queryset: QuerySet[AuditEvent], name: str, value: uuid.UUID
     ) -> QuerySet[AuditEvent]:
-        return queryset.filter(touching_patient(value))
+        # Newest first by `id + 0`: PostgreSQL then uses the indexes, not the primary key walked backwards.
+        return queryset.filter(touching_patient(value)).order_by(newest_first_from_index())
 
 
 class BreakGlassGrantFilter(filters.FilterSet):

@@ -37,6 +37,7 @@ def _prepare() -> None:
         DATABASE_URL=url,
         DEBUG="false",
         SECRET_KEY="bench-only-key-not-secret-0123456789abcdefghijklmnop",  # noqa: S106 - a throwaway bench
+        MFA_REQUIRED_ROLES="",  # like the other benches: runs with no extra environment
         DJANGO_SETTINGS_MODULE="clinic.settings",
     )
     sys.path.insert(0, str(ROOT))

@@ -36,6 +36,7 @@ def _prepare() -> None:
         ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="false",
         API_RATE_USER="1000000/min",
+        MFA_REQUIRED_ROLES="",  # signs in by force_login: no authenticator to confirm
         DJANGO_SETTINGS_MODULE="clinic.settings",
     )
     sys.path.insert(0, str(ROOT))

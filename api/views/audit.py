@@ -28,7 +28,7 @@ from api.serializers.audit import (
 from cases.models import BreakGlassGrant, Patient
 from cases.selectors import break_glass_activity
 from cases.services.access import break_glass_end, break_glass_review
-from clinic.audit import touching_patient
+from clinic.audit import newest_first_from_index, touching_patient
 from clinic.models import AuditEvent
 from clinic.policy import Capability
 
@@ -80,7 +80,9 @@ class PatientAccessLogViewSet(AuditEventViewSet):
             return AuditEvent.objects.none()
         if not Patient.objects.filter(pk=self.kwargs["pk"]).exists():
             raise NotFound("No such patient.")
-        return AuditEvent.objects.filter(touching_patient(self.kwargs["pk"])).order_by("-id")
+        # Newest first by `id + 0`: PostgreSQL then uses the indexes, not the primary key walked backwards.
+        events = AuditEvent.objects.filter(touching_patient(self.kwargs["pk"]))
+        return events.order_by(newest_first_from_index())
 
     def audit_list_patient(self, patients: object) -> object:
         return self.kwargs["pk"]

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.db import connection, transaction
 
-from clinic.audit import audit_record, touching_patient
+from clinic.audit import audit_record, newest_first_from_index, touching_patient
 from clinic.models import AuditEvent
 
 
@@ -40,7 +40,7 @@ def test_a_patient_given_as_text_in_any_case_is_the_same_patient(events):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the GIN index is PostgreSQL's")
 def test_the_listed_patients_are_read_from_the_gin_index(events):
     patient, _ = events
-    query = AuditEvent.objects.filter(touching_patient(patient)).order_by("-id")[:50]
+    query = AuditEvent.objects.filter(touching_patient(patient)).order_by(newest_first_from_index())[:50]
     sql, params = query.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a handful of rows: make the planner show its index
@@ -48,3 +48,11 @@ def test_the_listed_patients_are_read_from_the_gin_index(events):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "audit_patients_seen_idx" in plan
     assert "audit_patient_time_idx" in plan
+    assert "Backward" not in plan  # not the primary key walked newest first, testing every event
+
+
+def test_newest_first_is_the_order_of_the_ids(events):
+    patient, expected = events
+    found = AuditEvent.objects.filter(touching_patient(patient)).order_by(newest_first_from_index())
+
+    assert list(found.values_list("pk", flat=True)) == sorted(expected, reverse=True)
