@@ -28,6 +28,7 @@ from clinic.policy import (
     CASE_ASSIGNMENT_FIELDS,
     CASE_PROFILE_FIELDS,
     Capability,
+    has_capability,
     opened_case_primary,
     writable_case_fields,
 )
@@ -82,12 +83,17 @@ class CaseViewSet(
     def get_queryset(self) -> QuerySet[Case]:
         capability = required_capability(self) or Capability.READ_DEMOGRAPHICS
         cases = cases_visible_to(acting_user(self.request), capability)
-        if self.action in ("list", "retrieve"):
-            cases = with_remission(cases)  # subqueries per row: still one query for the page
+        if self.action in ("list", "retrieve") and has_capability(
+            acting_user(self.request), Capability.READ_CLINICAL
+        ):
+            cases = with_remission(cases)  # subqueries per row (still one query), for those who may read them
         return cases
 
     def _read(self, case: Case) -> dict[str, object]:
-        return CaseSerializer(with_remission(self.get_queryset()).get(pk=case.pk)).data
+        cases = self.get_queryset()
+        if has_capability(acting_user(self.request), Capability.READ_CLINICAL):
+            cases = with_remission(cases)
+        return CaseSerializer(cases.get(pk=case.pk)).data
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         user = acting_user(request)

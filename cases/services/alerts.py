@@ -538,20 +538,28 @@ def alerts_strike(
     return changed
 
 
-def alerts_check(obj: Any, *, actor: User | None = None, changed: Iterable[str] | None = None) -> list[Alert]:
+def alerts_check(
+    obj: Any,
+    *,
+    actor: User | None = None,
+    changed: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+) -> list[Alert]:
     """Walk the rules for the saved object; call inside the transaction that saved it. A rule that fires records
     the finding; a rule that no longer fires on a corrected record strikes the record's earlier entry. With
-    `changed` (the fields an update wrote), rules reading none of them are left alone."""
+    `changed` (the fields an update wrote), rules reading none of them are left alone. With `kinds`, only those
+    rules are checked again, as on an update (something else they read changed: `alerts_recheck_alpha2`)."""
     raised: list[Alert] = []
     case: Case | None = getattr(obj, "case", None)
     if case is None:
         return raised
-    written = set(changed) if changed is not None else None
+    only = set(kinds) if kinds is not None else None
+    written = set(changed) if changed is not None else (set() if only is not None else None)
     cleared = []
     for rule in RULES:
-        if not isinstance(obj, rule.source):
+        if not isinstance(obj, rule.source) or (only is not None and rule.kind not in only):
             continue
-        if written is not None and rule.reads is not None and not (rule.reads & written):
+        if only is None and written is not None and rule.reads is not None and not (rule.reads & written):
             continue
         if rule.fires(obj):
             alert = alert_raise(
@@ -572,11 +580,24 @@ def alerts_check(obj: Any, *, actor: User | None = None, changed: Iterable[str] 
     return raised
 
 
-def alerts_check_attendance(visit: Visit, *, actor: User | None = None) -> Alert | None:
-    """Two no-shows in a row (next to each other among the visits that had an outcome; cancellations and visits
-    still scheduled are skipped) is an engagement risk."""
+def alerts_recheck_alpha2(case_id: Any, *, actor: User | None) -> list[Alert]:
+    """A clonidine or lofexidine added, back-dated, stopped or corrected changes which visits were on it: check
+    `alpha2_hypotension` again on the case's visits with low vitals (raise for those now on it, strike those no
+    longer on it). Call in the transaction that saved the medication."""
+    low = Visit.objects.filter(case_id=case_id, status=Visit.Status.ATTENDED).filter(
+        Q(bp_systolic__lt=ALPHA2_SYSTOLIC_BELOW) | Q(heart_rate__lt=ALPHA2_HEART_RATE_BELOW)
+    )
+    raised: list[Alert] = []
+    for visit in low.select_related("case").order_by("scheduled_at"):
+        raised += alerts_check(visit, actor=actor, kinds=[Kind.ALPHA2_HYPOTENSION])
+    return raised
+
+
+def _in_no_show_run(visit: Visit) -> bool:
+    """Whether the visit is a no-show next to another no-show among the case's visits that had an outcome
+    (cancellations and visits still scheduled are skipped)."""
     if visit.status != Visit.Status.NO_SHOW:
-        return None
+        return False
     outcomes = (
         Visit.objects.filter(case_id=visit.case_id)
         .exclude(pk=visit.pk)
@@ -586,7 +607,12 @@ def alerts_check_attendance(visit: Visit, *, actor: User | None = None) -> Alert
     # Attendance is often marked late and out of order: the run may be completed by the visit before or after.
     before = outcomes.filter(scheduled_at__lte=visit.scheduled_at).order_by("-scheduled_at").first()
     after = outcomes.filter(scheduled_at__gte=visit.scheduled_at).order_by("scheduled_at").first()
-    if Visit.Status.NO_SHOW not in (before, after):
+    return Visit.Status.NO_SHOW in (before, after)
+
+
+def alerts_check_attendance(visit: Visit, *, actor: User | None = None) -> Alert | None:
+    """Two no-shows in a row (`_in_no_show_run`) is an engagement risk."""
+    if not _in_no_show_run(visit):
         return None
     return alert_raise(
         case=visit.case,
@@ -596,6 +622,35 @@ def alerts_check_attendance(visit: Visit, *, actor: User | None = None) -> Alert
         source=visit,
         actor=actor,
     )
+
+
+def alerts_recheck_engagement(visit: Visit, *, actor: User | None) -> list[Alert]:
+    """A corrected attendance may undo an engagement-risk finding: each visit standing as evidence on the case's
+    unresolved `engagement_risk` alert that is no longer in a run of no-shows is struck, and so is the periodic
+    rule's "no attended visit in 30 days" when the corrected visit, now attended, falls in those 30 days. The alert
+    resolves itself when nothing valid remains. Call in the transaction that corrected the visit."""
+    alert = Alert.objects.filter(
+        case_id=visit.case_id, kind=Kind.ENGAGEMENT_RISK, status__in=UNRESOLVED
+    ).first()
+    if alert is None:
+        return []
+    changed: list[Alert] = []
+    for entry in alert.evidence.filter(struck=False):
+        if entry.source_type == "visit":
+            source = Visit.objects.filter(pk=entry.source_id).first()
+            if source is not None and not _in_no_show_run(source):
+                changed += alerts_strike(
+                    source, actor=actor, reason="attendance corrected", kinds=[Kind.ENGAGEMENT_RISK],
+                    note=CORRECTED_NOTE,
+                )  # fmt: skip
+        elif entry.source_type == "case" and visit.status == Visit.Status.ATTENDED:
+            gap_start = entry.at - dt.timedelta(days=ENGAGEMENT_GAP_DAYS)
+            if gap_start <= visit.scheduled_at <= entry.at:
+                changed += alerts_strike(
+                    visit.case, actor=actor, reason="attendance corrected: attended in the 30 days",
+                    kinds=[Kind.ENGAGEMENT_RISK], note=CORRECTED_NOTE,
+                )  # fmt: skip
+    return changed
 
 
 def _settle(alert: Alert, *, actor: User, note: str, to_status: str) -> Alert:

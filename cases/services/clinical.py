@@ -11,7 +11,7 @@ from django.utils import timezone
 from cases.errors import ValidationFailed
 from cases.instruments import score_responses
 from cases.models import ANALYTES, Assessment, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
-from cases.services.alerts import alerts_check, alerts_strike
+from cases.services.alerts import ALPHA2_AGONISTS, alerts_check, alerts_recheck_alpha2, alerts_strike
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
 from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, clean_text, clean_texts
@@ -188,15 +188,24 @@ def medication_add(*, case: Case, actor: User, data: Mapping[str, Any]) -> Medic
     _check_open(case)
     medication = Medication(case=case, created_by=actor, **_only(data, MEDICATION_FIELDS))
     _check_medication(medication)
-    return _save_checked(medication, actor=actor)
+    with transaction.atomic():
+        _save_checked(medication, actor=actor)
+        if medication.medication in ALPHA2_AGONISTS:  # earlier visits' vitals may now be on it
+            alerts_recheck_alpha2(case.pk, actor=actor)
+    return medication
 
 
 def medication_update(*, medication: Medication, actor: User, data: Mapping[str, Any]) -> Medication:
     fields = _only(data, MEDICATION_FIELDS)
+    was_alpha2 = medication.medication in ALPHA2_AGONISTS
     for name, value in fields.items():
         setattr(medication, name, value)
     _check_medication(medication)
-    return _save_checked(medication, actor=actor, fields=[*fields, "updated_at"])
+    with transaction.atomic():
+        _save_checked(medication, actor=actor, fields=[*fields, "updated_at"])
+        if was_alpha2 or medication.medication in ALPHA2_AGONISTS:  # the days on it may have changed
+            alerts_recheck_alpha2(medication.case_id, actor=actor)
+    return medication
 
 
 # --- Labs ---------------------------------------------------------------------------------------------------

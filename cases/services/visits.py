@@ -30,7 +30,7 @@ from django.utils import timezone
 from cases.errors import AttendanceRefused, Conflict, NoteLocked, SchedulingConflict, ValidationFailed
 from cases.models import DEFAULT_DURATIONS, Case, Patient, Visit, VisitAddendum, VisitEvent
 from cases.models.visits import VisitEventKind, VisitStatus
-from cases.services.alerts import alerts_check, alerts_check_attendance
+from cases.services.alerts import alerts_check, alerts_check_attendance, alerts_recheck_engagement
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH, clean_text, clean_texts
@@ -337,6 +337,8 @@ def visit_update(
         alerts_check(current, actor=actor, changed=fields)
         if fields.get("status") == Visit.Status.NO_SHOW:
             alerts_check_attendance(current, actor=actor)
+        elif attendance is not None and attendance.from_status == Visit.Status.NO_SHOW:
+            alerts_recheck_engagement(current, actor=actor)
     for name in [*fields, "updated_at"]:
         setattr(visit, name, getattr(current, name))
     return visit

@@ -131,6 +131,55 @@ def test_a_medication_started_after_the_visit_does_not_count(as_user, own_case, 
     assert not alerts("alpha2_hypotension")
 
 
+def test_a_back_dated_alpha2_agonist_checks_the_earlier_low_vitals_again(as_user, own_case, clinician):
+    """Low vitals recorded first, the clonidine they were taken on entered later with its real start date."""
+    visit = AttendedVisitFactory(
+        case=own_case, clinician=clinician, subjective="", scheduled_at=timezone.now() - dt.timedelta(days=2)
+    )
+    vitals(as_user("clinician"), visit, systolic=84, diastolic=50)
+    assert not alerts("alpha2_hypotension")
+
+    response = as_user("clinician").post(
+        "/api/v1/medications/",
+        {"case": str(own_case.pk), "medication": "clonidine", "dose": "0.1 mg", "frequency": "twice daily",
+         "start_date": str(today() - dt.timedelta(days=5)), "prescriber": "Dr. Reyes"},
+        format="json",
+    )  # fmt: skip
+
+    assert response.status_code == 201, response.content
+    (alert,) = alerts("alpha2_hypotension")
+    assert (alert.status, alert.evidence.get().source_id) == ("open", visit.pk)
+
+
+def test_a_stop_date_moved_before_the_visit_strikes_the_finding(as_user, own_case, clinician):
+    visit = AttendedVisitFactory(
+        case=own_case, clinician=clinician, subjective="", scheduled_at=timezone.now() - dt.timedelta(days=2)
+    )
+    medication = on_medication(own_case, clinician)
+    vitals(as_user("clinician"), visit, systolic=84, diastolic=50)
+
+    response = as_user("clinician").patch(
+        f"/api/v1/medications/{medication.pk}/",
+        {"stop_date": str(today() - dt.timedelta(days=3))},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    alert = Alert.objects.get(kind="alpha2_hypotension")
+    assert (alert.status, alert.resolve_note) == ("resolved", "source corrected; it no longer meets the rule")
+
+
+def test_an_unrelated_medication_added_leaves_low_vitals_alone(as_user, own_case, clinician):
+    visit = AttendedVisitFactory(
+        case=own_case, clinician=clinician, subjective="", scheduled_at=timezone.now() - dt.timedelta(days=2)
+    )
+    vitals(as_user("clinician"), visit, systolic=84, diastolic=50)
+
+    on_medication(own_case, clinician, "naltrexone_oral")
+
+    assert not alerts("alpha2_hypotension")
+
+
 def test_corrected_vitals_strike_the_evidence_and_resolve_the_alert(as_user, own_case, clinician, visit):
     on_medication(own_case, clinician)
     client = as_user("clinician")

@@ -598,6 +598,67 @@ def test_a_stale_copy_cannot_resolve_an_alert_resolved_since(alert, clinician, s
         alert_resolve(alert=stale, actor=supervisor, note="Done as well")
 
 
+# --- A corrected no-show withdraws the engagement risk it raised ---
+
+
+def noon_today() -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(12)))
+
+
+def test_correcting_the_second_no_show_to_attended_resolves_the_engagement_risk(own_case, front_desk, clock):
+    clock(noon_today())
+    first = visit_days_ago(own_case, 9)
+    second = VisitFactory(case=own_case, scheduled_at=noon_today() - dt.timedelta(hours=2))
+    mark(first, "no_show", front_desk)
+    mark(second, "no_show", front_desk)
+    assert alerts(own_case) == [("engagement_risk", "warning", "open")]
+
+    visit_update(
+        visit=second, actor=front_desk, data={"status": "attended"}, reason="He was in group room B."
+    )
+
+    alert = Alert.objects.get(case=own_case)
+    assert (alert.status, alert.resolve_note) == ("resolved", "source corrected; it no longer meets the rule")
+    assert alert.evidence.get().struck_reason == "attendance corrected"
+
+
+def test_correcting_the_first_no_show_withdraws_the_alert_raised_on_the_second(own_case, front_desk, clock):
+    clock(noon_today())
+    first = VisitFactory(case=own_case, scheduled_at=noon_today() - dt.timedelta(hours=3))
+    second = VisitFactory(case=own_case, scheduled_at=noon_today() - dt.timedelta(hours=1))
+    mark(first, "no_show", front_desk)
+    mark(second, "no_show", front_desk)
+
+    visit_update(visit=first, actor=front_desk, data={"status": "late_cancel"}, reason="She phoned at 8.")
+
+    assert alerts(own_case) == [("engagement_risk", "warning", "resolved")]
+
+
+def test_a_correction_that_leaves_a_run_of_no_shows_keeps_the_alert(own_case, front_desk, clock):
+    clock(noon_today())
+    for days in (20, 9):
+        mark(visit_days_ago(own_case, days), "no_show", front_desk)
+    today_visit = VisitFactory(case=own_case, scheduled_at=noon_today() - dt.timedelta(hours=1))
+    mark(today_visit, "no_show", front_desk)
+
+    visit_update(visit=today_visit, actor=front_desk, data={"status": "attended"}, reason="Checked in late.")
+
+    assert alerts(own_case) == [("engagement_risk", "warning", "open")]
+
+
+def test_a_corrected_attendance_inside_the_30_days_withdraws_the_periodic_engagement_risk(clinician, clock):
+    clock(noon_today())
+    case = treated(45, clinician)
+    visit = VisitFactory(case=case, scheduled_at=noon_today() - dt.timedelta(hours=2))
+    mark(visit, "no_show", clinician)
+    alerts_raise_periodic()
+    assert alerts(case) == [("engagement_risk", "warning", "open")]
+
+    visit_update(visit=visit, actor=clinician, data={"status": "attended"}, reason="Wrong row marked.")
+
+    assert alerts(case) == [("engagement_risk", "warning", "resolved")]
+
+
 # --- Time-based rules: raise_alerts ---
 
 
