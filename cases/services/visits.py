@@ -2,7 +2,8 @@
 addenda.
 
 Attendance rules (issue 15; days are clinic days, America/Chicago), each refused with the code it is named by:
-- `check_in_not_visit_day`: a visit is marked attended only on its own clinic day;
+- `check_in_not_visit_day`: a visit is marked attended on its own clinic day, never before it; after it only as a
+  late entry, with the reason (the note of a visit nobody checked in must still be writable);
 - `no_show_before_start`: a no-show only after the visit's scheduled start;
 - a status once recorded changes only as a correction, with a reason (`correction_reason_required`), on the clinic
   day that status was recorded or on the visit's own day, never later (`correction_day_passed`); it is audited as
@@ -398,6 +399,12 @@ def _status_recorded_on(visit: Visit) -> dt.date:
     return clinic_day(last or visit.scheduled_at)
 
 
+def attendance_late_entry(visit: Visit) -> bool:
+    """Whether the visit is still scheduled after its day: its attendance is recorded now as a late entry, with a
+    reason (the pages offer that form instead of the check-in buttons)."""
+    return visit.status == Visit.Status.SCHEDULED and clinic_day(visit.scheduled_at) < clinic_day(timezone.now())
+
+
 def attendance_correction_open(visit: Visit) -> bool:
     """Whether the visit's recorded attendance may be corrected now (the pages offer the control only then)."""
     if visit.status == Visit.Status.SCHEDULED or visit.is_signed:
@@ -428,9 +435,10 @@ def _attendance_change(current: Visit, to_status: str, *, reason: str) -> VisitE
                 field="status",
                 code="correction_day_passed",
             )
-    if to_status == Visit.Status.ATTENDED and today != visit_day:
+    if to_status == Visit.Status.ATTENDED and (today < visit_day or (today > visit_day and not reason)):
+        late = " To record that the patient came, give the reason for the late entry." if today > visit_day else ""
         raise AttendanceRefused(
-            f"A visit can only be checked in on its day ({visit_day:%a, %b %-d, %Y}).",
+            f"A visit can only be checked in on its day ({visit_day:%a, %b %-d, %Y}).{late}",
             field="status",
             code="check_in_not_visit_day",
         )

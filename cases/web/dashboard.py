@@ -33,7 +33,12 @@ from cases.selectors import (
     visits_visible_to,
     worklist_for,
 )
-from cases.services.visits import REASON_MAX_LENGTH, attendance_correction_open, visit_record_attendance
+from cases.services.visits import (
+    REASON_MAX_LENGTH,
+    attendance_correction_open,
+    attendance_late_entry,
+    visit_record_attendance,
+)
 from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
 from clinic.admin_site import may_use_admin
 from clinic.models import AuditAction, AuditDataCategory, User
@@ -101,6 +106,7 @@ def with_attendance_controls(visits: Iterable[Visit]) -> list[Visit]:
     rows = list(visits)
     for visit in rows:
         visit.correctable = attendance_correction_open(visit)  # type: ignore[attr-defined]
+        visit.late_entry = attendance_late_entry(visit)  # type: ignore[attr-defined]
     return rows
 
 
@@ -404,6 +410,7 @@ def visit_attendance(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
             status = 409 if isinstance(error, Conflict) else 400
     next_url = safe_next(request, request.POST.get("next", ""))
     visit.correctable = attendance_correction_open(visit)  # type: ignore[attr-defined]
+    visit.late_entry = attendance_late_entry(visit)  # type: ignore[attr-defined]
     context = {"visit": visit, "form": form, "next": next_url, "saved": status == 200}
     if getattr(request, "htmx", False):
         return render(request, f"{ATTENDANCE_TEMPLATE}#attendance", context, status=status)

@@ -279,3 +279,55 @@ def test_a_signed_visit_offers_no_correction(clock, own_case):
     clock(local(DAY, 12))
 
     assert attendance_correction_open(visit) is False
+
+
+# --- Late entry: a visit nobody checked in on its day ---
+
+
+@pytest.mark.parametrize("days_after", [1, 12])
+def test_a_visit_left_scheduled_is_recorded_attended_later_with_the_reason(
+    clock, visit, front_desk, days_after
+):
+    clock(local(DAY + dt.timedelta(days=days_after), 10))
+
+    visit_record_attendance(
+        visit=visit, actor=front_desk, status="attended", reason="Check-in missed at the desk."
+    )
+
+    assert stored(visit) == "attended"
+    event = VisitEvent.objects.get(visit=visit)
+    assert (event.kind, event.from_status, event.to_status, event.reason) == (
+        "attendance",
+        "scheduled",
+        "attended",
+        "Check-in missed at the desk.",
+    )
+
+
+def test_a_late_check_in_without_a_reason_is_refused_and_says_how(clock, visit, front_desk):
+    clock(local(DAY + dt.timedelta(days=1), 10))
+
+    with pytest.raises(AttendanceRefused) as excinfo:
+        visit_record_attendance(visit=visit, actor=front_desk, status="attended", reason="  ")
+
+    assert refused(excinfo) == ("check_in_not_visit_day", ["status"])
+    assert "reason for the late entry" in str(excinfo.value)
+    assert stored(visit) == "scheduled"
+
+
+def test_a_reason_does_not_open_a_check_in_before_the_visits_day(clock, visit, front_desk):
+    clock(local(DAY - dt.timedelta(days=1), 10))
+
+    with pytest.raises(AttendanceRefused) as excinfo:
+        visit_record_attendance(visit=visit, actor=front_desk, status="attended", reason="Early, I promise.")
+
+    assert refused(excinfo) == ("check_in_not_visit_day", ["status"])
+
+
+def test_a_no_show_recorded_today_for_an_earlier_visit_may_be_corrected_to_attended(clock, visit, front_desk):
+    clock(local(DAY + dt.timedelta(days=2), 9))
+    visit_record_attendance(visit=visit, actor=front_desk, status="no_show")
+
+    visit_record_attendance(visit=visit, actor=front_desk, status="attended", reason="Wrong patient marked.")
+
+    assert stored(visit) == "attended"

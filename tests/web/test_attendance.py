@@ -121,3 +121,29 @@ def test_the_next_day_no_correction_is_offered(signed_in, front_desk, visit, clo
     assert "Correct attendance" not in chart(client, visit)
     response = client.post(attendance_url(visit), {"status": "attended", "reason": "Late."})
     assert response.status_code == 409
+
+
+def test_after_its_day_the_chart_offers_a_late_entry_with_a_reason(signed_in, front_desk, visit, clock):
+    clock(local(DAY + dt.timedelta(days=1), 9))
+    client = signed_in(front_desk)
+
+    html = chart(client, visit)
+    assert "Record attendance late" in html and 'name="status" value="attended"' not in html
+
+    response = client.post(
+        attendance_url(visit), {"status": "attended", "reason": "Desk missed the check-in.", "next": "/"}
+    )
+
+    assert response.status_code == 302
+    assert Visit.objects.get(pk=visit.pk).status == "attended"
+    assert VisitEvent.objects.get(visit=visit).reason == "Desk missed the check-in."
+
+
+def test_a_late_entry_without_a_reason_is_refused_on_the_page(signed_in, front_desk, visit, clock, htmx):
+    clock(local(DAY + dt.timedelta(days=1), 9))
+
+    response = signed_in(front_desk).post(attendance_url(visit), {"status": "attended"}, headers=htmx)
+
+    assert response.status_code == 409
+    assert "reason for the late entry" in response.content.decode()
+    assert Visit.objects.get(pk=visit.pk).status == "scheduled"
