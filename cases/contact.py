@@ -5,7 +5,7 @@
   `+` and a country code is taken as such), must be valid numbers, and are stored in E.164 (`+17855550142`), with
   an extension as `;ext=12` (RFC 3966). They are shown in the national format for US numbers (`(785) 555-0142`),
   the international one otherwise (`display_phone`). Searching by phone digits still finds them
-  (`api.filters.PatientFilter`: four or more digits anywhere in the number).
+  (`cases.filters.PatientFilter`: four or more digits anywhere in the number).
 - ZIP codes are 5 digits or ZIP+4 (`66044`, `66044-1234`; `660441234` is stored as `66044-1234`).
 
 The model fields carry the validators, so the page forms (built from the model), the API serializers and the

@@ -11,10 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
-from api.filters import AlertFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.clinical import AlertNoteRequestSerializer, AlertSerializer
+from cases.filters import AlertFilter
 from cases.models import Alert
 from cases.selectors import clinical_records_visible_to, worklist_for
 from cases.services.alerts import alert_acknowledge, alert_resolve

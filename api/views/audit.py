@@ -17,7 +17,6 @@ from rest_framework.response import Response
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.exports import CSVRenderer, csv_response
-from api.filters import AuditEventFilter, BreakGlassGrantFilter, PatientAccessLogFilter
 from api.permissions import acting_user
 from api.schema import ErrorSerializer
 from api.serializers.audit import (
@@ -25,10 +24,12 @@ from api.serializers.audit import (
     BreakGlassReviewSerializer,
     BreakGlassVerdictSerializer,
 )
+from cases.filters import BreakGlassGrantFilter
 from cases.models import BreakGlassGrant, Patient
 from cases.selectors import break_glass_activity
 from cases.services.access import break_glass_end, break_glass_review
 from clinic.audit import newest_first_from_index, touching_patient
+from clinic.filters import AuditEventFilter, PatientAccessLogFilter
 from clinic.models import AuditEvent
 from clinic.policy import Capability
 

@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
-from api.filters import CaseFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.cases import (
@@ -18,6 +17,7 @@ from api.serializers.cases import (
     CaseWriteSerializer,
     TransitionRequestSerializer,
 )
+from cases.filters import CaseFilter
 from cases.models import Case, Patient
 from cases.remission import with_remission
 from cases.selectors import cases_visible_to

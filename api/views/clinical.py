@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
-from api.filters import AssessmentFilter, ClinicalEventFilter, ClinicalRecordFilter, GoalFilter
 from api.permissions import acting_user, required_capability
 from api.serializers.clinical import (
     AssessmentSerializer,
@@ -34,6 +33,7 @@ from api.serializers.clinical import (
     MedicationUpdateSerializer,
     MedicationWriteSerializer,
 )
+from cases.filters import AssessmentFilter, ClinicalEventFilter, ClinicalRecordFilter, GoalFilter
 from cases.models import Assessment, Case, ClinicalEvent, DrugScreen, LiverPanel, Medication, TreatmentGoal
 from cases.selectors import clinical_records_visible_to
 from cases.services.clinical import (

@@ -20,7 +20,6 @@ from rest_framework.response import Response
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
 from api.exports import CSVRenderer, csv_response
-from api.filters import AccountingRequestFilter, ConsentFilter, CounselingNoteFilter, DisclosureFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.part2 import (
@@ -39,6 +38,7 @@ from api.serializers.part2 import (
     DisclosureWriteSerializer,
 )
 from cases.errors import ValidationFailed
+from cases.filters import AccountingRequestFilter, ConsentFilter, CounselingNoteFilter, DisclosureFilter
 from cases.models import AccountingRequest, Consent, CounselingNote, Disclosure
 from cases.selectors import accounting_of_disclosures
 from cases.services.part2 import (

@@ -15,7 +15,6 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
-from api.filters import PatientFilter, PatientMrnLookupFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.patients import (
@@ -31,6 +30,7 @@ from api.serializers.patients import (
     PossibleDuplicateSerializer,
 )
 from cases.errors import ValidationFailed
+from cases.filters import PatientFilter, PatientMrnLookupFilter
 from cases.models import DuplicateReview, Patient
 from cases.selectors import duplicate_reviews_visible_to, patient_by_exact_mrn, patients_visible_to
 from cases.services.access import break_glass_find_and_grant, break_glass_grant, check_break_glass_reason

@@ -8,7 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.audit import AuditedListMixin, AuditedResource, AuditedRetrieveMixin
-from api.filters import VisitFilter
 from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.base import NoBodySerializer
@@ -24,6 +23,7 @@ from api.serializers.visits import (
     VisitSerializer,
     VisitWriteSerializer,
 )
+from cases.filters import VisitFilter
 from cases.models import Visit
 from cases.selectors import visits_visible_to
 from cases.services.visits import (

@@ -13,9 +13,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
-from api.filters import AuditEventFilter
 from cases.web.access import page, render_page
 from clinic.audit import audit_record
+from clinic.filters import AuditEventFilter
 from clinic.models import AuditEvent
 from clinic.policy import Capability
 

@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.forms.models import fields_for_model, model_to_dict
 from django.http import QueryDict
 
-from api.filters import PatientFilter
 from cases.contact import display_phone, validate_phone, validate_postal_code
 from cases.errors import ValidationFailed
+from cases.filters import PatientFilter
 from cases.models import Case, Patient
 from cases.selectors import clinical_staff
 from cases.services.patients import DEMOGRAPHIC_FIELDS, check_date_of_birth

@@ -1,15 +1,14 @@
-"""django-filter filter sets for every list. A malformed value is a 400 naming the parameter."""
+"""django-filter filter sets of the domain's lists, read by the API's viewsets and the staff pages alike (the same
+rules for `?search=`, `?stage=`, ...). A malformed value is a 400 naming the parameter. The audit log's are in
+clinic/filters.py."""
 
 import datetime as dt
 import uuid
 
 import django_filters as filters
-from django import forms
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import extend_schema_field
 
 from cases.models import (
     AccountingRequest,
@@ -26,8 +25,7 @@ from cases.models import (
     TreatmentGoal,
     Visit,
 )
-from clinic.audit import newest_first_from_index, touching_patient
-from clinic.models import AuditEvent
+from clinic.filters import MomentFilter, filter_user_by_id_or_name, local_midnight
 
 MAX_SEARCH_TERMS = 5
 SEARCH_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")
@@ -167,16 +165,12 @@ class VisitFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_date_from(self, queryset: QuerySet[Visit], name: str, value: dt.date) -> QuerySet[Visit]:
-        return queryset.filter(scheduled_at__gte=_local_midnight(value))
+        return queryset.filter(scheduled_at__gte=local_midnight(value))
 
     def filter_date_to(self, queryset: QuerySet[Visit], name: str, value: dt.date) -> QuerySet[Visit]:
         if value >= dt.date.max:
             return queryset
-        return queryset.filter(scheduled_at__lt=_local_midnight(value + dt.timedelta(days=1)))
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        return queryset.filter(scheduled_at__lt=local_midnight(value + dt.timedelta(days=1)))
 
 
 class ClinicalRecordFilter(filters.FilterSet):
@@ -208,109 +202,7 @@ class AlertFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Alert.Kind.choices)
 
 
-# --- The audit log and break-glass review -------------------------------------------------------------------
-
-
-class MomentField(forms.CharField):
-    """A date (`2026-03-01`, a whole clinic-local day) or a date-time (ISO 8601; clinic time if no offset)."""
-
-    def to_python(self, value: str | None) -> dt.date | dt.datetime | None:  # type: ignore[override]
-        text = super().to_python(value)
-        if not text:
-            return None
-        try:
-            day = parse_date(text)
-            if day is not None:
-                return day
-            moment = parse_datetime(text)
-            if moment is not None:
-                moment = moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-                # In UTC: out of range is refused here, and an offset PostgreSQL refuses (beyond 15:59) is gone.
-                return moment.astimezone(dt.UTC)
-        except (ValueError, OverflowError):
-            pass
-        raise forms.ValidationError("Enter a date (YYYY-MM-DD) or an ISO 8601 date-time.", code="invalid")
-
-
-@extend_schema_field(
-    {
-        "oneOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
-        "description": "An ISO 8601 date-time (clinic time without an offset), or a date: `since` from its start, "
-        "`until` to its end (clinic time).",
-    }
-)
-class MomentFilter(filters.Filter):
-    """`since` (from the moment, or the start of the day, on) or `until` (up to the moment, or to the end of the
-    day) on a date-time field."""
-
-    field_class = MomentField
-
-    def __init__(self, *, until: bool = False, **kwargs: object) -> None:
-        self.until = until
-        super().__init__(**kwargs)
-
-    def filter(self, queryset: QuerySet, value: dt.date | dt.datetime | None) -> QuerySet:
-        if value is None:
-            return queryset
-        if isinstance(value, dt.datetime):
-            lookup = "lte" if self.until else "gte"
-            return queryset.filter(**{f"{self.field_name}__{lookup}": value})
-        if self.until:
-            if value >= dt.date.max:
-                return queryset
-            return queryset.filter(
-                **{f"{self.field_name}__lt": _local_midnight(value + dt.timedelta(days=1))}
-            )
-        if value <= dt.date.min:
-            return queryset
-        return queryset.filter(**{f"{self.field_name}__gte": _local_midnight(value)})
-
-
-def _filter_user(queryset: QuerySet, value: str, *, id_field: str, name_field: str) -> QuerySet:
-    """A user id (UUID) or a username."""
-    try:
-        return queryset.filter(**{id_field: uuid.UUID(value)})
-    except ValueError:
-        return queryset.filter(**{name_field: value})
-
-
-class PatientAccessLogFilter(filters.FilterSet):
-    """The audit log of one patient (the patient is in the path)."""
-
-    user = filters.CharFilter(method="filter_user", max_length=150, help_text="User id or username")
-    action = filters.MultipleChoiceFilter(
-        choices=AuditEvent.Action.choices, help_text="One or more (`?action=list&action=view`)."
-    )
-    outcome = filters.ChoiceFilter(choices=AuditEvent.Outcome.choices)
-    data_category = filters.ChoiceFilter(choices=AuditEvent.DataCategory.choices)
-    object_type = filters.CharFilter(max_length=40, help_text="`patient`, `case`, `visit`, `assessment`, ...")
-    object_id = filters.CharFilter(max_length=64)
-    since = MomentFilter(
-        field_name="occurred_at", help_text="From this date-time, or the start of this date."
-    )
-    until = MomentFilter(
-        field_name="occurred_at", until=True, help_text="Up to this date-time, or the end of this date."
-    )
-
-    class Meta:
-        model = AuditEvent
-        fields: list[str] = []
-
-    def filter_user(self, queryset: QuerySet[AuditEvent], name: str, value: str) -> QuerySet[AuditEvent]:
-        return _filter_user(queryset, value, id_field="user_id", name_field="username")
-
-
-class AuditEventFilter(PatientAccessLogFilter):
-    patient = filters.UUIDFilter(
-        method="filter_patient",
-        help_text="Events about this patient, including the lists that showed it: who accessed the record.",
-    )
-
-    def filter_patient(
-        self, queryset: QuerySet[AuditEvent], name: str, value: uuid.UUID
-    ) -> QuerySet[AuditEvent]:
-        # Newest first by `id + 0`: PostgreSQL then uses the indexes, not the primary key walked backwards.
-        return queryset.filter(touching_patient(value)).order_by(newest_first_from_index())
+# --- Break-glass review ---------------------------------------------------------------------------------------
 
 
 class BreakGlassGrantFilter(filters.FilterSet):
@@ -326,7 +218,7 @@ class BreakGlassGrantFilter(filters.FilterSet):
     def filter_user(
         self, queryset: QuerySet[BreakGlassGrant], name: str, value: str
     ) -> QuerySet[BreakGlassGrant]:
-        return _filter_user(queryset, value, id_field="user_id", name_field="user__username")
+        return filter_user_by_id_or_name(queryset, value, id_field="user_id", name_field="user__username")
 
     def filter_active(
         self, queryset: QuerySet[BreakGlassGrant], name: str, value: bool
