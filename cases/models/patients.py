@@ -2,10 +2,18 @@
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from cases.contact import display_phone, validate_phone, validate_postal_code
+from cases.contact import (
+    ContactNote,
+    contact_notes,
+    contact_preference_problem,
+    display_phone,
+    validate_phone,
+    validate_postal_code,
+)
 from cases.kansas import COUNTY_CHOICES, KANSAS_COUNTIES
 
 
@@ -43,8 +51,18 @@ class PatientSexAtBirth(models.TextChoices):
     UNKNOWN = "unknown", "Unknown / not disclosed"
 
 
+class ContactMethod(models.TextChoices):
+    """How the patient prefers the clinic to reach them (issue 15: contact preferences in addiction care)."""
+
+    PHONE = "phone", "Phone call"
+    TEXT = "text", "Text message"
+    EMAIL = "email", "Email"
+    MAIL = "mail", "Letter"
+
+
 class Patient(models.Model):
     SexAtBirth = PatientSexAtBirth
+    ContactMethod = ContactMethod
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     mrn = models.CharField("MRN", max_length=16, unique=True, editable=False)
     first_name = models.CharField(max_length=100)
@@ -64,6 +82,18 @@ class Patient(models.Model):
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_relationship = models.CharField(max_length=60, blank=True)
     emergency_contact_phone = models.CharField(max_length=30, blank=True, validators=[validate_phone])
+    # Contact preferences (cases/contact.py): whether staff may leave a voicemail or send a text (a message from an
+    # addiction clinic heard or read by someone else discloses treatment), and the preferred way to reach them.
+    # `None` = not asked yet, which staff treat as "no".
+    may_leave_voicemail = models.BooleanField(
+        "may leave a voicemail", null=True, blank=True, default=None, help_text="Not asked yet: treat as no."
+    )
+    may_text = models.BooleanField(
+        "may send text messages", null=True, blank=True, default=None, help_text="Not asked yet: treat as no."
+    )
+    preferred_contact_method = models.CharField(
+        max_length=10, blank=True, choices=ContactMethod.choices, default=""
+    )
     entered_in_error = models.BooleanField(default=False)
     entered_in_error_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,6 +122,11 @@ class Patient(models.Model):
                 name="patient_entered_in_error_has_reason",
             ),
             models.CheckConstraint(condition=~Q(mrn=""), name="patient_mrn_present"),
+            models.CheckConstraint(
+                condition=Q(preferred_contact_method="")
+                | Q(preferred_contact_method__in=ContactMethod.values),
+                name="patient_preferred_contact_method_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -110,6 +145,17 @@ class Patient(models.Model):
     @property
     def emergency_contact_phone_display(self) -> str:
         return display_phone(self.emergency_contact_phone)
+
+    def clean(self) -> None:
+        """The preferred way of contact must be one the record allows (`cases/contact.py`)."""
+        problem = contact_preference_problem(self)
+        if problem:
+            raise ValidationError({"preferred_contact_method": problem})
+
+    @property
+    def contact_preferences(self) -> list[ContactNote]:
+        """What staff read before they call or write: the preferred way, voicemail and texts (`cases/contact.py`)."""
+        return contact_notes(self)
 
 
 class DuplicateReviewOutcome(models.TextChoices):

@@ -25,6 +25,7 @@ DEMOGRAPHIC_FIELDS = (
     "first_name", "last_name", "preferred_name", "date_of_birth", "sex_at_birth", "gender_identity", "phone",
     "email", "address_line1", "address_line2", "city", "state", "postal_code", "county",
     "emergency_contact_name", "emergency_contact_relationship", "emergency_contact_phone",
+    "may_leave_voicemail", "may_text", "preferred_contact_method",
 )  # fmt: skip
 
 OLDEST_PLAUSIBLE_AGE_YEARS = 120

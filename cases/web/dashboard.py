@@ -69,6 +69,7 @@ CATEGORY_ORDER = (
     AuditDataCategory.ACCESS,
     AuditDataCategory.CASE,
     AuditDataCategory.VISIT_SCHEDULE,
+    AuditDataCategory.DEMOGRAPHICS,  # the phone and contact preferences beside a visit
 )
 
 
@@ -108,6 +109,27 @@ def with_attendance_controls(visits: Iterable[Visit]) -> list[Visit]:
         visit.correctable = attendance_correction_open(visit)  # type: ignore[attr-defined]
         visit.late_entry = attendance_late_entry(visit)  # type: ignore[attr-defined]
     return rows
+
+
+def with_contact(user: User, visits: list[Visit], shown: "Shown") -> list[Visit]:
+    """The visits, each told whether the user may read its patient's phone and contact preferences
+    (`show_contact`: demographics, as the policy scopes them; no query when the user reads every patient's)."""
+    patient_ids = {visit.case.patient_id for visit in visits}
+    granted = scope(user, Capability.READ_DEMOGRAPHICS)
+    if granted is Scope.ALL or not patient_ids:
+        readable = patient_ids
+    elif granted is Scope.NONE:
+        readable = set()
+    else:
+        readable = set(
+            patients_in_scope(user, Capability.READ_DEMOGRAPHICS)
+            .filter(pk__in=patient_ids)
+            .values_list("pk", flat=True)
+        )
+    for visit in visits:
+        visit.show_contact = visit.case.patient_id in readable  # type: ignore[attr-defined]
+    shown.add(AuditDataCategory.DEMOGRAPHICS, readable)
+    return visits
 
 
 class Shown:
@@ -209,7 +231,7 @@ def my_visits_section(user: User, day: dt.date, shown: Shown) -> dict[str, Any] 
     """The user's own visits (as the clinician who sees the patient) on the day."""
     if not has_capability(user, Capability.WRITE_NOTES):
         return None
-    rows = with_attendance_controls(visits_on(user, day).filter(clinician=user))
+    rows = with_contact(user, with_attendance_controls(visits_on(user, day).filter(clinician=user)), shown)
     shown.add(AuditDataCategory.VISIT_SCHEDULE, (visit.case.patient_id for visit in rows))
     return {"visits": rows}
 
@@ -221,7 +243,9 @@ def schedule_section(
     if scope(user, Capability.SCHEDULE_VISITS) is not Scope.ALL:
         return None
     visits = visits_on(user, day)
-    rows = with_attendance_controls(visits.filter(clinician=clinician) if clinician else visits)
+    rows = with_contact(
+        user, with_attendance_controls(visits.filter(clinician=clinician) if clinician else visits), shown
+    )
     shown.add(AuditDataCategory.VISIT_SCHEDULE, (visit.case.patient_id for visit in rows))
     return {"visits": rows}
 

@@ -5,6 +5,7 @@ the policy's, and a service's refusal is shown on the form (`cases.web.access.ad
 """
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from django import forms
@@ -12,7 +13,12 @@ from django.db.models import QuerySet
 from django.forms.models import fields_for_model, model_to_dict
 from django.http import QueryDict
 
-from cases.contact import display_phone, validate_phone, validate_postal_code
+from cases.contact import (
+    contact_preference_problem,
+    display_phone,
+    validate_phone,
+    validate_postal_code,
+)
 from cases.errors import ValidationFailed
 from cases.filters import PatientFilter
 from cases.models import Case, Patient
@@ -75,18 +81,36 @@ DEMOGRAPHIC_LABELS = {
     "emergency_contact_name": "Emergency contact's name",
     "emergency_contact_relationship": "Relationship to the patient",
     "emergency_contact_phone": "Emergency contact's phone",
+    "may_leave_voicemail": "May we leave a voicemail?",
+    "may_text": "May we send text messages?",
+    "preferred_contact_method": "Preferred way to reach them",
 }
+
+
+class NotAskedYesNo(forms.RadioSelect):
+    """A yes / no question that may not have been asked yet (a nullable boolean), as three radio buttons."""
+
+    def __init__(self) -> None:
+        super().__init__(choices=[("unknown", "Not asked yet"), ("true", "Yes"), ("false", "No")])
+
+    format_value = forms.NullBooleanSelect.format_value  # type: ignore[assignment]
+    value_from_datadict = forms.NullBooleanSelect.value_from_datadict
+
+
 DEMOGRAPHIC_WIDGETS: dict[str, type[forms.Widget] | forms.Widget] = {
     "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     "phone": forms.TextInput(attrs={"type": "tel"}),
     "emergency_contact_phone": forms.TextInput(attrs={"type": "tel"}),
     "state": forms.TextInput(attrs={"size": 2}),
+    "may_leave_voicemail": NotAskedYesNo(),
+    "may_text": NotAskedYesNo(),
 }
 # The form's sections, in order: (legend, fields).
 DEMOGRAPHIC_SECTIONS = (
     ("Name", ("first_name", "last_name", "preferred_name")),
     ("Birth and identity", ("date_of_birth", "sex_at_birth", "gender_identity")),
     ("Contact", ("phone", "email")),
+    ("Contact preferences", ("preferred_contact_method", "may_leave_voicemail", "may_text")),
     ("Address", ("address_line1", "address_line2", "city", "state", "postal_code", "county")),
     (
         "Emergency contact",
@@ -140,6 +164,17 @@ class DemographicsForm(forms.Form):
             except ValidationFailed as failed:
                 raise forms.ValidationError(failed.message) from failed
         return born
+
+    def clean(self) -> dict[str, Any]:
+        """The preferred way of contact must fit the record (the service's rule, `contact_preference_problem`), asked
+        here too so that it shows with every other error at once. Skipped when a field it reads is in error."""
+        cleaned = super().clean() or {}
+        read = ("preferred_contact_method", "may_text", "phone", "email", "address_line1")
+        if all(name in cleaned for name in read):
+            problem = contact_preference_problem(SimpleNamespace(**{name: cleaned[name] for name in read}))
+            if problem:
+                self.add_error("preferred_contact_method", problem)
+        return cleaned
 
     def focus_first_error(self) -> None:
         """Put the focus on the first field in error (in the page's order), none elsewhere."""
