@@ -93,9 +93,18 @@ class InstrumentSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Items no longer part of the instrument, with why: sending one is a 400 naming it.",
     )
+    exclusions = serializers.SerializerMethodField(
+        help_text="Deprecated, always empty: the one exclusion (medical supervision on the DSM-5 checklist) is "
+        "withdrawn (see `withdrawn`). Kept so that clients reading it keep working."
+    )
     diagnosis_codes = serializers.DictField(
         child=serializers.CharField(), help_text="Suggested ICD-10-CM code per band (DSM-5 checklist only)."
     )
+
+    @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField())))
+    def get_exclusions(self, instrument: object) -> dict[str, list[str]]:
+        return {}
+
     notes = serializers.ListField(child=serializers.CharField())
 
 

@@ -67,7 +67,8 @@ PUBLISHED = {
     ),
 }
 KEYS = {
-    "code", "name", "reference", "scoring", "max_total", "items", "bands", "withdrawn", "diagnosis_codes", "notes",
+    "code", "name", "reference", "scoring", "max_total", "items", "bands", "withdrawn", "exclusions",
+    "diagnosis_codes", "notes",
 }  # fmt: skip
 
 
@@ -122,6 +123,7 @@ def test_the_dsm5_checklist_publishes_its_diagnosis_codes_and_no_supervision_box
 
     assert "under_medical_supervision" not in [item["code"] for item in body["items"]]
     assert list(body["withdrawn"]) == ["under_medical_supervision"]
+    assert body["exclusions"] == {}  # deprecated, kept for clients that read it
     assert body["diagnosis_codes"] == {"mild": "F19.10", "moderate": "F19.20", "severe": "F19.20"}
     assert body["scoring"] == "count_true"
 
