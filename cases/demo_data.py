@@ -17,13 +17,21 @@ class DemoStaffMember:
     # May prescribe (physicians, nurse practitioners): runs medication-management visits.
     prescriber: bool = False
     is_staff: bool = False
+    # Written after the name on signatures (clinic.models.User.credentials).
+    credentials: str = ""
 
 
 # Readable, fixed demo passwords: the point of a demo login is that anyone can type it.
 DEMO_STAFF: tuple[DemoStaffMember, ...] = (
     DemoStaffMember("frontdesk", "demo-frontdesk-2026", Role.FRONT_DESK, "Tamara", "Ochoa"),
     DemoStaffMember(
-        "clinician", "demo-clinician-2026", Role.CLINICIAN, "Casey", "Morgan", caseload_weight=24
+        "clinician",
+        "demo-clinician-2026",
+        Role.CLINICIAN,
+        "Casey",
+        "Morgan",
+        caseload_weight=24,
+        credentials="LMSW",
     ),
     DemoStaffMember(
         "dr.okafor",
@@ -33,6 +41,7 @@ DEMO_STAFF: tuple[DemoStaffMember, ...] = (
         "Okafor",
         caseload_weight=18,
         prescriber=True,
+        credentials="MD",
     ),
     DemoStaffMember(
         "np.reyes",
@@ -42,15 +51,34 @@ DEMO_STAFF: tuple[DemoStaffMember, ...] = (
         "Reyes",
         caseload_weight=20,
         prescriber=True,
+        credentials="NP",
     ),
     DemoStaffMember(
-        "lcac.whitaker", "demo-lcac-whitaker-2026", Role.CLINICIAN, "Jordan", "Whitaker", caseload_weight=20
+        "lcac.whitaker",
+        "demo-lcac-whitaker-2026",
+        Role.CLINICIAN,
+        "Jordan",
+        "Whitaker",
+        caseload_weight=20,
+        credentials="LCAC",
     ),
     DemoStaffMember(
-        "lscsw.patel", "demo-lscsw-patel-2026", Role.CLINICIAN, "Priya", "Patel", caseload_weight=18
+        "lscsw.patel",
+        "demo-lscsw-patel-2026",
+        Role.CLINICIAN,
+        "Priya",
+        "Patel",
+        caseload_weight=18,
+        credentials="LSCSW",
     ),
     DemoStaffMember(
-        "supervisor", "demo-supervisor-2026", Role.SUPERVISOR, "Helen", "Brandt", prescriber=True
+        "supervisor",
+        "demo-supervisor-2026",
+        Role.SUPERVISOR,
+        "Helen",
+        "Brandt",
+        prescriber=True,
+        credentials="MD",
     ),
     DemoStaffMember("admin", "demo-admin-2026", Role.ADMINISTRATOR, "Greg", "Lindqvist", is_staff=True),
 )

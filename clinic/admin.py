@@ -20,6 +20,7 @@ from clinic.admin_site import may_use_admin
 from clinic.approvals import decide, needs_second_person, request_change
 from clinic.audit import audit_record
 from clinic.models import AccessChange, AuditEvent, User
+from clinic.roles import role_label, role_labels
 
 
 class StaffAccessMixin:
@@ -47,7 +48,7 @@ class StaffCreationForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("username", "first_name", "last_name", "email")
+        fields = ("username", "first_name", "last_name", "credentials", "email")
 
 
 @admin.register(User)
@@ -58,17 +59,25 @@ class StaffUserAdmin(StaffAccessMixin, UserAdmin):
     link instead)."""
 
     add_form = StaffCreationForm
-    list_display = ("username", "first_name", "last_name", "email", "role_list", "is_active", "last_login")
+    list_display = (
+        "username", "first_name", "last_name", "credentials", "email", "role_list", "is_active", "last_login",
+    )  # fmt: skip
     list_filter = ("is_active", "groups")
     search_fields = ("username", "first_name", "last_name", "email")
     fieldsets = (
         (None, {"fields": ("username",)}),
-        ("Person", {"fields": ("first_name", "last_name", "email")}),
+        ("Person", {"fields": ("first_name", "last_name", "credentials", "email")}),
         ("Roles and access", {"fields": ("is_active", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "first_name", "last_name", "email", "groups")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "first_name", "last_name", "credentials", "email", "groups"),
+            },
+        ),
     )
     readonly_fields = ("last_login", "date_joined")
     filter_horizontal = ("groups",)
@@ -76,6 +85,13 @@ class StaffUserAdmin(StaffAccessMixin, UserAdmin):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            field.label = "Roles"
+            field.label_from_instance = lambda group: role_label(group.name)  # type: ignore[method-assign, assignment]
+        return field
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -97,12 +113,24 @@ class StaffUserAdmin(StaffAccessMixin, UserAdmin):
 
     @admin.display(description="Roles")
     def role_list(self, obj: User) -> str:
-        return ", ".join(sorted(obj.roles)) or "-"
+        return role_labels(obj.roles)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if not change:
             obj.set_unusable_password()  # the owner sets one through the link
         pending_email = None
+        if change and "credentials" in form.changed_data:
+            audit_record(  # a signature's credentials are part of what a signed note says
+                user=request.user,  # type: ignore[arg-type]
+                action=AuditEvent.Action.UPDATE,
+                object_type="user",
+                object_id=obj.pk,
+                detail={
+                    "username": obj.username,
+                    "credentials_before": form.initial.get("credentials", ""),
+                    "credentials_after": obj.credentials,
+                },
+            )
         if change and "email" in form.changed_data:
             before = User.objects.get(pk=obj.pk).email
             if needs_second_person(obj, AccessChange.Kind.EMAIL_CHANGE):
@@ -192,7 +220,7 @@ class AccessChangeAdmin(StaffAccessMixin, admin.ModelAdmin):
     account's change."""
 
     list_display = (
-        "requested_at", "subject", "kind", "roles_before", "roles_after", "email_after", "status",
+        "requested_at", "subject", "kind", "roles_before_names", "roles_after_names", "email_after", "status",
         "requested_by", "decided_by", "decided_at",
     )  # fmt: skip
     list_filter = ("status", "kind")
@@ -204,6 +232,14 @@ class AccessChangeAdmin(StaffAccessMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description="Roles before")
+    def roles_before_names(self, obj: AccessChange) -> str:
+        return role_labels(obj.roles_before)
+
+    @admin.display(description="Roles after")
+    def roles_after_names(self, obj: AccessChange) -> str:
+        return role_labels(obj.roles_after)
 
     def _decide(self, request: HttpRequest, queryset: Any, *, approve: bool) -> None:
         base = request.build_absolute_uri("/").rstrip("/")

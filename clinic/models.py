@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
 from django.db import models
 
 from clinic.roles import Role
@@ -14,6 +15,20 @@ class User(AbstractUser):
     """A member of staff. Patients never log in."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    credentials = models.CharField(
+        max_length=60,
+        blank=True,
+        default="",
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9][A-Za-z0-9 ,.()/-]*$",
+                "Credentials are letters and digits, with spaces, commas, periods, hyphens, slashes or brackets "
+                "between them (e.g. MD, FASAM).",
+            )
+        ],
+        help_text="Professional credentials written after the name on signed notes, addenda and printed records, "
+        "e.g. MD, NP, LCAC (leave empty for none).",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name", "username"]
@@ -24,6 +39,12 @@ class User(AbstractUser):
     @property
     def full_name(self) -> str:
         return self.get_full_name()
+
+    @property
+    def signature(self) -> str:
+        """The name a signature shows: "Chidi Okafor, MD" (the name alone when no credentials are on file)."""
+        name = self.full_name or self.username
+        return f"{name}, {self.credentials}" if self.credentials else name
 
     @cached_property
     def roles(self) -> frozenset[Role]:

@@ -1,5 +1,7 @@
 """The four staff roles; each is a Django group of the same name, created by a data migration."""
 
+from collections.abc import Iterable
+
 from django.db import models
 
 
@@ -8,3 +10,15 @@ class Role(models.TextChoices):
     CLINICIAN = "clinician", "Clinician"
     SUPERVISOR = "supervisor", "Supervisor"
     ADMINISTRATOR = "administrator", "Administrator"
+
+
+def role_label(code: str) -> str:
+    """The role's name as staff read it ("Front desk"); a code that is no role (an old event's) as it is."""
+    return Role(code).label if code in Role.values else code
+
+
+def role_labels(codes: Iterable[str]) -> str:
+    """Several roles by name, in the order of `Role` ("Clinician, Supervisor"), or "-" for none."""
+    known = [role.label for role in Role if role.value in set(codes)]
+    unknown = sorted(set(codes) - set(Role.values))
+    return ", ".join([*known, *unknown]) or "-"

@@ -10,7 +10,8 @@ _SYMPTOMS = dict(Visit.WithdrawalSymptom.choices)
 
 
 def _who(user: Any) -> str:
-    return (user.get_full_name() or user.get_username()) if user is not None else "unknown"
+    """The signer or author with their credentials ("Chidi Okafor, MD")."""
+    return user.signature if user is not None else "unknown"
 
 
 def _when(value: Any) -> str:

@@ -66,6 +66,11 @@ def _who(user: Any) -> str:
     return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
+def _signed(user: Any) -> str:
+    """A signature: the name with the signer's credentials ("Chidi Okafor, MD")."""
+    return user.signature if user is not None else ""
+
+
 def _visit_row(visit: Visit, with_notes: bool) -> Row:
     row = Row(
         [str(visit.pk)],
@@ -84,8 +89,10 @@ def _visit_row(visit: Visit, with_notes: bool) -> Row:
         row.record_ids.append(ids.note_id(visit.pk))
         row.cells.update(
             note=lines,
-            addenda=[(_who(a.author), timezone.localtime(a.created_at), a.text) for a in addenda],
-            signed=(_who(visit.signed_by), timezone.localtime(visit.signed_at)) if visit.signed_at else None,
+            addenda=[(_signed(a.author), timezone.localtime(a.created_at), a.text) for a in addenda],
+            signed=(_signed(visit.signed_by), timezone.localtime(visit.signed_at))
+            if visit.signed_at
+            else None,
         )
     vitals = []
     if visit.bp_systolic is not None and visit.bp_diastolic is not None:
@@ -240,7 +247,7 @@ def printable_context(selection: ReleaseSelection, *, consent: Any, facts: Relea
     counseling = [
         Row(
             [str(note.pk)],
-            {"when": timezone.localtime(note.written_at), "author": _who(note.author), "text": note.text},
+            {"when": timezone.localtime(note.written_at), "author": _signed(note.author), "text": note.text},
         )
         for note in selection.counseling_notes
     ]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from cases.errors import ConcurrentChange, OpenUrgentAlerts, TransitionNotAllowed, ValidationFailed
 from cases.models import Alert, Assessment, Case, StageTransition
 from clinic.audit import audit_record
+from clinic.formats import show_datetime
 from clinic.inputguard import clean_text
 from clinic.models import User
 
@@ -101,7 +102,7 @@ def _effective_time(effective_at: dt.datetime | None, previous: StageTransition 
     if previous is not None and effective_at < previous.effective_at:
         raise ValidationFailed(
             "The effective time cannot be before the previous stage change "
-            f"({timezone.localtime(previous.effective_at):%Y-%m-%d %H:%M}).",
+            f"({show_datetime(previous.effective_at)}).",
             field="effective_at",
         )
     return effective_at

@@ -34,6 +34,7 @@ from cases.models.visits import VisitEventKind, VisitStatus
 from cases.services.alerts import alerts_check, alerts_check_attendance, alerts_recheck_engagement
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
+from clinic.formats import show_date, show_datetime
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH, clean_text, clean_texts
 from clinic.models import AuditAction, User
 from clinic.roles import Role
@@ -402,7 +403,9 @@ def _status_recorded_on(visit: Visit) -> dt.date:
 def attendance_late_entry(visit: Visit) -> bool:
     """Whether the visit is still scheduled after its day: its attendance is recorded now as a late entry, with a
     reason (the pages offer that form instead of the check-in buttons)."""
-    return visit.status == Visit.Status.SCHEDULED and clinic_day(visit.scheduled_at) < clinic_day(timezone.now())
+    return visit.status == Visit.Status.SCHEDULED and clinic_day(visit.scheduled_at) < clinic_day(
+        timezone.now()
+    )
 
 
 def attendance_correction_open(visit: Visit) -> bool:
@@ -436,16 +439,20 @@ def _attendance_change(current: Visit, to_status: str, *, reason: str) -> VisitE
                 code="correction_day_passed",
             )
     if to_status == Visit.Status.ATTENDED and (today < visit_day or (today > visit_day and not reason)):
-        late = " To record that the patient came, give the reason for the late entry." if today > visit_day else ""
+        late = (
+            " To record that the patient came, give the reason for the late entry."
+            if today > visit_day
+            else ""
+        )
         raise AttendanceRefused(
-            f"A visit can only be checked in on its day ({visit_day:%a, %b %-d, %Y}).{late}",
+            f"A visit can only be checked in on its day ({visit_day:%a} {show_date(visit_day)}).{late}",
             field="status",
             code="check_in_not_visit_day",
         )
     if to_status == Visit.Status.NO_SHOW and now <= current.scheduled_at:
-        start = timezone.localtime(current.scheduled_at)
         raise AttendanceRefused(
-            f"A no-show can only be recorded after the visit's start ({start:%a, %b %-d, %-I:%M %p}).",
+            "A no-show can only be recorded after the visit's start "
+            f"({show_datetime(current.scheduled_at, weekday=True)}).",
             field="status",
             code="no_show_before_start",
         )

@@ -20,7 +20,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,6 +40,7 @@ from cases.services.visits import (
 )
 from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
 from clinic.admin_site import may_use_admin
+from clinic.formats import show_datetime
 from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import (
     Capability,
@@ -439,7 +439,7 @@ def visit_attendance(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     if getattr(request, "htmx", False):
         return render(request, f"{ATTENDANCE_TEMPLATE}#attendance", context, status=status)
     if status == 200:
-        when = date_format(timezone.localtime(visit.scheduled_at), "M j, H:i")
+        when = show_datetime(visit.scheduled_at)
         messages.success(request, f"The visit of {when} is now marked {visit.get_status_display().lower()}.")
         return redirect(next_url)
     return render(request, ATTENDANCE_TEMPLATE, context, status=status)

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 from django import forms
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
-from django.utils import dateformat, timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
@@ -23,11 +22,12 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from cases.errors import DomainError
 from cases.models import Draft
 from cases.services.drafts import draft_discard, draft_restore, draft_save
+from clinic.formats import show_datetime, show_time
 from clinic.models import User
 
 
 def _when(draft: Draft) -> str:
-    return dateformat.format(timezone.localtime(draft.saved_at), "g:i A")
+    return show_time(draft.saved_at)
 
 
 def saved(
@@ -92,7 +92,7 @@ def restore_into(request: HttpRequest, bound: forms.Form, *, form: str, object_i
 def draft_notice(draft: Draft | None) -> str:
     if draft is None:
         return ""
-    saved_on = dateformat.format(timezone.localtime(draft.saved_at), "D, M j, g:i A")
+    saved_on = show_datetime(draft.saved_at, weekday=True)
     return (
         f"Your unsaved draft from {saved_on} is back in the form below. Save to keep it; Cancel discards it."
     )

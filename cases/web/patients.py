@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import dateformat, timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,6 +33,7 @@ from cases.web.patients_forms import (
     PatientSearch,
     RegisterForm,
 )
+from clinic.formats import show_datetime
 from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import (
     CASE_ASSIGNMENT_FIELDS,
@@ -308,7 +308,7 @@ def break_glass(request: HttpRequest) -> HttpResponse:
         add_domain_errors(form, error)
         return _break_glass_page(request, form, status=400)
     patient = grant.patient
-    until = dateformat.format(timezone.localtime(grant.expires_at), "g:i A")
+    until = show_datetime(grant.expires_at)
     messages.warning(
         request,
         f"Break-glass access to {patient.display_name} ({patient.mrn}) until {until}: it lasts "

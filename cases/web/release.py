@@ -24,6 +24,7 @@ from cases.models import Consent, CounselingNote, Disclosure, Patient
 from cases.models.part2 import InformationCategory, Purpose
 from cases.services.release import FORMATS, release_create
 from cases.web.access import add_domain_errors, audit_page_read, page, patient_or_404
+from clinic.formats import show_date, show_datetime
 from clinic.models import AuditAction, User
 from clinic.policy import Capability, counseling_note_readers_q, release_refusal
 
@@ -83,13 +84,13 @@ class ReleaseForm(forms.Form):
                     entries.append(
                         (
                             f"{consent.pk}:{recipient.pk}",
-                            f"{consent.get_kind_display()}, signed {consent.signed_on:%Y-%m-%d}: {recipient.name}",
+                            f"{consent.get_kind_display()}, signed {show_date(consent.signed_on)}: {recipient.name}",
                         )
                     )
         self.fields["consent_entry"].choices = entries  # type: ignore[attr-defined]
         if notes:
             self.fields["counseling_notes"].choices = [  # type: ignore[attr-defined]
-                (str(note.pk), f"{timezone.localtime(note.written_at):%Y-%m-%d %H:%M}") for note in notes
+                (str(note.pk), show_datetime(note.written_at)) for note in notes
             ]
         else:
             del self.fields["counseling_notes"]

@@ -18,7 +18,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cases.errors import Conflict, DomainError, SchedulingConflict
@@ -37,6 +37,7 @@ from cases.web.access import add_domain_errors, audit_page_read, case_or_404, in
 from cases.web.dashboard import with_attendance_controls
 from cases.web.drafts import discarded, draft_notice, restore_into, saved
 from cases.web.visits_forms import NoteForm, RescheduleForm, ScheduleForm
+from clinic.formats import show_datetime
 from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import Capability, may, may_read_clinical, visits_in_scope
 
@@ -72,8 +73,9 @@ def renamed(error: DomainError, name: Callable[[str], str]) -> DomainError:
     return DomainError(error.message, errors={name(field): m for field, m in error.errors.items()})
 
 
-def local(moment: dt.datetime, style: str = "D, M j, Y, g:i A") -> str:
-    return dateformat.format(timezone.localtime(moment), style)
+def local(moment: dt.datetime) -> str:
+    """A moment as the pages write it, with its weekday (clinic.formats)."""
+    return show_datetime(moment, weekday=True)
 
 
 # --- Reading visits -----------------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def test_an_administrator_sees_staff_and_their_roles_in_the_user_changelist(
 
     assert response.status_code == 200
     assert {user.pk for user in response.context["cl"].result_list} == {administrator.pk, staff_member.pk}
-    assert '<td class="field-role_list">clinician</td>' in response.content.decode()
+    assert '<td class="field-role_list">Clinician</td>' in response.content.decode()  # by name, not code
 
 
 def test_an_administrator_adds_a_user_with_a_role(client, administrator):

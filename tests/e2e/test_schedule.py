@@ -87,7 +87,7 @@ def test_a_reschedule_is_not_a_cancellation_in_the_visits_report(page, log_in, c
 
     page.wait_for_url(re.compile(rf"/patients/{case.patient_id}/"))
     card = page.locator(f"#visit-{visit.pk}")
-    expect(card).to_contain_text("3:00 PM")
+    expect(card).to_contain_text("15:00")
     card.get_by_text("History (1)").click()
     expect(card.locator(".history")).to_contain_text("moved from")
     visit.refresh_from_db()

@@ -143,7 +143,7 @@ def test_each_role_sees_its_own_sections_and_no_others(signed_in, clinic, role):
     shown = {name for name in SECTIONS if response.context[name] is not None}
     assert shown == SECTIONS_OF[role]
     assert {name for name in SECTIONS if f'id="{HEADING_ID[name]}"' in html} == SECTIONS_OF[role]
-    assert f"<strong>{role}</strong>" in html
+    assert f"<strong>{role.label}</strong>" in html  # the role by its name, not its code
 
 
 def test_a_user_with_several_roles_sees_the_sections_of_each(signed_in, clinic):

@@ -161,6 +161,7 @@ def ensure_demo_users() -> dict[str, User]:
     for member in DEMO_STAFF:
         user = User.objects.filter(username=member.username).first() or User(username=member.username)
         user.first_name, user.last_name = member.first_name, member.last_name
+        user.credentials = member.credentials
         user.email = f"{member.username}@clinic.example.org"
         user.is_active = True
         user.is_staff = member.is_staff
