@@ -18,8 +18,9 @@ from django.db.models import Count
 from django.test import RequestFactory
 from django.utils import timezone
 
-from cases import demo_data
-from cases.demo import DemoGenerator, DemoRows, DemoStaff, quota
+from cases.demo import data as demo_data
+from cases.demo.common import DemoRows, DemoStaff, quota
+from cases.demo.generator import DemoGenerator
 from cases.instruments import score_responses
 from cases.kansas import KANSAS_COUNTIES
 from cases.management.commands.seed_demo import ensure_demo_users, write_rows
