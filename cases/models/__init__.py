@@ -16,6 +16,7 @@ from cases.models.part2 import (
     Disclosure,
 )
 from cases.models.patients import DuplicateReview, MrnAllocation, Patient, format_mrn
+from cases.models.rollups import CensusCount, CensusFact, ReportDirty
 from cases.models.visits import DEFAULT_DURATIONS, Visit, VisitAddendum, VisitCount, VisitEvent
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "BreakGlassGrant",
     "CareTeamMember",
     "Case",
+    "CensusCount",
+    "CensusFact",
     "ClinicalEvent",
     "Consent",
     "ConsentRecipient",
@@ -42,6 +45,7 @@ __all__ = [
     "Medication",
     "MrnAllocation",
     "Patient",
+    "ReportDirty",
     "StageTransition",
     "TreatmentGoal",
     "Visit",

@@ -1,20 +1,23 @@
-"""`manage.py rollup_visits`: the visits report's rollup (cases/rollups.py; PostgreSQL, nothing to do on SQLite).
+"""`manage.py rollup_visits`: the reports' rollups, visits (cases/rollups.py) and census
+(cases/census_rollup.py); PostgreSQL, nothing to do on SQLite.
 
-- no option: settle (fold the change rows the triggers appended into one row per cell; the scheduler does this);
-- `--rebuild`: reinstall the triggers and recount every visit (a backfill after a bulk load that bypassed the
-  triggers, or a repair);
-- `--check`: compare the rollup with the visits themselves and exit non-zero naming each cell that differs.
+- no option: settle (fold the change rows the visit triggers appended into one row per cell) and recount the
+  patients the census triggers marked; the scheduler does this every minute;
+- `--rebuild`: reinstall the triggers and recount every visit and every patient (a backfill after a bulk load
+  that bypassed the triggers, or a repair);
+- `--check`: compare both rollups with the rows themselves and exit non-zero naming each cell that differs.
 """
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cases.census_rollup import census_differences, rebuild_census, recount_census
 from cases.rollups import has_rollups, rebuild_visit_counts, settle_visit_counts, visit_count_differences
 
 
 class Command(BaseCommand):
-    help = "Settle, rebuild or check the visits report's rollup (PostgreSQL)."
+    help = "Settle, rebuild or check the visits and census reports' rollups (PostgreSQL)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rebuild", action="store_true", help="Reinstall the triggers and recount.")
@@ -26,12 +29,21 @@ class Command(BaseCommand):
             return
         if rebuild:
             self.stdout.write(f"Rebuilt the visit counts: {rebuild_visit_counts():,} cells.")
+            self.stdout.write(f"Rebuilt the census counts: {rebuild_census():,} cells.")
         elif not check:
             written = settle_visit_counts()
             self.stdout.write(
                 "Another pass is settling." if written is None else f"Settled {written:,} cell(s)."
             )
+            self.stdout.write(f"Recounted the census: {recount_census():,} cell(s) changed.")
         if check:
+            recount_census()  # patients still marked would show as differences
+            census = census_differences()
+            for kind, day, key, clinician, counted, actual in census:
+                self.stderr.write(f"census {kind} {day} {key} {clinician}: rollup {counted}, cases {actual}")
+            if census:
+                raise CommandError(f"{len(census)} cell(s) of the census counts differ from the cases.")
+            self.stdout.write("The census counts agree with the cases.")
             differences = visit_count_differences()
             for day, visit_type, clinician, status, counted, actual in differences:
                 self.stderr.write(

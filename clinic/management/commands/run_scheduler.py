@@ -4,7 +4,8 @@
 - `purge_drafts` every hour (SCHEDULE_PURGE_DRAFTS_SECONDS): drafts hold typed patient data and are deleted
   once expired, not only hidden;
 - `rollup_visits` every minute (SCHEDULE_SETTLE_VISIT_COUNTS_SECONDS): folds the visits report's change rows
-  into its rollup (cases/rollups.py; the report is exact without it, only slower as change rows pile up);
+  into its rollup (cases/rollups.py) and recounts the patients marked for the census rollup
+  (cases/census_rollup.py); the reports are exact without it, only slower as change rows and marks pile up;
 - `seal_audit --once` twice per AUDIT_SEAL_INTERVAL (every 30 s with the default 60), when that command exists:
   an event written just after a pass is then sealed well within the interval, which is what `verify_audit`
   and /readyz hold the sealer to (sealing every full interval would leave such an event a moment over it).
