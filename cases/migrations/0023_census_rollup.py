@@ -21,7 +21,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0021_medication_naloxone_on_admission'),
+        ("cases", "0022_patient_contact_preferences"),
     ]
 
     operations = [
