@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from cases.errors import ValidationFailed
 from cases.instruments import score_responses
-from cases.models import ANALYTES, Assessment, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
+from cases.models import (
+    ANALYTES,
+    Assessment,
+    Case,
+    ClinicalEvent,
+    DrugScreen,
+    LiverPanel,
+    Medication,
+    TreatmentGoal,
+)
 from cases.services.alerts import ALPHA2_AGONISTS, alerts_check, alerts_recheck_alpha2, alerts_strike
 from cases.services.validation import full_clean_or_raise
 from clinic.audit import audit_record
@@ -82,6 +91,48 @@ def _save_checked(record: Record, *, actor: User, fields: list[str] | None = Non
     return record
 
 
+Marked = TypeVar("Marked", Assessment, ClinicalEvent)
+
+
+def _mark_entered_in_error(
+    records: models.QuerySet[Marked], pk: Any, *, actor: User, reason: str, noun: str
+) -> Marked:
+    """A record that is never edited (a score, a clinical event) stays on record, marked entered in error with who,
+    when and why (a reason is required), audited as an update; its alert evidence is struck (an alert left with
+    nothing valid resolves itself, audited). The row is locked first, so it is marked once."""
+    reason = clean_text(reason, field="reason")
+    if not reason:
+        raise ValidationFailed("A reason is required.", field="reason")
+    with transaction.atomic():
+        current = records.select_for_update(no_key=True).get(pk=pk)
+        if current.entered_in_error:
+            raise ValidationFailed(f"This {noun} is already marked entered in error.", field="reason")
+        current.entered_in_error = True
+        current.entered_in_error_reason = reason
+        current.entered_in_error_at = timezone.now()
+        current.entered_in_error_by = actor
+        current.save(
+            update_fields=[
+                "entered_in_error",
+                "entered_in_error_reason",
+                "entered_in_error_at",
+                "entered_in_error_by",
+            ]
+        )
+        model_name = current._meta.model_name or ""
+        audit_record(
+            user=actor,
+            action="update",
+            object_type=model_name,
+            object_id=current.pk,
+            patient_id=current.case.patient_id,
+            data_category=DATA_CATEGORIES[model_name],
+            detail={"entered_in_error": True},
+        )
+        alerts_strike(current, actor=actor, reason=f"entered in error: {reason}")
+    return current
+
+
 # --- Assessments --------------------------------------------------------------------------------------------
 
 
@@ -111,36 +162,9 @@ def assessment_record(
 
 def assessment_mark_entered_in_error(*, assessment: Assessment, actor: User, reason: str) -> Assessment:
     """Recorded scores never change; a mistaken one is marked, with who, when and why, and stops counting."""
-    reason = clean_text(reason, field="reason")
-    if not reason:
-        raise ValidationFailed("A reason is required.", field="reason")
-    with transaction.atomic():
-        current = Assessment.objects.select_for_update(no_key=True).get(pk=assessment.pk)
-        if current.entered_in_error:
-            raise ValidationFailed("This assessment is already marked entered in error.", field="reason")
-        current.entered_in_error = True
-        current.entered_in_error_reason = reason
-        current.entered_in_error_at = timezone.now()
-        current.entered_in_error_by = actor
-        current.save(
-            update_fields=[
-                "entered_in_error",
-                "entered_in_error_reason",
-                "entered_in_error_at",
-                "entered_in_error_by",
-            ]
-        )
-        audit_record(
-            user=actor,
-            action="update",
-            object_type="assessment",
-            object_id=current.pk,
-            patient_id=current.case.patient_id,
-            data_category="assessment",
-            detail={"entered_in_error": True},
-        )
-        alerts_strike(current, actor=actor, reason=f"entered in error: {reason}")
-    return current
+    return _mark_entered_in_error(
+        Assessment.objects.all(), assessment.pk, actor=actor, reason=reason, noun="assessment"
+    )
 
 
 # --- Treatment plan -----------------------------------------------------------------------------------------

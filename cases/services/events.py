@@ -5,17 +5,11 @@ marked and the right one recorded."""
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
-
 from cases.errors import ValidationFailed
 from cases.models import Case, ClinicalEvent
-from cases.services.alerts import alerts_strike
 
 # The clinical record's shared checks (an open case, a day neither future nor before the case, known fields).
-from cases.services.clinical import _check_day, _check_open, _only, _save_checked
-from clinic.audit import audit_record
-from clinic.inputguard import clean_text
+from cases.services.clinical import _check_day, _check_open, _mark_entered_in_error, _only, _save_checked
 from clinic.models import User
 
 CLINICAL_EVENT_FIELDS = ("kind", "occurred_on", "description", "related_to_kratom", "naloxone_given")
@@ -48,33 +42,6 @@ def clinical_event_record(*, case: Case, actor: User, data: Mapping[str, Any]) -
 def clinical_event_mark_entered_in_error(*, event: ClinicalEvent, actor: User, reason: str) -> ClinicalEvent:
     """The event stays on record, marked with who, when and why; its alert evidence is struck (an alert left with
     nothing valid resolves itself, audited)."""
-    reason = clean_text(reason, field="reason")
-    if not reason:
-        raise ValidationFailed("A reason is required.", field="reason")
-    with transaction.atomic():
-        current = ClinicalEvent.objects.select_for_update(no_key=True).select_related("case").get(pk=event.pk)
-        if current.entered_in_error:
-            raise ValidationFailed("This event is already marked entered in error.", field="reason")
-        current.entered_in_error = True
-        current.entered_in_error_reason = reason
-        current.entered_in_error_at = timezone.now()
-        current.entered_in_error_by = actor
-        current.save(
-            update_fields=[
-                "entered_in_error",
-                "entered_in_error_reason",
-                "entered_in_error_at",
-                "entered_in_error_by",
-            ]
-        )
-        audit_record(
-            user=actor,
-            action="update",
-            object_type="clinicalevent",
-            object_id=current.pk,
-            patient_id=current.case.patient_id,
-            data_category="clinical_note",
-            detail={"entered_in_error": True},
-        )
-        alerts_strike(current, actor=actor, reason=f"entered in error: {reason}")
-    return current
+    return _mark_entered_in_error(
+        ClinicalEvent.objects.select_related("case"), event.pk, actor=actor, reason=reason, noun="event"
+    )
