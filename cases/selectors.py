@@ -33,6 +33,7 @@ from clinic.policy import (
     scope,
     visits_in_scope,
 )
+from clinic.roles import CLINICAL_ROLES
 
 ClinicalRecord = TypeVar("ClinicalRecord", bound=Model)
 
@@ -122,9 +123,9 @@ def duplicate_reviews_visible_to(user: User) -> QuerySet[DuplicateReview]:
 
 
 def clinical_staff() -> QuerySet[User]:
-    """Active users who can carry a caseload (clinicians and supervisors), for pickers."""
+    """Active users who can carry a caseload (`CLINICAL_ROLES`: clinicians and supervisors), for pickers."""
     return (
-        User.objects.filter(is_active=True, groups__name__in=["clinician", "supervisor"])
+        User.objects.filter(is_active=True, groups__name__in=sorted(CLINICAL_ROLES))
         .distinct()
         .prefetch_related("groups")
     )

@@ -29,9 +29,8 @@ from cases.errors import Conflict, ValidationFailed
 from clinic.audit import audit_record
 from clinic.credentials import revoke_tokens
 from clinic.models import AccessChange, AuditAction, User
-from clinic.roles import Role
+from clinic.roles import CLINICAL_ROLES, Role
 
-CLINICAL_ROLES = frozenset({Role.CLINICIAN.value, Role.SUPERVISOR.value})
 APPROVER_ROLES = frozenset({Role.ADMINISTRATOR, Role.SUPERVISOR})
 Kind = AccessChange.Kind
 

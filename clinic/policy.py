@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from cases.models import BreakGlassGrant, CareTeamMember, Case, Patient, Visit
 from clinic.models import User
-from clinic.roles import Role
+from clinic.roles import CLINICAL_ROLES, Role
 
 
 class Capability(StrEnum):
@@ -272,7 +272,8 @@ def holds_only_by_break_glass(user: User | None, patient: Patient) -> bool:
 
 
 def is_clinical_staff(user: User | None) -> bool:
-    return bool(roles_of(user) & {Role.CLINICIAN, Role.SUPERVISOR})
+    """An active user in a role that carries a caseload (`CLINICAL_ROLES`)."""
+    return bool(roles_of(user) & CLINICAL_ROLES)
 
 
 def clinical_access(user: User | None, patient_ref: str) -> Exists | Value:

@@ -12,6 +12,12 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", "Administrator"
 
 
+# Clinical staff: the roles that carry a caseload (a case's primary clinician or care team, a visit's clinician, the
+# clinician pickers; adding one to an account waits for a second person). Read through
+# `clinic.policy.is_clinical_staff` and `cases.selectors.clinical_staff`.
+CLINICAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
+
+
 def role_label(code: str) -> str:
     """The role's name as staff read it ("Front desk"); a code that is no role (an old event's) as it is."""
     return Role(code).label if code in Role.values else code

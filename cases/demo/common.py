@@ -147,7 +147,7 @@ class DemoStaff:
 
     @classmethod
     def from_users(cls, users: Mapping[str, User]) -> "DemoStaff":
-        """Assemble from `{username: user}` holding every member of `demo_data.DEMO_STAFF`."""
+        """Assemble from `{username: user}` holding every member of `data.DEMO_STAFF`."""
         staff = data.DEMO_STAFF
         primaries = [member for member in staff if member.caseload_weight]
         return cls(
@@ -213,7 +213,7 @@ class PatientPlan:
     stage: str  # where the patient's latest case stands today
     discharge_reason: str | None  # set when that case is discharged
     readmission: bool  # an earlier, discharged case precedes it
-    findings: frozenset[str] = frozenset()  # rare findings (`demo_data.RARE_FINDINGS`) on the latest case
+    findings: frozenset[str] = frozenset()  # rare findings (`data.RARE_FINDINGS`) on the latest case
 
 
 @dataclass(frozen=True)

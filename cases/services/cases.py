@@ -9,18 +9,15 @@ from django.utils import timezone
 
 from cases.errors import OpenCaseExists, ValidationFailed
 from cases.models import CareTeamMember, Case, Patient, StageTransition
-from cases.services.validation import full_clean_or_raise
+from cases.services.validation import check_clinical_staff, full_clean_or_raise
 from clinic.audit import audit_record
 from clinic.models import User
-from clinic.roles import Role
 
 # The case fields a client may write outside the workflow; stage, status and closing are the workflow's.
 PROFILE_FIELDS = (
     "referral_source", "kratom_form", "kratom_daily_grams", "kratom_years_used", "reasons_for_use",
     "other_substances",
 )  # fmt: skip
-
-CLINICAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
 
 
 def _check_profile(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,8 +42,8 @@ def _check_profile(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_clinicians(primary_clinician: User | None, care_team: Iterable[User]) -> None:
     for field, user in [("primary_clinician", primary_clinician), *(("care_team", u) for u in care_team)]:
-        if user is not None and not (user.is_active and user.roles & CLINICAL_ROLES):
-            raise ValidationFailed(f"{user.username} is not an active clinician or supervisor.", field=field)
+        if user is not None:
+            check_clinical_staff(user, field=field)
 
 
 def _opening_moment(opened_on: dt.date) -> dt.datetime:

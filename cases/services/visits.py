@@ -32,12 +32,11 @@ from cases.errors import AttendanceRefused, Conflict, NoteLocked, SchedulingConf
 from cases.models import DEFAULT_DURATIONS, Case, Patient, Visit, VisitAddendum, VisitEvent
 from cases.models.visits import VisitEventKind, VisitStatus
 from cases.services.alerts import alerts_check, alerts_check_attendance, alerts_recheck_engagement
-from cases.services.validation import full_clean_or_raise
+from cases.services.validation import check_clinical_staff, full_clean_or_raise
 from clinic.audit import audit_record
 from clinic.formats import show_date, show_datetime
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH, clean_text, clean_texts
 from clinic.models import AuditAction, User
-from clinic.roles import Role
 
 SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
 MOVE_FIELDS = ("clinician", "scheduled_at", "duration_minutes")  # what makes a visit meet others
@@ -47,14 +46,6 @@ LONGEST_VISIT = dt.timedelta(
 )  # the duration's upper bound: how far back an overlapping visit starts
 OCCUPYING = (VisitStatus.SCHEDULED, VisitStatus.ATTENDED)  # a cancelled or missed visit frees its time
 NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
-CLINICAL_ROLES = frozenset({Role.CLINICIAN, Role.SUPERVISOR})
-
-
-def _check_clinician(clinician: User) -> None:
-    if not (clinician.is_active and clinician.roles & CLINICAL_ROLES):
-        raise ValidationFailed(
-            f"{clinician.username} is not an active clinician or supervisor.", field="clinician"
-        )
 
 
 def _clean_clinical(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,7 +112,7 @@ def visit_schedule(
     patient's or the clinician's other visits is refused (`SchedulingConflict`) unless `confirm_conflicts`."""
     if not case.is_open:
         raise ValidationFailed("Visits can only be scheduled on an open case.", field="case")
-    _check_clinician(clinician)
+    check_clinical_staff(clinician, field="clinician")
     _check_aware(scheduled_at)
     if timezone.localdate(scheduled_at) < case.opened_on:
         raise ValidationFailed("A visit cannot be scheduled before the case opened.", field="scheduled_at")
@@ -261,7 +252,7 @@ def visit_update(
     if not fields:
         return visit
     if "clinician" in fields:
-        _check_clinician(fields["clinician"])
+        check_clinical_staff(fields["clinician"], field="clinician")
     if "scheduled_at" in fields:
         _check_aware(fields["scheduled_at"])
     with transaction.atomic():
