@@ -30,7 +30,6 @@ from cases.web.access import add_domain_errors, audit_page_read, case_or_404, pa
 from cases.web.assessments_forms import AssessmentForm
 from cases.web.charts import Band, line_chart
 from cases.web.visits import chart_url, local, renamed
-from clinic.formats import show_date
 from clinic.models import AuditAction, AuditDataCategory, User
 from clinic.policy import Capability, may, may_read_clinical
 
@@ -149,7 +148,7 @@ def _panel(instrument: Instrument, assessments: list[Assessment]) -> InstrumentP
     chart = None
     if valid:
         chart = line_chart(
-            [(show_date(a.administered_at), a.total) for a in valid],
+            [(a.administered_at, a.total) for a in valid],
             y_max=instrument.max_total,
             title=f"{short_name(instrument)} scores over time",
             bands=[Band(band.low, band.high, band.label) for band in instrument.bands],

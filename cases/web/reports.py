@@ -28,7 +28,7 @@ from cases.reports.tables import (
 )
 from cases.selectors import clinical_staff
 from cases.web.access import add_domain_errors, page, render_page
-from cases.web.charts import bar_chart
+from cases.web.charts import Value, bar_chart
 from clinic.audit import audit_record
 from clinic.models import AuditAction, User
 from clinic.policy import Capability, Scope, has_capability, reports_deidentified, scope
@@ -117,7 +117,7 @@ class Chart:
     def bars(
         cls,
         categories: Sequence[str],
-        series: Sequence[tuple[str, Sequence[float]]],
+        series: Sequence[tuple[str, Sequence[Value]]],
         *,
         title: str,
         y_max: float | None = None,
@@ -145,9 +145,12 @@ def percent(value: Any) -> str:
     return f"{value * 100:.1f}%" if isinstance(value, int | float) else shown(value)
 
 
-def plotted(value: Any, scale: float = 1) -> float:
-    """A value as a chart draws it: a suppressed (or null) one as no bar at all."""
-    return value * scale if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+def plotted(value: Any, scale: float = 1) -> float | str | None:
+    """A value as a chart draws it: a number scaled, a suppressed cell ("<11", "suppressed") as itself (the chart
+    draws it as suppressed, never as a zero), nothing as None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value * scale
+    return value if value in (SMALL_CELL, SUPPRESSED) else None
 
 
 def total(values: Sequence[Any]) -> int | str:
