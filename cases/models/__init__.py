@@ -3,7 +3,14 @@
 from cases.models.access import BreakGlassGrant
 from cases.models.alerts import Alert, AlertEvidence
 from cases.models.assessments import Assessment
-from cases.models.clinical import ANALYTES, DrugScreen, LiverPanel, Medication, TreatmentGoal
+from cases.models.clinical import (
+    ANALYTES,
+    USUAL_SCREEN_PANEL,
+    DrugScreen,
+    LiverPanel,
+    Medication,
+    TreatmentGoal,
+)
 from cases.models.drafts import Draft, DraftForm
 from cases.models.episodes import CareTeamMember, Case, StageTransition
 from cases.models.events import ClinicalEvent
@@ -22,6 +29,7 @@ from cases.models.visits import DEFAULT_DURATIONS, Visit, VisitAddendum, VisitCo
 __all__ = [
     "ANALYTES",
     "DEFAULT_DURATIONS",
+    "USUAL_SCREEN_PANEL",
     "AccountingRequest",
     "Alert",
     "AlertEvidence",

@@ -112,6 +112,11 @@ ANALYTES = (
     "benzodiazepines", "amphetamines", "cocaine", "cannabinoids", "alcohol",
 )  # fmt: skip
 
+# The clinic's usual urine cup (issue 15, quick entry): every analyte but alcohol, whose EtG test is a send-out
+# ordered on its own. The page's screen form asks a result for each of these (with "All negative" in one click) and
+# leaves the others not tested unless opened; the API takes any subset (left out = not tested).
+USUAL_SCREEN_PANEL = tuple(analyte for analyte in ANALYTES if analyte != "alcohol")
+
 
 def _result_field() -> models.CharField:
     return models.CharField(max_length=10, choices=ScreenResult.choices, default=ScreenResult.NOT_TESTED)

@@ -5,13 +5,21 @@ which the view calls with `cleaned_data` and whose refusal `add_domain_errors` s
 from the model's own fields where there is one (labels, lengths, digits and validators are declared once).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django import forms
 from django.db import models
 
-from cases.models import ANALYTES, Case, DrugScreen, LiverPanel, Medication, TreatmentGoal
+from cases.models import (
+    ANALYTES,
+    USUAL_SCREEN_PANEL,
+    Case,
+    DrugScreen,
+    LiverPanel,
+    Medication,
+    TreatmentGoal,
+)
 from cases.selectors import clinical_staff
 from cases.services.stages import GATED_STAGES, TRANSITIONS
 from clinic.inputguard import RECORD_TEXT_MAX_LENGTH, SHORT_TEXT_MAX_LENGTH
@@ -176,24 +184,99 @@ class AlertNoteForm(forms.Form):
 # --- The clinical record ------------------------------------------------------------------------------------
 
 
+# The lab's short names, for the screens table's column headings (the full name is the heading's title).
+ANALYTE_ABBREVIATIONS: dict[str, str] = {
+    "mitragynine": "MIT",
+    "seven_oh_mitragynine": "7-OH",
+    "opioids": "OPI",
+    "fentanyl": "FYL",
+    "buprenorphine": "BUP",
+    "methadone": "MTD",
+    "benzodiazepines": "BZO",
+    "amphetamines": "AMP",
+    "cocaine": "COC",
+    "cannabinoids": "THC",
+    "alcohol": "EtG",
+}
+# Negative first: the usual answer, in the first column of the entry grid.
+SCREEN_ENTRY_CHOICES = [
+    (DrugScreen.Result.NEGATIVE, "Negative"),
+    (DrugScreen.Result.POSITIVE, "Positive"),
+    (DrugScreen.Result.NOT_TESTED, "Not tested"),
+]
+ALL_NEGATIVE = "negative"  # the value of the form's "All negative" button (`fill`)
+
+
 class DrugScreenForm(forms.Form):
+    """A urine drug screen as a grid of radio buttons, one row per analyte (issue 15, quick entry). The clinic's
+    usual panel (`USUAL_SCREEN_PANEL`) needs an answer for each of its analytes, none chosen beforehand (a result is
+    never assumed); "All negative" marks every one not yet answered negative (`with_usual_panel_negative`), so a
+    routine negative cup is two clicks. The other analytes start as not tested."""
+
     collected_on = model_field(DrugScreen, "collected_on", label="Collected on")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "id_screen_%s")
         super().__init__(*args, **kwargs)
         for analyte in ANALYTES:
+            usual = analyte in USUAL_SCREEN_PANEL
             self.fields[analyte] = forms.ChoiceField(
                 label=ANALYTE_LABELS[analyte],
-                choices=DrugScreen.Result.choices,
-                initial=DrugScreen.Result.NOT_TESTED,
-                required=False,
+                choices=SCREEN_ENTRY_CHOICES,
+                initial=None if usual else DrugScreen.Result.NOT_TESTED,
+                required=usual,
+                widget=forms.RadioSelect,
+                error_messages={"required": "Choose a result (or not tested)."},
             )
+
+    @classmethod
+    def with_usual_panel_negative(cls, data: Mapping[str, Any]) -> "DrugScreenForm":
+        """The form as submitted with "All negative": every usual-panel analyte not yet answered is negative, the
+        answers given kept (a positive marked first stays positive). Unbound: nothing is checked or saved yet."""
+        known = {value for value, _ in SCREEN_ENTRY_CHOICES}
+        initial: dict[str, Any] = {"collected_on": data.get("collected_on", "")}
+        for analyte in ANALYTES:
+            given = data.get(analyte)
+            if given in known:
+                initial[analyte] = given
+            elif analyte in USUAL_SCREEN_PANEL:
+                initial[analyte] = DrugScreen.Result.NEGATIVE
+        return cls(initial=initial)
+
+    def analyte_fields(self) -> list[forms.BoundField]:
+        return [self[analyte] for analyte in ANALYTES]
+
+    def columns(self) -> list[tuple[forms.BoundField, str]]:
+        """Each analyte's field with its short name (the grid's column headings, as the screens table's)."""
+        return [(self[analyte], ANALYTE_ABBREVIATIONS[analyte]) for analyte in ANALYTES]
+
+    def grid(self) -> list[tuple[str, list[tuple[str, Any]]]]:
+        """The radio buttons by result, then by analyte: one row per result (negative first), one column per
+        analyte, each button with its analyte's name (for its label)."""
+        fields = self.analyte_fields()
+        return [
+            (label, [(str(field.label), field.subwidgets[index]) for field in fields])
+            for index, (_, label) in enumerate(SCREEN_ENTRY_CHOICES)
+        ]
+
+    def fields_in_error(self) -> list[forms.BoundField]:
+        """Every field in error, in the form's order (the summary above the grid lists them all at once)."""
+        return [self[name] for name in self.fields if name in self.errors]
 
     def record_kwargs(self) -> dict[str, Any]:
         """An analyte left out is not tested (as in the API)."""
         results = {analyte: self.cleaned_data[analyte] for analyte in ANALYTES if self.cleaned_data[analyte]}
         return {"collected_on": self.cleaned_data["collected_on"], "results": results}
+
+
+def focus_first_error(form: forms.Form) -> None:
+    """Put the focus on the first field in error, in the form's order (and on no other field): the browser
+    focuses it on a page, htmx when the refused form is swapped in. Every error shows at once beside its field."""
+    for field in form.fields.values():
+        field.widget.attrs.pop("autofocus", None)
+    first = next((name for name in form.fields if name in form.errors), None)
+    if first is not None:
+        form.fields[first].widget.attrs["autofocus"] = True
 
 
 LIVER_LABELS = {

@@ -39,6 +39,8 @@ from cases.services.clinical import (
 )
 from cases.web.access import add_domain_errors, case_or_404, in_scope_or_404, page
 from cases.web.chart_forms import (
+    ALL_NEGATIVE,
+    ANALYTE_ABBREVIATIONS,
     ANALYTE_LABELS,
     LIVER_LABELS,
     DrugScreenForm,
@@ -48,6 +50,7 @@ from cases.web.chart_forms import (
     MedicationForm,
     MedicationStopForm,
     filled,
+    focus_first_error,
 )
 from clinic.models import AuditAction, User
 from clinic.policy import Capability, may, may_read_clinical
@@ -157,7 +160,9 @@ class ClinicalRecord:
     panel_form: forms.Form | None = None
     medication_form: forms.Form | None = None
     goal_form: forms.Form | None = None
-    analytes: list[str] = field(default_factory=lambda: [ANALYTE_LABELS[a] for a in ANALYTES])
+    analytes: list[tuple[str, str]] = field(
+        default_factory=lambda: [(ANALYTE_LABELS[a], ANALYTE_ABBREVIATIONS[a]) for a in ANALYTES]
+    )
 
 
 def screen_row(screen: DrugScreen, case: Case | None) -> ScreenRow:
@@ -293,6 +298,7 @@ def _add(request: HttpRequest, case_id: uuid.UUID, spec: AddForm) -> HttpRespons
             status = refusal_status(error)
         else:
             return back_to_chart(request, case.patient_id, spec.anchor, spec.done)
+    focus_first_error(form)
     context = {"form": form, "case": case}
     return render_form(
         request, f"{SECTION}#{spec.partial}", context, patient=case.patient, title=spec.title, status=status
@@ -302,7 +308,17 @@ def _add(request: HttpRequest, case_id: uuid.UUID, spec: AddForm) -> HttpRespons
 @require_POST
 @page(Capability.RECORD_CLINICAL, action=AuditAction.CREATE)
 def drug_screen_new(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    return _add(request, case_id, ADD_FORMS["drug-screen"])
+    """Record a screen; with `fill=negative` ("All negative"), the form back with the usual panel's unanswered
+    analytes marked negative and the focus on "Record screen" (nothing saved: the second click records)."""
+    if request.POST.get("fill") != ALL_NEGATIVE:
+        return _add(request, case_id, ADD_FORMS["drug-screen"])
+    spec = ADD_FORMS["drug-screen"]
+    case = case_or_404(request, case_id, Capability.RECORD_CLINICAL, action=AuditAction.CREATE)
+    form = DrugScreenForm.with_usual_panel_negative(request.POST)
+    context = {"form": form, "case": case, "ready": True}
+    return render_form(
+        request, f"{SECTION}#{spec.partial}", context, patient=case.patient, title=spec.title, status=200
+    )
 
 
 @require_POST

@@ -24,6 +24,7 @@ from cases.filters import PatientFilter
 from cases.models import Case, Patient
 from cases.selectors import clinical_staff
 from cases.services.patients import DEMOGRAPHIC_FIELDS, check_date_of_birth
+from cases.web.chart_forms import focus_first_error
 from clinic.inputguard import SHORT_TEXT_MAX_LENGTH
 from clinic.policy import CASE_ASSIGNMENT_FIELDS, CASE_PROFILE_FIELDS
 
@@ -178,11 +179,7 @@ class DemographicsForm(forms.Form):
 
     def focus_first_error(self) -> None:
         """Put the focus on the first field in error (in the page's order), none elsewhere."""
-        for _name, field in self.fields.items():
-            field.widget.attrs.pop("autofocus", None)
-        first = next((name for name in self.fields if name in self.errors), None)
-        if first is not None:
-            self.fields[first].widget.attrs["autofocus"] = True
+        focus_first_error(self)
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(legend, [self[name] for name in names]) for legend, names in DEMOGRAPHIC_SECTIONS]

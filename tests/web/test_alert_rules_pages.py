@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cases.models import Alert, Case
+from cases.models import USUAL_SCREEN_PANEL, Alert, Case
 from cases.services.clinical import medication_add
 from tests.factories import AttendedVisitFactory, case_in_stage, responses_totalling
 
@@ -65,7 +65,12 @@ def test_a_screen_recorded_on_the_chart_in_recovery_raises_return_to_use(
     signed_in, clinician, recovery_case, mitragynine, raised
 ):
     client = signed_in(clinician)
-    body = {"collected_on": timezone.localdate().isoformat(), "mitragynine": mitragynine}
+    # The page asks a result for each analyte of the usual panel (the rest of the cup negative here).
+    body = {
+        "collected_on": timezone.localdate().isoformat(),
+        **dict.fromkeys(USUAL_SCREEN_PANEL, "negative"),
+        "mitragynine": mitragynine,
+    }
 
     client.post(f"/cases/{recovery_case.pk}/drug-screens/new/", body)
 

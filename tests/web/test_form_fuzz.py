@@ -189,7 +189,7 @@ TARGETS: dict[str, Callable[[dict], Target]] = {
     ),
     "drug_screen": lambda w: Target(
         reverse("drug-screen-add", args=[w["case"].pk]),
-        {**dict.fromkeys(DrugScreenForm().fields, ""), "collected_on": w["today"]},
+        {**dict.fromkeys(DrugScreenForm().fields, "negative"), "collected_on": w["today"]},
     ),
     "liver_panel": lambda w: Target(
         reverse("liver-panel-add", args=[w["case"].pk]),
