@@ -13,11 +13,12 @@ through a context variable, so services need not be handed the request.
 import contextvars
 import datetime as dt
 import hashlib
+import heapq
 import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -393,13 +394,25 @@ class TrailReport:
     overdue: int = 0  # unsealed events older than the sealing interval
 
 
-def _legacy_chain_breaks() -> Iterator[TrailBreak]:
-    """The events written before seals form their own chain by `sequence` and `prev_hash`: no gap, each linked."""
+def _legacy_chain_breaks(archives: Sequence[str | Path] = ()) -> Iterator[TrailBreak]:
+    """The events written before seals form their own chain by `sequence` and `prev_hash`: no gap, each linked
+    (the archived ones read from their files, each event once)."""
+    from clinic.audit_archive import archived_events
+
     legacy = AuditEvent.objects.filter(sequence__isnull=False).order_by("sequence")
+    stored = legacy.values_list("sequence", "prev_hash", "hash", "id").iterator(chunk_size=2000)
+    archived = sorted(
+        (event.sequence, event.prev_hash, event.hash, event.pk)
+        for event in archived_events(archives)
+        if event.sequence is not None
+    )
+    links = heapq.merge(stored, archived, key=lambda link: (link[0], link[3]))
     expected_sequence, expected_prev = 1, GENESIS_HASH
-    for sequence, prev_hash, own_hash, pk in legacy.values_list(
-        "sequence", "prev_hash", "hash", "id"
-    ).iterator(chunk_size=2000):
+    last_pk = None
+    for sequence, prev_hash, own_hash, pk in links:
+        if pk == last_pk:
+            continue  # archived and still stored
+        last_pk = pk
         if sequence != expected_sequence:
             yield TrailBreak(
                 f"event #{pk}", f"legacy event #{expected_sequence} is missing (next is #{sequence})"
@@ -422,12 +435,16 @@ def _close_seal(seal: AuditSeal, members: list[AuditEvent]) -> Iterator[TrailBre
 
 
 def verify_trail(
-    *, interval_seconds: float | None = None, report: TrailReport | None = None
+    *,
+    interval_seconds: float | None = None,
+    report: TrailReport | None = None,
+    archives: Sequence[str | Path] = (),
 ) -> list[TrailBreak]:
     """Walk every seal and every event, in order, and list where the trail breaks: a seal missing from the chain
     or altered, an event altered, added inside a sealed range or removed from one, a broken legacy chain, and
     events left unsealed longer than the sealing interval. Counts go to `report`. On PostgreSQL the walk reads
-    one snapshot (REPEATABLE READ), so a seal written meanwhile cannot look like a mismatch."""
+    one snapshot (REPEATABLE READ), so a seal written meanwhile cannot look like a mismatch. `archives`: files
+    written by `clinic.audit_archive.write_archive`, whose events count as if still in the table."""
     interval = settings.AUDIT_SEAL_INTERVAL if interval_seconds is None else interval_seconds
     report = report if report is not None else TrailReport()
     outermost = not connection.in_atomic_block
@@ -435,11 +452,15 @@ def verify_trail(
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return list(_verify_in_snapshot(interval, report))
+        return list(_verify_in_snapshot(interval, report, archives))
 
 
-def _verify_in_snapshot(interval: float, report: TrailReport) -> Iterator[TrailBreak]:
-    yield from _legacy_chain_breaks()
+def _verify_in_snapshot(
+    interval: float, report: TrailReport, archives: Sequence[str | Path] = ()
+) -> Iterator[TrailBreak]:
+    from clinic.audit_archive import archived_events, with_archived
+
+    yield from _legacy_chain_breaks(archives)
 
     seals = AuditSeal.objects.order_by("sequence").iterator(chunk_size=500)
     expected_sequence, expected_prev = 1, GENESIS_HASH
@@ -458,11 +479,13 @@ def _verify_in_snapshot(interval: float, report: TrailReport) -> Iterator[TrailB
         yield from check_seal(seal)
     members: list[AuditEvent] = []
     cutoff = timezone.now() - dt.timedelta(seconds=interval)
-    events = AuditEvent.objects.order_by("txid", "id").iterator(chunk_size=2000)
-    for event in events:
+    stored = AuditEvent.objects.order_by("txid", "id").iterator(chunk_size=2000)
+    for event, archive_differs in with_archived(stored, archived_events(archives)):
         report.events += 1
         if event_hash(event) != event.hash:
             yield TrailBreak(f"event #{event.pk}", "its content no longer matches its hash")
+        if archive_differs:
+            yield TrailBreak(f"event #{event.pk}", "its archived copy differs from the row")
         while seal is not None and (event.txid, event.pk) > (seal.last_txid, seal.last_event_id):
             yield from _close_seal(seal, members)
             report.seals += 1

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from clinic.audit import TrailReport, verify_anchor, verify_trail
+from clinic.audit_archive import ArchiveError
 
 
 class Command(BaseCommand):
@@ -17,6 +18,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--anchor", metavar="FILE", help="An anchor file written by the sealer.")
         parser.add_argument(
+            "--archive",
+            metavar="FILE",
+            action="append",
+            default=[],
+            help="An archive written by archive_audit, read in place of the rows removed (repeatable).",
+        )
+        parser.add_argument(
             "--interval",
             type=float,
             default=None,
@@ -25,7 +33,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = TrailReport()
-        breaks = verify_trail(interval_seconds=options["interval"], report=report)
+        try:
+            breaks = verify_trail(
+                interval_seconds=options["interval"], report=report, archives=options["archive"]
+            )
+        except (OSError, ValueError, ArchiveError) as exc:
+            raise CommandError(f"Cannot read the archive: {exc}") from exc
         if options["anchor"]:
             try:
                 breaks += list(verify_anchor(options["anchor"]))
