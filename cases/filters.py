@@ -25,6 +25,7 @@ from cases.models import (
     TreatmentGoal,
     Visit,
 )
+from cases.models.access import running_grant_q
 from clinic.filters import MomentFilter, filter_user_by_id_or_name, local_midnight
 
 MAX_SEARCH_TERMS = 5
@@ -223,8 +224,7 @@ class BreakGlassGrantFilter(filters.FilterSet):
     def filter_active(
         self, queryset: QuerySet[BreakGlassGrant], name: str, value: bool
     ) -> QuerySet[BreakGlassGrant]:
-        now = timezone.now()
-        running = Q(granted_at__lte=now, expires_at__gt=now)
+        running = running_grant_q()
         return queryset.filter(running) if value else queryset.exclude(running)
 
 

@@ -16,7 +16,6 @@ no case yet (so a clinician who registers someone can go on to open their case).
 from enum import IntEnum, StrEnum
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
-from django.utils import timezone
 
 from cases.models import BreakGlassGrant, CareTeamMember, Case, Patient, Visit
 from clinic.models import User
@@ -131,16 +130,11 @@ def has_capability(user: User | None, capability: Capability) -> bool:
 def caseload_q(user: User, *, grants: bool = True) -> Q:
     """A filter on `Patient` selecting the user's caseload (see the module docstring); `grants=False` leaves out
     the patients reached only through break-glass (records are never released under break-glass)."""
-    now = timezone.now()
     caseload = own_caseload_q(user) | Q(
         Q(created_by=user) & ~Exists(Case.objects.filter(patient=OuterRef("pk")))
     )
     if grants:
-        caseload |= Q(
-            pk__in=BreakGlassGrant.objects.filter(user=user, granted_at__lte=now, expires_at__gt=now).values(
-                "patient_id"
-            )
-        )
+        caseload |= Q(pk__in=BreakGlassGrant.objects.running().filter(user=user).values("patient_id"))
     return caseload
 
 
@@ -218,12 +212,9 @@ def takes_on_opened_case(user: User | None, patient: Patient) -> bool:
         return True
     # A patient who never had a case, unless the user reaches them under a break-glass grant: nothing done under a
     # grant (opening a case) makes the patient theirs beyond it.
-    now = timezone.now()
     return not (
         Case.objects.filter(patient=patient).exists()
-        or BreakGlassGrant.objects.filter(
-            user=user, patient=patient, granted_at__lte=now, expires_at__gt=now
-        ).exists()
+        or BreakGlassGrant.objects.running().filter(user=user, patient=patient).exists()
     )
 
 

@@ -1,5 +1,6 @@
 """Break-glass grants: a clinician's time-limited, audited access to a patient outside their caseload."""
 
+import datetime as dt
 import uuid
 
 from django.db import models
@@ -10,6 +11,19 @@ from django.utils import timezone
 class BreakGlassVerdict(models.TextChoices):
     APPROPRIATE = "appropriate", "Appropriate"
     INAPPROPRIATE = "inappropriate", "Inappropriate"
+
+
+def running_grant_q(at: dt.datetime | None = None) -> Q:
+    """The grants in force at `at` (now): granted and not yet expired (a supervisor's early end brings `expires_at`
+    forward). The one statement of a running grant: the caseload, the chart, the dashboard and `?active=` read it."""
+    at = timezone.now() if at is None else at
+    return Q(granted_at__lte=at, expires_at__gt=at)
+
+
+class BreakGlassGrantQuerySet(models.QuerySet["BreakGlassGrant"]):
+    def running(self, at: dt.datetime | None = None) -> "BreakGlassGrantQuerySet":
+        """The grants in force at `at` (now): `running_grant_q`."""
+        return self.filter(running_grant_q(at))
 
 
 class BreakGlassGrant(models.Model):
@@ -33,6 +47,8 @@ class BreakGlassGrant(models.Model):
     review_verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     review_note = models.TextField(blank=True)
 
+    objects = BreakGlassGrantQuerySet.as_manager()
+
     class Meta:
         ordering = ["-granted_at"]
         indexes = [models.Index(fields=["user", "expires_at"], name="breakglass_user_expiry_idx")]
@@ -48,4 +64,5 @@ class BreakGlassGrant(models.Model):
 
     @property
     def is_active(self) -> bool:
+        """This grant, in force now (`running_grant_q` for one row in hand)."""
         return self.granted_at <= timezone.now() < self.expires_at

@@ -135,11 +135,9 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "alerts": [],
     }
     if has_capability(user, Capability.BREAK_GLASS):
-        now = timezone.now()
         context["break_glass"] = (
-            BreakGlassGrant.objects.filter(
-                user=user, patient=patient, granted_at__lte=now, expires_at__gt=now
-            )
+            BreakGlassGrant.objects.running()
+            .filter(user=user, patient=patient)
             .order_by("-expires_at")
             .first()
         )

@@ -331,13 +331,7 @@ def administration_section(user: User, day: dt.date) -> dict[str, Any] | None:
             )
         )
     if has_capability(user, Capability.REVIEW_BREAK_GLASS):
-        now = timezone.now()
-        numbers.append(
-            (
-                "Break-glass grants running now",
-                BreakGlassGrant.objects.filter(granted_at__lte=now, expires_at__gt=now).count(),
-            )
-        )
+        numbers.append(("Break-glass grants running now", BreakGlassGrant.objects.running().count()))
     return {
         "reports": has_capability(user, Capability.REPORTS),
         "audit_log": has_capability(user, Capability.AUDIT_LOG),
