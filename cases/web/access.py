@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from cases.errors import DomainError
+from cases.errors import Conflict, DomainError
 from cases.models import Case, Patient
 from clinic.admin_site import may_use_admin
 from clinic.audit import audit_record
@@ -193,6 +193,12 @@ def audit_page_read(
         data_category=data_category,
         detail={"page": request.path[:200]},
     )
+
+
+def refusal_status(error: DomainError) -> int:
+    """A service's refusal as the page's status: 409 for a conflict (a stale version, a signed note, ...), else 400
+    (the API's `api.errors.exception_handler` answers the same codes)."""
+    return 409 if isinstance(error, Conflict) else 400
 
 
 def add_domain_errors(form: forms.Form, error: DomainError) -> None:

@@ -18,7 +18,7 @@ from django.urls import path
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
-from cases.errors import Conflict, DomainError
+from cases.errors import DomainError
 from cases.instruments.definitions import INSTRUMENTS, Instrument
 from cases.instruments.definitions import Band as InstrumentBand
 from cases.instruments.scoring import score_responses
@@ -26,7 +26,14 @@ from cases.models import Alert, Assessment, Case, Patient
 from cases.selectors import clinical_records_visible_to
 from cases.services.alerts import RULES
 from cases.services.clinical import assessment_mark_entered_in_error, assessment_record
-from cases.web.access import add_domain_errors, audit_page_read, case_or_404, page, patient_or_404
+from cases.web.access import (
+    add_domain_errors,
+    audit_page_read,
+    case_or_404,
+    page,
+    patient_or_404,
+    refusal_status,
+)
 from cases.web.assessments_forms import AssessmentForm
 from cases.web.charts import Band, line_chart
 from cases.web.visits import chart_url, local, renamed
@@ -329,7 +336,7 @@ def entered_in_error(request: HttpRequest, assessment_id: uuid.UUID) -> HttpResp
             request,
             case,
             definition,
-            status=409 if isinstance(error, Conflict) else 400,
+            status=refusal_status(error),
             error_for=assessment.pk,
             error_message=error.message,
             reason_text=reason,

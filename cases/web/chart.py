@@ -30,7 +30,14 @@ from cases.selectors import cases_visible_to, clinical_records_visible_to, workl
 from cases.services.alerts import alert_acknowledge, alert_resolve
 from cases.services.cases import case_assign_clinicians
 from cases.services.stages import allowed_next_stages, case_transition, open_urgent_alerts
-from cases.web.access import add_domain_errors, audit_page_read, case_or_404, page, patient_or_404
+from cases.web.access import (
+    add_domain_errors,
+    audit_page_read,
+    case_or_404,
+    page,
+    patient_or_404,
+    refusal_status,
+)
 from cases.web.assessments import assessments_section
 from cases.web.chart_forms import AlertNoteForm, ClinicianAssignmentForm, StageChangeForm
 from cases.web.clinical_events import clinical_events_section
@@ -38,7 +45,6 @@ from cases.web.clinical_record import (
     back_to_chart,
     clinical_record_section,
     in_scope_or_404,
-    refusal_status,
     render_form,
 )
 from cases.web.visits import visits_section

@@ -21,9 +21,9 @@ from cases.errors import DomainError
 from cases.models import Case, ClinicalEvent, Patient
 from cases.selectors import clinical_records_visible_to
 from cases.services.events import clinical_event_mark_entered_in_error, clinical_event_record
-from cases.web.access import add_domain_errors, case_or_404, in_scope_or_404, page
+from cases.web.access import add_domain_errors, case_or_404, in_scope_or_404, page, refusal_status
 from cases.web.chart_forms import NOTE_MAX_LENGTH, TEXT_MAX_LENGTH, filled, model_field
-from cases.web.clinical_record import back_to_chart, refusal_status, render_form
+from cases.web.clinical_record import back_to_chart, render_form
 from clinic.models import AuditAction, User
 from clinic.policy import Capability, may, may_read_clinical
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from cases.errors import Conflict, DomainError
+from cases.errors import DomainError
 from cases.measures import LiverFindings, liver_findings
 from cases.models import ANALYTES, Case, DrugScreen, LiverPanel, Medication, Patient, TreatmentGoal
 from cases.plan_review import with_review_due
@@ -37,7 +37,7 @@ from cases.services.clinical import (
     medication_add,
     medication_update,
 )
-from cases.web.access import add_domain_errors, case_or_404, in_scope_or_404, page
+from cases.web.access import add_domain_errors, case_or_404, in_scope_or_404, page, refusal_status
 from cases.web.chart_forms import (
     ALL_NEGATIVE,
     ANALYTE_ABBREVIATIONS,
@@ -93,10 +93,6 @@ def render_form(
         return render(request, fragment, context, status=status)
     page_context = {**context, "fragment": fragment, "patient": patient, "title": title}
     return render(request, FORM_PAGE, page_context, status=status)
-
-
-def refusal_status(error: DomainError) -> int:
-    return 409 if isinstance(error, Conflict) else 400
 
 
 # --- The section ---------------------------------------------------------------------------------------------

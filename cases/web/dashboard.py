@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from cases.errors import Conflict, DomainError
+from cases.errors import DomainError
 from cases.models import Alert, BreakGlassGrant, Case, Draft, DuplicateReview, Visit, VisitEvent
 from cases.selectors import (
     break_glass_activity,
@@ -38,7 +38,7 @@ from cases.services.visits import (
     attendance_late_entry,
     visit_record_attendance,
 )
-from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page
+from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page, refusal_status
 from clinic.admin_site import may_use_admin
 from clinic.formats import show_datetime
 from clinic.models import AuditAction, AuditDataCategory, User
@@ -425,10 +425,9 @@ def visit_attendance(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
             status = 200
         except DomainError as error:
             add_domain_errors(form, error)
-            status = 409 if isinstance(error, Conflict) else 400
+            status = refusal_status(error)
     next_url = safe_next(request, request.POST.get("next", ""))
-    visit.correctable = attendance_correction_open(visit)  # type: ignore[attr-defined]
-    visit.late_entry = attendance_late_entry(visit)  # type: ignore[attr-defined]
+    with_attendance_controls([visit])
     context = {"visit": visit, "form": form, "next": next_url, "saved": status == 200}
     if getattr(request, "htmx", False):
         return render(request, f"{ATTENDANCE_TEMPLATE}#attendance", context, status=status)

@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from cases.errors import Conflict, DomainError
+from cases.errors import DomainError
 from cases.models import AccountingRequest, Case, Consent, CounselingNote
 from cases.selectors import accounting_of_disclosures
 from cases.services.part2 import (
@@ -30,7 +30,14 @@ from cases.services.part2 import (
     counseling_note_write,
     disclosure_record,
 )
-from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page, patient_or_404
+from cases.web.access import (
+    add_domain_errors,
+    audit_page_read,
+    in_scope_or_404,
+    page,
+    patient_or_404,
+    refusal_status,
+)
 from cases.web.part2_forms import (
     AccountingRequestForm,
     ConsentForm,
@@ -59,10 +66,6 @@ T = "cases/web/part2/"
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _status(error: DomainError) -> int:
-    return 409 if isinstance(error, Conflict) else 400
 
 
 def _consents(user: User, capability: Capability) -> QuerySet[Consent]:
@@ -128,7 +131,7 @@ def consent_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
                 consent = consent_record(actor=_user(request), patient=patient, data=form.service_data())
             except DomainError as error:
                 add_domain_errors(form, error)
-                status = _status(error)
+                status = refusal_status(error)
             else:
                 messages.success(request, "Consent recorded. Upload the signed form's scan below.")
                 return redirect("consent-page", consent_id=consent.pk)
@@ -187,7 +190,7 @@ def consent_revoke_page(request: HttpRequest, consent_id: uuid.UUID) -> HttpResp
             )  # fmt: skip
         except DomainError as error:
             add_domain_errors(form, error)
-            return _consent_page(request, consent, status=_status(error), revoke_form=form)
+            return _consent_page(request, consent, status=refusal_status(error), revoke_form=form)
         messages.success(request, "Revocation recorded.")
         return redirect("consent-page", consent_id=consent.pk)
     return _consent_page(request, consent, status=400, revoke_form=form)
@@ -205,7 +208,7 @@ def consent_expiry_page(request: HttpRequest, consent_id: uuid.UUID) -> HttpResp
             )
         except DomainError as error:
             add_domain_errors(form, error)
-            return _consent_page(request, consent, status=_status(error), expiry_form=form)
+            return _consent_page(request, consent, status=refusal_status(error), expiry_form=form)
         messages.success(request, "Expiry event recorded: the consent has ended.")
         return redirect("consent-page", consent_id=consent.pk)
     return _consent_page(request, consent, status=400, expiry_form=form)
@@ -243,7 +246,7 @@ def _consent_scan_upload(request: HttpRequest, consent_id: uuid.UUID) -> HttpRes
             consent_attach_document(actor=_user(request), consent=consent, upload=form.cleaned_data["file"])
         except DomainError as error:
             add_domain_errors(form, error)
-            return _consent_page(request, consent, status=_status(error), scan_form=form)
+            return _consent_page(request, consent, status=refusal_status(error), scan_form=form)
         messages.success(request, "Scan of the signed form stored.")
         return redirect("consent-page", consent_id=consent.pk)
     return _consent_page(request, consent, status=400, scan_form=form)
@@ -277,7 +280,7 @@ def disclosure_new(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
                 )  # fmt: skip
             except DomainError as error:
                 add_domain_errors(form, error)
-                status = _status(error)
+                status = refusal_status(error)
             else:
                 messages.success(request, "Disclosure recorded in the ledger.")
                 return redirect("accounting-page", patient_id=patient.pk)
@@ -460,7 +463,7 @@ def counseling_notes_page(request: HttpRequest, patient_id: uuid.UUID) -> HttpRe
                 counseling_note_write(actor=user, case=case, text=form.cleaned_data["text"])
             except DomainError as error:
                 add_domain_errors(form, error)
-                status = _status(error)
+                status = refusal_status(error)
             else:
                 messages.success(request, "Counseling note saved. Only you can read it.")
                 return redirect("counseling-notes-page", patient_id=patient.pk)

@@ -13,7 +13,7 @@ from django.urls import path
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cases.errors import Conflict, DomainError, NotFound, ValidationFailed
+from cases.errors import DomainError, NotFound, ValidationFailed
 from cases.models import Case, DuplicateReview, Patient
 from cases.selectors import clinical_staff, duplicate_reviews_visible_to, patients_visible_to
 from cases.services.access import AlreadyInReach, break_glass_find_and_grant
@@ -24,7 +24,14 @@ from cases.services.patients import (
     patient_register,
     patient_update,
 )
-from cases.web.access import add_domain_errors, audit_page_read, in_scope_or_404, page, patient_or_404
+from cases.web.access import (
+    add_domain_errors,
+    audit_page_read,
+    in_scope_or_404,
+    page,
+    patient_or_404,
+    refusal_status,
+)
 from cases.web.patients_forms import (
     BreakGlassForm,
     CaseOpenForm,
@@ -196,7 +203,7 @@ def patient_open_case(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespon
                 )
             except DomainError as error:
                 add_domain_errors(form, error)
-                status = 409 if isinstance(error, Conflict) else 400
+                status = refusal_status(error)
             else:
                 messages.success(request, f"Case opened for {patient.display_name} at intake.")
                 return redirect("chart", patient_id=patient.pk)

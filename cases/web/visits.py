@@ -33,7 +33,14 @@ from cases.services.visits import (
     visit_sign,
     visit_update,
 )
-from cases.web.access import add_domain_errors, audit_page_read, case_or_404, in_scope_or_404, page
+from cases.web.access import (
+    add_domain_errors,
+    audit_page_read,
+    case_or_404,
+    in_scope_or_404,
+    page,
+    refusal_status,
+)
 from cases.web.dashboard import with_attendance_controls
 from cases.web.drafts import discarded, draft_notice, restore_into, saved
 from cases.web.visits_forms import NoteForm, RescheduleForm, ScheduleForm
@@ -221,7 +228,7 @@ def _written(request: HttpRequest, visit_id: uuid.UUID, done: str) -> HttpRespon
 
 
 def _refused(request: HttpRequest, visit: Visit, error: DomainError, **extra: Any) -> HttpResponse:
-    status = 409 if isinstance(error, Conflict) else 400
+    status = refusal_status(error)
     fresh = _visit_or_404(request, visit.pk, Capability.WRITE_NOTES, action=AuditAction.VIEW)
     return _one_visit(request, fresh, status=status, visit_error=error.message, **extra)
 
@@ -311,7 +318,7 @@ def reschedule(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
             add_domain_errors(
                 form, renamed(error, lambda field: "date" if field == "scheduled_at" else field)
             )
-            status = 409 if isinstance(error, Conflict) else 400
+            status = refusal_status(error)
         else:
             messages.success(request, f"Visit moved to {local(visit.scheduled_at)}.")
             return redirect(f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}")
