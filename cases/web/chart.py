@@ -174,9 +174,9 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     return context
 
 
-@require_GET
-@page(Capability.READ_DEMOGRAPHICS)
-def chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def _chart_read(request: HttpRequest, patient_id: uuid.UUID) -> dict[str, Any]:
+    """The chart as the user may read it, and its one audited read: the chart page and its print view both come
+    through here (one policy question, one `view` event with the same data category)."""
     patient = patient_or_404(request, patient_id, Capability.READ_DEMOGRAPHICS)
     context = chart_context(request, patient)
     audit_page_read(
@@ -189,7 +189,22 @@ def chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         if context["may_read_clinical"]
         else AuditEvent.DataCategory.DEMOGRAPHICS,
     )
-    return render(request, CHART, context)
+    return context
+
+
+@require_GET
+@page(Capability.READ_DEMOGRAPHICS)
+def chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    return render(request, CHART, _chart_read(request, patient_id))
+
+
+@require_GET
+@page(Capability.READ_DEMOGRAPHICS)
+def chart_print(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The chart to print: the same reading as the chart (what the user may see, audited the same way), without
+    its controls, under a header naming who printed it and when."""
+    context = _chart_read(request, patient_id)
+    return render(request, CHART, {**context, "printing": True, "printed_at": timezone.now()})
 
 
 # --- The case: stage and clinicians --------------------------------------------------------------------------
@@ -308,6 +323,7 @@ def alert_resolve_view(request: HttpRequest, alert_id: uuid.UUID) -> HttpRespons
 
 urlpatterns = [
     path("patients/<uuid:patient_id>/", chart, name="chart"),
+    path("patients/<uuid:patient_id>/print/", chart_print, name="chart-print"),
     path("cases/<uuid:case_id>/transition/", case_transition_view, name="case-stage-change"),
     path("cases/<uuid:case_id>/clinicians/", case_clinicians, name="case-clinicians"),
     path("alerts/<uuid:alert_id>/acknowledge/", alert_acknowledge_view, name="alert-acknowledge-page"),

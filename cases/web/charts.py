@@ -273,7 +273,6 @@ def line_chart(
             )
         )
     body += _y_axis(y_max, keep_clear)
-    body += band_labels  # over the gridlines, placed clear of them
     moments = [_moment(when) for when, _ in points]
     first, last = (min(moments), max(moments)) if moments else (None, None)
     span = (last - first).total_seconds() if first and last else 0
@@ -311,6 +310,7 @@ def line_chart(
         else:
             candidates = [(x_of(first), show_date(first.date()))]
         body += _x_labels(spaced_labels(candidates))
+    body += band_labels  # last: over the gridlines (placed clear of them) and, with a halo, over the line
     description = "; ".join(f"{show_date(when)}: {value:g}" for when, value in points) or "No scores yet."
     return _svg(title, description, body)
 

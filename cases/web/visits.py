@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases.errors import Conflict, DomainError, SchedulingConflict
 from cases.measures import BloodPressureClass, blood_pressure_class
@@ -190,7 +190,13 @@ def conflicts_context(error: SchedulingConflict) -> dict[str, Any]:
 
 
 def _one_visit(
-    request: HttpRequest, visit: Visit, *, status: int = 200, audit: bool = True, **extra: Any
+    request: HttpRequest,
+    visit: Visit,
+    *,
+    status: int = 200,
+    audit: bool = True,
+    template: str = "cases/web/visits/visit.html",
+    **extra: Any,
 ) -> HttpResponse:
     """One visit as the chart shows it: the fragment for htmx, or a page of its own (a refusal without htmx)."""
     user: User = request.user  # type: ignore[assignment]
@@ -214,8 +220,20 @@ def _one_visit(
             if context["visits_clinical"]
             else AuditDataCategory.VISIT_SCHEDULE,
         )
-    template = f"{SECTION}#visit" if request.htmx else "cases/web/visits/visit.html"  # type: ignore[attr-defined]
+    if request.htmx:  # type: ignore[attr-defined]
+        template = f"{SECTION}#visit"
     return render(request, template, context, status=status)
+
+
+@require_GET
+@page(Capability.READ_CLINICAL)
+def visit_print(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
+    """A visit summary to print: the note, its signature and addenda, as the chart shows them to a reader of
+    clinical content (the visit read's own policy question and audit event), without the controls."""
+    visit = _visit_or_404(request, visit_id, Capability.READ_CLINICAL, action=AuditAction.VIEW)
+    return _one_visit(
+        request, visit, template="cases/web/visits/print.html", printing=True, printed_at=timezone.now()
+    )
 
 
 def _written(request: HttpRequest, visit_id: uuid.UUID, done: str) -> HttpResponse:
@@ -471,6 +489,7 @@ def addendum_draft_discard(request: HttpRequest, visit_id: uuid.UUID) -> HttpRes
 urlpatterns = [
     path("cases/<uuid:case_id>/visits/new/", schedule, name="visit-schedule"),
     path("visits/<uuid:visit_id>/note/", note, name="visit-note"),
+    path("visits/<uuid:visit_id>/print/", visit_print, name="visit-print"),
     path("visits/<uuid:visit_id>/reschedule/", reschedule, name="visit-reschedule-page"),
     path("visits/<uuid:visit_id>/note/draft/", note_draft, name="visit-note-draft"),
     path("visits/<uuid:visit_id>/note/draft/discard/", note_draft_discard, name="visit-note-draft-discard"),

@@ -113,3 +113,31 @@ def test_the_top_bar_keeps_its_links_on_one_line(page, log_in, chart, who, width
     page.goto("/")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"top-bar-{who}-{width}.png"))
+
+
+@pytest.mark.parametrize("view", ["chart", "visit"])
+def test_print_views_print_without_navigation_or_buttons_black_on_white(page, log_in, chart, view):
+    from cases.models import Visit
+
+    log_in("np.reyes", PASSWORD)
+    signed = Visit.objects.get(case=chart, signed_at__isnull=False)
+    page.goto(f"/patients/{chart.patient_id}/print/" if view == "chart" else f"/visits/{signed.pk}/print/")
+    expect(page.get_by_role("button", name="Print")).to_be_visible()  # on screen, the way to print
+    expect(page.locator("main form:visible")).to_have_count(0)  # the chart's controls are left out
+
+    page.emulate_media(media="print")
+
+    expect(page.locator(".topbar")).to_be_hidden()
+    assert page.locator("button:visible, .button:visible, nav:visible, form:visible").count() == 0
+    colours = page.evaluate(
+        """() => [...document.querySelectorAll('main *')].filter(el => el.offsetParent !== null && el.childNodes.length
+             && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+             .map(el => getComputedStyle(el).color)"""
+    )
+    assert colours and set(colours) == {"rgb(0, 0, 0)"}, set(colours)
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") in (
+        "rgb(255, 255, 255)",
+        "rgba(0, 0, 0, 0)",
+    )
+    expect(page.locator("main")).to_contain_text("Signed by Marisol Reyes, NP")
+    page.screenshot(path=str(SCREENSHOTS / f"print-{view}.png"), full_page=True)

@@ -31,6 +31,11 @@
   }
 
   // A refused or failed htmx request: its plain-text reason, or a sentence per status.
+  // Print views (the chart, a visit summary): their Print button opens the browser's print dialog.
+  document.addEventListener("click", function (event) {
+    if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     const xhr = event.detail.xhr;
     const plain = (xhr.getResponseHeader("Content-Type") || "").startsWith("text/plain");
