@@ -43,6 +43,8 @@ class DemoGenerator:
         # How staff settle the alerts the data raises: its own stream, so that the rows stay the same
         # whether or not the alerts are raised.
         self.alert_rng = random.Random(f"{seed}/alerts")  # noqa: S311
+        # Contact preferences (issue 15): their own stream too, so that adding them changed no other row.
+        self.contact_rng = random.Random(f"{seed}/contact")  # noqa: S311
         self.calendar = ClinicCalendar(today, tz)
         # The moment the demo is "as of": the start of today. Everything recorded lies before it.
         self.now = dt.datetime.combine(today, dt.time.min, tzinfo=tz)
@@ -190,7 +192,7 @@ class DemoGenerator:
         city, county, area_code, zip_codes, _ = rng.choices(
             data.KANSAS_PLACES, weights=[place[4] for place in data.KANSAS_PLACES]
         )[0]
-        return Patient(
+        patient = Patient(
             mrn="",  # issued in bulk when the batch is written
             first_name=first,
             last_name=last,
@@ -212,6 +214,8 @@ class DemoGenerator:
             **self._emergency_contact(last, area_code),
             created_by_id=self.staff.front_desk.pk,
         )
+        self._contact_preferences(patient)
+        return patient
 
     def _date_of_birth(self, first_opened: dt.date) -> dt.date:
         """An adult of 19 to 75 today, who was at least 18 when first seen here."""
@@ -221,6 +225,21 @@ class DemoGenerator:
         latest = min(years_before(today, 19), years_before(first_opened, 18))
         earliest = years_before(today, 76) + dt.timedelta(days=1)
         return min(max(born, earliest), latest)
+
+    def _contact_preferences(self, patient: Patient) -> None:
+        """May we leave a voicemail, may we text, the preferred way (issue 15): about one in five not asked yet, and
+        a preferred way the record allows (`cases.contact.contact_preference_problem`)."""
+        rng = self.contact_rng
+        patient.may_leave_voicemail = rng.choices((False, True, None), (45, 35, 20))[0]
+        patient.may_text = rng.choices((True, False, None), (55, 25, 20))[0]
+        ways = [
+            "phone",
+            "phone",
+            "",
+            *(["text"] * 3 if patient.may_text else []),
+            *(["email"] if patient.email else []),
+        ]
+        patient.preferred_contact_method = rng.choice(ways)
 
     def _phone(self, area_code: str) -> str:
         # 555-0100 to 555-0199 are reserved for fiction: no real person gets called from the demo.

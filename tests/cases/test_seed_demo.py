@@ -18,6 +18,7 @@ from django.db.models import Count
 from django.test import RequestFactory
 from django.utils import timezone
 
+from cases.contact import contact_preference_problem
 from cases.demo import data as demo_data
 from cases.demo.common import DemoRows, DemoStaff, quota
 from cases.demo.generator import DemoGenerator
@@ -299,6 +300,15 @@ def test_patients_are_adults_living_in_kansas(seeded):
         assert patient.state == "KS"
         assert patient.county in KANSAS_COUNTIES
         assert patient.mrn.startswith("KR")
+
+
+def test_patients_carry_contact_preferences_their_records_allow(seeded):
+    patients = list(Patient.objects.all())
+
+    assert all(contact_preference_problem(patient) == "" for patient in patients)
+    assert {p.may_leave_voicemail for p in patients} == {True, False, None}  # some not asked yet
+    assert {p.may_text for p in patients} == {True, False, None}
+    assert {p.preferred_contact_method for p in patients} >= {"phone", "text", ""}
 
 
 def test_every_place_in_the_vocabulary_is_a_kansas_county():
