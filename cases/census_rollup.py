@@ -65,6 +65,23 @@ counted AS (  -- each segment cut to the days the case is open at their end (gre
     SELECT pc.patient_id, pc.clinician_id, s.stage,
            greatest(s.since, pc.opened_on) AS since, least(s.until, pc.closed_on) AS until
     FROM segments s JOIN patient_cases pc ON pc.id = s.case_id
+),
+history AS (  -- each stage change with the clinic date of the one before it (the stay it ends began then)
+    SELECT t.case_id, t.sequence, t.from_stage, t.to_stage, cases_clinic_day(t.effective_at) AS day,
+           lag(cases_clinic_day(t.effective_at)) OVER (PARTITION BY t.case_id ORDER BY t.sequence) AS entered
+    FROM cases_stagetransition t
+    WHERE t.case_id IN (SELECT id FROM patient_cases)
+),
+recovery_screens AS (  -- urine screens testing a kratom analyte, collected on a day of a stay in recovery
+    SELECT h.case_id, d.collected_on,
+           CASE WHEN d.mitragynine <> 'positive' AND d.seven_oh_mitragynine <> 'positive'
+                THEN 'negative' ELSE 'other' END AS result
+    FROM history h
+    LEFT JOIN history next_change ON next_change.case_id = h.case_id AND next_change.sequence = h.sequence + 1
+    JOIN cases_drugscreen d ON d.case_id = h.case_id AND d.collected_on >= h.day
+                           AND d.collected_on < coalesce(next_change.day, '9999-12-31'::date)
+    WHERE h.to_stage = 'recovery'
+      AND (d.mitragynine IN ('positive', 'negative') OR d.seven_oh_mitragynine IN ('positive', 'negative'))
 )
 SELECT patient_id, 'stage' AS kind, since AS day, stage AS key, clinician_id, 1 AS n
 FROM counted WHERE until IS NULL OR since < until
@@ -76,6 +93,13 @@ UNION ALL
 SELECT patient_id, 'first', opened_on, '', clinician_id, 1 FROM patient_cases WHERE episode = 1
 UNION ALL
 SELECT patient_id, 'closed', closed_on, reason, clinician_id, 1 FROM patient_cases WHERE closed_on IS NOT NULL
+UNION ALL
+SELECT pc.patient_id, 'stay', h.day, h.from_stage || ':' || (h.day - h.entered), pc.clinician_id, 1
+FROM history h JOIN patient_cases pc ON pc.id = h.case_id
+WHERE h.from_stage IN ('intake', 'assessment', 'treatment', 'recovery') AND h.entered IS NOT NULL
+UNION ALL
+SELECT pc.patient_id, 'screen', r.collected_on, r.result, pc.clinician_id, 1
+FROM recovery_screens r JOIN patient_cases pc ON pc.id = r.case_id
 """
 
 
@@ -142,6 +166,16 @@ DROP TRIGGER IF EXISTS cases_census_stage_insert ON cases_stagetransition;
 DROP TRIGGER IF EXISTS cases_census_stage_update ON cases_stagetransition;
 DROP TRIGGER IF EXISTS cases_census_stage_delete ON cases_stagetransition;
 DROP TRIGGER IF EXISTS cases_census_patient_update ON cases_patient;
+DROP TRIGGER IF EXISTS cases_census_screen_insert ON cases_drugscreen;
+DROP TRIGGER IF EXISTS cases_census_screen_update ON cases_drugscreen;
+DROP TRIGGER IF EXISTS cases_census_screen_delete ON cases_drugscreen;
+CREATE TRIGGER cases_census_screen_insert AFTER INSERT ON cases_drugscreen REFERENCING NEW TABLE AS written_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION cases_census_stage_written();
+CREATE TRIGGER cases_census_screen_update AFTER UPDATE ON cases_drugscreen
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION cases_census_stage_updated();
+CREATE TRIGGER cases_census_screen_delete AFTER DELETE ON cases_drugscreen REFERENCING OLD TABLE AS written_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION cases_census_stage_written();
 CREATE TRIGGER cases_census_case_insert AFTER INSERT ON cases_case REFERENCING NEW TABLE AS written_rows
     FOR EACH STATEMENT EXECUTE FUNCTION cases_census_case_written();
 CREATE TRIGGER cases_census_case_update AFTER UPDATE ON cases_case
@@ -174,6 +208,9 @@ DROP TRIGGER IF EXISTS cases_census_stage_insert ON cases_stagetransition;
 DROP TRIGGER IF EXISTS cases_census_stage_update ON cases_stagetransition;
 DROP TRIGGER IF EXISTS cases_census_stage_delete ON cases_stagetransition;
 DROP TRIGGER IF EXISTS cases_census_patient_update ON cases_patient;
+DROP TRIGGER IF EXISTS cases_census_screen_insert ON cases_drugscreen;
+DROP TRIGGER IF EXISTS cases_census_screen_update ON cases_drugscreen;
+DROP TRIGGER IF EXISTS cases_census_screen_delete ON cases_drugscreen;
 DROP FUNCTION IF EXISTS cases_census_case_written();
 DROP FUNCTION IF EXISTS cases_census_case_updated();
 DROP FUNCTION IF EXISTS cases_census_stage_written();
@@ -217,7 +254,8 @@ cells AS (
     SELECT kind, day, key, clinician_id, n FROM live
 )
 SELECT kind, key, clinician_id, sum(n) FROM cells
-WHERE ((kind = 'stage' AND day <= %(end)s) OR (kind <> 'stage' AND day >= %(start)s AND day <= %(end)s))
+WHERE kind = ANY(%(kinds)s)
+  AND ((kind = 'stage' AND day <= %(end)s) OR (kind <> 'stage' AND day >= %(start)s AND day <= %(end)s))
   AND (%(clinician)s::uuid IS NULL OR clinician_id = %(clinician)s::uuid)
 GROUP BY kind, key, clinician_id
 HAVING sum(n) <> 0
@@ -290,6 +328,10 @@ def census_differences() -> list[tuple[object, ...]]:
         return list(cursor.fetchall())
 
 
+CENSUS_KINDS = ["opened", "first", "closed", "stage"]
+OUTCOMES_KINDS = ["stay", "screen"]
+
+
 def census_cells(
     start: dt.date, end: dt.date, clinician: uuid.UUID | None
 ) -> list[tuple[str, str, str, int, tuple[str, str, str] | None]]:
@@ -298,9 +340,23 @@ def census_cells(
     staff = connection.ops.quote_name(User._meta.db_table)
     cells = CENSUS_FROM_ROLLUP.format(facts=facts_sql("SELECT patient_id FROM dirty"))
     statement = f"SELECT cells.*, staff.first_name, staff.last_name, staff.username FROM ({cells}) cells LEFT JOIN {staff} staff ON staff.id = cells.clinician_id"  # noqa: S608 - our own SQL and table name; the values are parameters
+    params = {"start": start, "end": end, "clinician": clinician, "kinds": CENSUS_KINDS}
     with connection.cursor() as cursor:
-        cursor.execute(statement, {"start": start, "end": end, "clinician": clinician})
+        cursor.execute(statement, params)
         return [
             (kind, key, str(pk), int(n), None if username is None else (first, last, username))
             for kind, key, pk, n, first, last, username in cursor.fetchall()
         ]
+
+
+def outcome_cells(start: dt.date, end: dt.date, clinician: uuid.UUID | None) -> dict[tuple[str, str], int]:
+    """{(kind, key): n} of the outcomes' stays (`stay`, key `stage:days`, by the day the stay ended) and screens
+    in recovery (`screen`, key `negative` or `other`, by collection day) for the range, the same way."""
+    statement = CENSUS_FROM_ROLLUP.format(facts=facts_sql("SELECT patient_id FROM dirty"))
+    params = {"start": start, "end": end, "clinician": clinician, "kinds": OUTCOMES_KINDS}
+    found: dict[tuple[str, str], int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        for kind, key, _clinician, n in cursor.fetchall():
+            found[(kind, key)] = found.get((kind, key), 0) + int(n)
+    return found

@@ -19,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import FirstValue, Lag, LastValue, RowNumber, TruncDate
 from django.utils import timezone
 
+from cases.census_rollup import outcome_cells
 from cases.instruments.definitions import INSTRUMENTS, Instrument
 from cases.models import Assessment, Case, DrugScreen, StageTransition
 from cases.remission import remission_of
@@ -26,7 +27,9 @@ from cases.reports.expressions import DaysBetween, in_one_transaction, medians, 
 from cases.reports.figures import ratio, rounded
 from cases.reports.params import ReportParams, day_end, day_start
 from cases.reports.scope import on_report_cases, report_cases
+from cases.rollups import has_rollups
 from clinic.models import User
+from clinic.policy import Capability, Scope, scope
 
 Stage = Case.Stage
 SPELL_STAGES: tuple[str, ...] = tuple(stage.value for stage in Case.OPEN_STAGES)  # every stage but discharged
@@ -76,12 +79,61 @@ def outcomes(user: User, params: ReportParams) -> dict[str, Any]:
       remission specifier `early` or `sustained` as of `end` (SPEC section 4, `cases.remission`: the rule the
       chart and the API show), from their valid DSM-5 checklists dated up to `end`.
     """
+    if has_rollups() and scope(user, Capability.REPORTS) is Scope.ALL:
+        stays_and_screens = _from_rollup(params)  # one statement (cases/census_rollup.py)
+    else:
+        stays_and_screens = {**_mitragynine(user, params), **_days_in_stage(user, params)}
     return {
         "instruments": _instruments(user, params),
-        **_mitragynine(user, params),
-        **_days_in_stage(user, params),
+        **{key: stays_and_screens[key] for key in MITRAGYNINE_KEYS},
+        **{key: stays_and_screens[key] for key in STAY_KEYS},
         "remission": _remission(report_cases(user, params), params),
     }
+
+
+MITRAGYNINE_KEYS = ("mitragynine_negative_share", "mitragynine_screens", "mitragynine_negative")
+STAY_KEYS = ("median_days_in_stage", "completed_stays")
+
+
+def _from_rollup(params: ReportParams) -> dict[str, Any]:
+    """The screens in recovery and the stays' medians for the whole clinic on PostgreSQL, from the rollup
+    (cases/census_rollup.py: per clinic day, the screens by result and the stays by stage and length; exact, in
+    one statement). The median of a stage's lengths from their counts is PERCENTILE_CONT(0.5)'s: the middle
+    length, or the mean of the middle two."""
+    clinician = params.clinician.pk if params.clinician is not None else None
+    cells = outcome_cells(params.start, params.end, clinician)
+    screened = sum(n for (kind, _), n in cells.items() if kind == "screen")
+    negative = cells.get(("screen", "negative"), 0)
+    lengths: dict[str, dict[int, int]] = {stage: {} for stage in SPELL_STAGES}
+    for (kind, key), n in cells.items():
+        if kind == "stay":
+            stage, days = key.split(":")
+            lengths[stage][int(days)] = lengths[stage].get(int(days), 0) + n
+    medians = {stage: _median(counts) for stage, counts in lengths.items()}
+    return {
+        "mitragynine_negative_share": ratio(negative, screened),
+        "mitragynine_screens": screened,
+        "mitragynine_negative": negative,
+        "median_days_in_stage": {stage: rounded(medians[stage][0], 1) for stage in SPELL_STAGES},
+        "completed_stays": {stage: medians[stage][1] for stage in SPELL_STAGES},
+    }
+
+
+def _median(counts: dict[int, int]) -> tuple[float | None, int]:
+    """The median of values given as {value: how many}, and how many there are (None for none)."""
+    size = sum(counts.values())
+    if size <= 0:
+        return None, 0
+    low_rank, high_rank = (size + 1) // 2, size // 2 + 1  # 1-based: the same rank twice when `size` is odd
+    seen, low, high = 0, 0, 0
+    for value in sorted(counts):
+        if seen < low_rank <= seen + counts[value]:
+            low = value
+        seen += counts[value]
+        if seen >= high_rank:
+            high = value
+            break
+    return (low + high) / 2, size
 
 
 def _instruments(user: User, params: ReportParams) -> list[dict[str, Any]]:

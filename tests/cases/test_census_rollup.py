@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from cases.census_rollup import census_differences, rebuild_census, recount_census
-from cases.models import Case, CensusCount, Patient, ReportDirty, StageTransition
-from cases.reports import ReportParams, census, census_report
+from cases.models import Case, CensusCount, DrugScreen, Patient, ReportDirty, StageTransition
+from cases.reports import ReportParams, census, census_report, outcomes, outcomes_report
 from clinic.roles import Role
 from tests.factories import PatientFactory, UserFactory
-from tests.report_builders import closed_case, episode, local
+from tests.report_builders import closed_case, episode, local, screen
 
 D = dt.date
 Stage = Case.Stage
@@ -53,6 +53,9 @@ def clinic(db):
         primary=ben,
         discharge_reason=Case.DischargeReason.LEFT_AGAINST_ADVICE,
     )
+    screen(moving, D(2025, 3, 1), "negative", by=ana)  # in treatment: not counted
+    screen(moving, D(2025, 3, 16), "negative", by=ana)
+    screen(moving, D(2025, 3, 20), "positive", by=ana)
     return {
         "ana": ana,
         "ben": ben,
@@ -65,19 +68,24 @@ def clinic(db):
 
 
 def counted_from_cases(monkeypatch, user, report_params):
-    """The census as the cases themselves give it (the path SQLite and a clinician's caseload take)."""
+    """The census and outcomes as the rows themselves give them (the path SQLite and a clinician's caseload
+    take)."""
     with monkeypatch.context() as patched:
         patched.setattr(census_report, "has_rollups", lambda: False)
-        return census(user, report_params)
+        patched.setattr(outcomes_report, "has_rollups", lambda: False)
+        return census(user, report_params), outcomes(user, report_params)
 
 
 def check(monkeypatch, clinic):
     for start, end in RANGES:
         for clinician in (None, clinic["ana"], clinic["ben"]):
             report_params = ReportParams(start=start, end=end, clinician=clinician)
-            assert census(clinic["sup"], report_params) == counted_from_cases(
-                monkeypatch, clinic["sup"], report_params
-            ), (start, end, clinician)
+            from_rollup = census(clinic["sup"], report_params), outcomes(clinic["sup"], report_params)
+            assert from_rollup == counted_from_cases(monkeypatch, clinic["sup"], report_params), (
+                start,
+                end,
+                clinician,
+            )
 
 
 def check_both_ways(monkeypatch, clinic):
@@ -156,6 +164,16 @@ def test_each_write_shows_at_once_and_after_a_pass(monkeypatch, clinic):
     assert census(clinic["sup"], march)["readmissions"] == 1  # the other readmission is left
     check_both_ways(monkeypatch, clinic)
     Patient.objects.filter(pk=patient.pk).update(entered_in_error=False, entered_in_error_reason="")
+    check_both_ways(monkeypatch, clinic)
+
+    # Urine screens in recovery: one collected, its result corrected, then removed.
+    added = screen(clinic["moving"], D(2025, 3, 18), "negative", by=clinic["ana"])
+    assert outcomes(clinic["sup"], march)["mitragynine_screens"] == 3
+    check_both_ways(monkeypatch, clinic)
+    DrugScreen.objects.filter(pk=added.pk).update(mitragynine="positive")
+    assert outcomes(clinic["sup"], march)["mitragynine_negative"] == 1
+    check_both_ways(monkeypatch, clinic)
+    DrugScreen.objects.filter(pk=added.pk).delete()
     check_both_ways(monkeypatch, clinic)
 
     # A deletion (a test case removed with its history).
