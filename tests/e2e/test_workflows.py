@@ -101,7 +101,7 @@ def test_front_desk_marks_a_no_show_from_the_day_schedule(page, log_in, clinic):
     log_in("frontdesk", PASSWORD)
     row = page.locator("tr", has_text="Whitfield")
     row.get_by_role("button", name="No-show").click()
-    expect(page.locator("tr", has_text="Whitfield").locator(".badge")).to_have_text("No-show")
+    expect(page.locator("tr", has_text="Whitfield").locator(".attendance .badge")).to_have_text("No-show")
     clinic["visit"].refresh_from_db()
     assert clinic["visit"].status == Visit.Status.NO_SHOW
 
