@@ -106,6 +106,14 @@ def _patient_by_mrn(request: HttpRequest) -> tuple[PatientByMrnForm | None, Pati
     patient = patient_by_exact_mrn(mrn).only("id", "mrn", "first_name", "last_name", "date_of_birth").first()
     if patient is None:
         form.add_error("mrn", f"No patient has the MRN {mrn}.")
+        # A lookup that finds no one still leaves a trace: guessing MRNs is privacy work to account for.
+        audit_record(
+            user=request.user,  # type: ignore[arg-type]
+            action=AuditEvent.Action.LIST,
+            object_type="audit_event",
+            data_category=AuditEvent.DataCategory.AUDIT,
+            detail={"page": request.path[:200], "query": _audited_query(query, query), "found": 0},
+        )
         return form, None, query
     asked = query.get("patient", "").strip()
     if asked and asked != str(patient.pk):

@@ -81,6 +81,23 @@ def test_an_unknown_mrn_is_a_400_naming_the_field_and_shows_no_events(
     assert response.context.get("events") is None
 
 
+def test_an_mrn_that_finds_no_one_is_recorded_with_the_mrn_asked(signed_in, administrator, seen):
+    client = signed_in(administrator)
+    before = last_sequence()
+
+    response = client.get(URL, {"mrn": "KR999999"})
+
+    assert response.status_code == 400
+    [event] = AuditEvent.objects.filter(id__gt=before)
+    assert (event.user_id, event.action, event.object_type, event.patient_id) == (
+        administrator.pk,
+        "list",
+        "audit_event",
+        None,
+    )
+    assert event.detail["query"] == {"mrn": "KR999999"} and event.detail["found"] == 0
+
+
 def test_an_mrn_and_another_patients_id_together_are_a_400(signed_in, administrator, seen):
     other = PatientFactory()
 
