@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench bench-reports bench-release bench-audit bench-audit-patients race lint typecheck security check-migrations compose-check clean
+.PHONY: install demo test fuzz bench bench-reports bench-release bench-audit bench-audit-patients race load lint typecheck security check-migrations compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -87,3 +87,8 @@ bench-audit-patients: $(STAMP)
 ## race: every pair of writes on one case fired at once, 1,008 races (PostgreSQL, RACE_DATABASE_URL; RACE_ROUNDS)
 race: $(STAMP)
 	$(BIN)/python scripts/race.py
+
+## load: gunicorn on PostgreSQL under 1, 4 and 16 client threads on loopback, reads and writes, audit on and off
+## (LOAD_DATABASE_URL, LOAD_WORKERS, LOAD_SECONDS, LOAD_CONCURRENCY): req/s, p50/p95 and the audit on/off ratio
+load: $(STAMP)
+	$(BIN)/python scripts/load.py
