@@ -103,7 +103,7 @@ def stage_change_context(
     return {"case": case, "stage_moves": moves, "unplaced_form": bound if unplaced else None, "stale": stale}
 
 
-def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
+def chart_context(request: HttpRequest, patient: Patient, *, all_visits: bool = False) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     today = timezone.localdate()
     clinical = may_read_clinical(user, patient)
@@ -162,7 +162,7 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         ]
         context |= stage_change_context(case, open_urgent=urgent if clinical else None)  # type: ignore[arg-type]
     # The other sections: each builds its own context (visits show front desk the schedule, not the notes).
-    context |= visits_section(request, patient, case)
+    context |= visits_section(request, patient, case, all_visits=all_visits)
     if clinical:
         context |= assessments_section(request, patient, case)
         context |= clinical_events_section(
@@ -174,11 +174,11 @@ def chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     return context
 
 
-def _chart_read(request: HttpRequest, patient_id: uuid.UUID) -> dict[str, Any]:
+def _chart_read(request: HttpRequest, patient_id: uuid.UUID, *, all_visits: bool = False) -> dict[str, Any]:
     """The chart as the user may read it, and its one audited read: the chart page and its print view both come
     through here (one policy question, one `view` event with the same data category)."""
     patient = patient_or_404(request, patient_id, Capability.READ_DEMOGRAPHICS)
-    context = chart_context(request, patient)
+    context = chart_context(request, patient, all_visits=all_visits)
     audit_page_read(
         request,
         action=AuditAction.VIEW,
@@ -202,8 +202,8 @@ def chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @page(Capability.READ_DEMOGRAPHICS)
 def chart_print(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     """The chart to print: the same reading as the chart (what the user may see, audited the same way), without
-    its controls, under a header naming who printed it and when."""
-    context = _chart_read(request, patient_id)
+    its controls, under a header naming who printed it and when; every visit, not the latest ten."""
+    context = _chart_read(request, patient_id, all_visits=True)
     return render(request, CHART, {**context, "printing": True, "printed_at": timezone.now()})
 
 

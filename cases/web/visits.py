@@ -146,7 +146,9 @@ def _permissions(user: User, patient: Patient) -> dict[str, Any]:
     }
 
 
-def visits_section(request: HttpRequest, patient: Patient, case: Case | None) -> dict[str, Any]:
+def visits_section(
+    request: HttpRequest, patient: Patient, case: Case | None, *, all_visits: bool = False
+) -> dict[str, Any]:
     """Context for `cases/web/visits/section.html`, included in the patient chart: the case's visits, newest first
     (the latest `VISITS_SHOWN`, or all with `?visits=all`), with their notes for those who may read them.
 
@@ -166,7 +168,7 @@ def visits_section(request: HttpRequest, patient: Patient, case: Case | None) ->
     if context["visits_clinical"]:
         visits = visits.select_related("signed_by").prefetch_related(_addenda())
     visits = visits.prefetch_related(_history())
-    show_all = request.GET.get("visits") == "all"
+    show_all = all_visits or request.GET.get("visits") == "all"
     shown = with_attendance_controls(visits if show_all else visits[: VISITS_SHOWN + 1])
     drafts: dict[uuid.UUID, Draft] = {}
     if context["visits_may_write"] and any(visit.is_signed for visit in shown):

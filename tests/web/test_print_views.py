@@ -181,3 +181,21 @@ def test_a_scheduled_visit_prints_without_a_note(
 
     assert response.status_code == 200
     assert "Signed by" not in response.content.decode()
+
+
+def test_the_printed_chart_has_every_visit_not_the_latest_ten(signed_in, clinician, own_case):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    for day in range(12):
+        VisitFactory(
+            case=own_case, clinician=clinician, scheduled_at=timezone.now() + dt.timedelta(days=day + 1)
+        )
+    client = signed_in(clinician)
+
+    on_screen = client.get(reverse("chart", args=[own_case.patient_id]))
+    printed = client.get(reverse("chart-print", args=[own_case.patient_id]))
+
+    assert len(on_screen.context["visits"]) == 10 and on_screen.context["visits_more"]
+    assert len(printed.context["visits"]) == 12 and not printed.context["visits_more"]
