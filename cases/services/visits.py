@@ -330,7 +330,9 @@ def visit_update(
         alerts_check(current, actor=actor, changed=fields)
         if fields.get("status") == Visit.Status.NO_SHOW:
             alerts_check_attendance(current, actor=actor)
-        elif attendance is not None and attendance.from_status == Visit.Status.NO_SHOW:
+        elif attendance is not None and (
+            attendance.from_status == Visit.Status.NO_SHOW or attendance.to_status == Visit.Status.ATTENDED
+        ):  # a no-show undone, or an attendance recorded (late) inside an engagement gap already alerted on
             alerts_recheck_engagement(current, actor=actor)
     for name in [*fields, "updated_at"]:
         setattr(visit, name, getattr(current, name))

@@ -659,6 +659,36 @@ def test_a_corrected_attendance_inside_the_30_days_withdraws_the_periodic_engage
     assert alerts(case) == [("engagement_risk", "warning", "resolved")]
 
 
+def test_a_late_entry_of_attendance_inside_the_30_days_withdraws_the_periodic_engagement_risk(
+    clinician, clock
+):
+    clock(noon_today())
+    case = treated(45, clinician)
+    visit = VisitFactory(case=case, scheduled_at=noon_today() - dt.timedelta(days=3))  # nobody checked it in
+    alerts_raise_periodic()
+    assert alerts(case) == [("engagement_risk", "warning", "open")]
+
+    visit_update(
+        visit=visit, actor=clinician, data={"status": "attended"}, reason="Desk missed the check-in."
+    )
+
+    assert alerts(case) == [("engagement_risk", "warning", "resolved")]
+
+
+def test_an_attendance_after_the_alert_leaves_the_periodic_engagement_risk_for_a_person(clinician, clock):
+    clock(noon_today() - dt.timedelta(hours=3))
+    case = treated(45, clinician)
+    alerts_raise_periodic()
+    clock(noon_today())
+    visit = VisitFactory(case=case, scheduled_at=noon_today() - dt.timedelta(hours=1))
+
+    visit_update(visit=visit, actor=clinician, data={"status": "attended"})
+
+    assert alerts(case) == [
+        ("engagement_risk", "warning", "open")
+    ]  # true when raised: the clinician resolves it
+
+
 # --- Time-based rules: raise_alerts ---
 
 
