@@ -1,18 +1,20 @@
 """Map domain errors onto HTTP: `ValidationFailed` -> 400 with field errors, `Conflict` -> 409; a
 database too busy to answer now (a lock wait or statement timed out, a serialization failure or deadlock) -> 503
-`busy` with Retry-After, instead of a 500."""
+`busy` with Retry-After, instead of a 500; a row the database refuses by a CHECK constraint (a backstop: the
+validators state the same rules) -> 400 `constraint_violated` naming the field."""
 
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from cases.errors import Conflict, DomainError, NotFound, SchedulingConflict, ValidationFailed
+from cases.services.validation import integrity_refusal
 
 # PostgreSQL SQLSTATEs that mean "try again in a moment": lock_not_available (lock_timeout), query_canceled
 # (statement_timeout), serialization_failure, deadlock_detected. https://www.postgresql.org/docs/15/errcodes-appendix.html
@@ -34,6 +36,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(settings.RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, IntegrityError) and (refusal := integrity_refusal(exc)) is not None:
+        set_rollback()
+        exc = refusal
     if isinstance(exc, NotFound):
         return Response({"detail": exc.message}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, SchedulingConflict):

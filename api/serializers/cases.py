@@ -12,6 +12,7 @@ from api.serializers.base import (
     StrictSerializer,
 )
 from cases.models import Case, StageTransition
+from cases.models.ranges import min_max
 from cases.remission import diagnosis_code, remission_questioned_by
 from cases.selectors import clinical_staff
 from cases.services.stages import allowed_next_stages
@@ -126,8 +127,8 @@ class CaseWriteSerializer(StrictModelSerializer):
         )
         extra_kwargs = {
             "opened_on": {"required": False},
-            "kratom_daily_grams": {"min_value": 0, "max_value": 500},
-            "kratom_years_used": {"min_value": 0, "max_value": 80},
+            "kratom_daily_grams": min_max("kratom_daily_grams"),  # cases.models.ranges.RANGES
+            "kratom_years_used": min_max("kratom_years_used"),
         }
 
 

@@ -13,6 +13,7 @@ from api.serializers.base import (
 )
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Visit, VisitAddendum, VisitEvent
+from cases.models.ranges import RANGES, min_max
 from cases.selectors import clinical_staff
 from cases.services.visits import REASON_MAX_LENGTH
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH
@@ -20,6 +21,7 @@ from clinic.policy import Capability, cases_in_scope
 
 NOTE_MAX_LENGTH = NOTE_TEXT_MAX_LENGTH
 SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
+RANGED_FIELDS = tuple(name for name in (*SCHEDULING_FIELDS, *Visit.CLINICAL_FIELDS) if name in RANGES)
 VISIT_CLINICAL_FIELDS = (*Visit.CLINICAL_FIELDS, "bp_class", "signed_at", "signed_by", "addenda")
 
 
@@ -134,14 +136,8 @@ class VisitWriteSerializer(StrictModelSerializer):
             *Visit.CLINICAL_FIELDS,
         )
         extra_kwargs = {
-            "duration_minutes": {"min_value": 5, "max_value": 480},
-            "craving": {"min_value": 0, "max_value": 10},
-            "kratom_days_used_30": {"min_value": 0, "max_value": 30},
-            "kratom_daily_grams": {"min_value": 0, "max_value": 500},
-            "bp_systolic": {"min_value": 50, "max_value": 300},
-            "bp_diastolic": {"min_value": 20, "max_value": 200},
-            "heart_rate": {"min_value": 20, "max_value": 250},
-            "weight_kg": {"min_value": 20, "max_value": 400},
+            # The plausible ranges (`cases.models.ranges.RANGES`), so the schema states them too.
+            **{name: min_max(name) for name in RANGED_FIELDS},
             "subjective": _NOTE,
             "objective": _NOTE,
             "assessment": _NOTE,
@@ -171,7 +167,7 @@ class AttendanceRequestSerializer(StrictSerializer):
 
 class RescheduleRequestSerializer(StrictSerializer):
     scheduled_at = serializers.DateTimeField()
-    duration_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
+    duration_minutes = serializers.IntegerField(**min_max("duration_minutes"), required=False)
     clinician = serializers.PrimaryKeyRelatedField(queryset=clinical_staff(), required=False)
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why the visit moves.")
     confirm_conflicts = serializers.BooleanField(required=False, default=False)

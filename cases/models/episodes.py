@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
-from cases.models.ranges import in_range
+from cases.models.ranges import in_range, range_constraint
 
 
 class CaseStatus(models.TextChoices):
@@ -147,16 +147,8 @@ class Case(models.Model):
                 condition=Q(closed_on__isnull=True) | Q(closed_on__gte=F("opened_on")),
                 name="case_closed_after_opened",
             ),
-            models.CheckConstraint(
-                condition=Q(kratom_daily_grams__isnull=True)
-                | Q(kratom_daily_grams__gte=0, kratom_daily_grams__lte=500),
-                name="case_kratom_daily_grams_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(kratom_years_used__isnull=True)
-                | Q(kratom_years_used__gte=0, kratom_years_used__lte=80),
-                name="case_kratom_years_range",
-            ),
+            range_constraint("kratom_daily_grams", name="case_kratom_daily_grams_range"),
+            range_constraint("kratom_years_used", name="case_kratom_years_range"),
         ]
 
     def __str__(self) -> str:

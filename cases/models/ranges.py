@@ -1,10 +1,14 @@
-"""Plausible ranges for measured values, as field validators, so that an out-of-range value is refused naming
-the field (the check constraints in each model's Meta hold the same bounds in the database)."""
+"""Plausible ranges for measured values, declared once (`RANGES`): the field validators that refuse an
+out-of-range value naming the field (`in_range`), the check constraints that hold the same bounds in the database
+(`range_constraint`, `bounds`), and the bounds the API's serializers and the pages' inputs offer (`min_max`) are
+all built from this table. tests/cases/test_ranges.py ties them together."""
 
 from decimal import Decimal
+from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import CheckConstraint, Q
 from django.utils.deconstruct import deconstructible
 
 RANGES: dict[str, tuple[int, int]] = {
@@ -21,8 +25,41 @@ RANGES: dict[str, tuple[int, int]] = {
 
 
 def in_range(field: str) -> list[MinValueValidator | MaxValueValidator]:
+    """The field's validators: a value outside `RANGES[field]` is refused naming the field."""
     low, high = RANGES[field]
     return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+class MinMax(TypedDict):
+    min_value: int
+    max_value: int
+
+
+def min_max(field: str) -> MinMax:
+    """The bounds as a serializer field's (or a form field's) `min_value`/`max_value`."""
+    low, high = RANGES[field]
+    return {"min_value": low, "max_value": high}
+
+
+def bounds(field: str, *, low_in_column: bool = False) -> dict[str, int]:
+    """The lookups of a check constraint holding `RANGES[field]`. `low_in_column`: the lower bound is 0 and the
+    column's own type holds it (a positive integer field's CHECK), so the constraint states the upper one only."""
+    low, high = RANGES[field]
+    if low_in_column:
+        if low != 0:
+            raise ValueError(f"{field}: only a lower bound of 0 is held by a positive column")
+        return {f"{field}__lte": high}
+    return {f"{field}__gte": low, f"{field}__lte": high}
+
+
+def range_constraint(
+    field: str, *, name: str, null: bool = True, low_in_column: bool = False
+) -> CheckConstraint:
+    """The database's copy of `RANGES[field]` (NULL passes when the field is nullable)."""
+    condition = Q(**bounds(field, low_in_column=low_in_column))
+    if null:
+        condition = Q(**{f"{field}__isnull": True}) | condition
+    return CheckConstraint(condition=condition, name=name)
 
 
 # Liver panel (SPEC 3.5): ALT, AST and ALP in U/L, total bilirubin in mg/dL only, each with the lab's ULN.

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
-from cases.models.ranges import in_range
+from cases.models.ranges import bounds, in_range, range_constraint
 
 
 class VisitVisitType(models.TextChoices):
@@ -122,22 +122,11 @@ class Visit(models.Model):
                 condition=Q(visit_type__in=VisitVisitType.values), name="visit_type_valid"
             ),
             models.CheckConstraint(condition=Q(status__in=VisitStatus.values), name="visit_status_valid"),
-            models.CheckConstraint(
-                condition=Q(duration_minutes__gte=5, duration_minutes__lte=480), name="visit_duration_range"
-            ),
-            models.CheckConstraint(
-                condition=Q(craving__isnull=True) | Q(craving__gte=0, craving__lte=10),
-                name="visit_craving_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(kratom_days_used_30__isnull=True) | Q(kratom_days_used_30__lte=30),
-                name="visit_kratom_days_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(kratom_daily_grams__isnull=True)
-                | Q(kratom_daily_grams__gte=0, kratom_daily_grams__lte=500),
-                name="visit_kratom_grams_range",
-            ),
+            # The ranges come from `cases.models.ranges.RANGES`, as the fields' validators do.
+            range_constraint("duration_minutes", name="visit_duration_range", null=False),
+            range_constraint("craving", name="visit_craving_range"),
+            range_constraint("kratom_days_used_30", name="visit_kratom_days_range", low_in_column=True),
+            range_constraint("kratom_daily_grams", name="visit_kratom_grams_range"),
             # Both numbers or neither. The IS NOT NULL terms matter: a comparison with NULL is unknown, and a
             # CHECK passes on unknown, so without them a lone systolic (or diastolic) value would get through.
             models.CheckConstraint(
@@ -145,22 +134,14 @@ class Visit(models.Model):
                 | Q(
                     bp_systolic__isnull=False,
                     bp_diastolic__isnull=False,
-                    bp_systolic__gte=50,
-                    bp_systolic__lte=300,
-                    bp_diastolic__gte=20,
-                    bp_diastolic__lte=200,
                     bp_systolic__gt=F("bp_diastolic"),
+                    **bounds("bp_systolic"),
+                    **bounds("bp_diastolic"),
                 ),
                 name="visit_blood_pressure_plausible",
             ),
-            models.CheckConstraint(
-                condition=Q(heart_rate__isnull=True) | Q(heart_rate__gte=20, heart_rate__lte=250),
-                name="visit_heart_rate_plausible",
-            ),
-            models.CheckConstraint(
-                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=400),
-                name="visit_weight_plausible",
-            ),
+            range_constraint("heart_rate", name="visit_heart_rate_plausible"),
+            range_constraint("weight_kg", name="visit_weight_plausible"),
             models.CheckConstraint(
                 condition=Q(signed_at__isnull=True, signed_by__isnull=True)
                 | Q(signed_at__isnull=False, signed_by__isnull=False, status="attended"),

@@ -85,7 +85,7 @@ def _validate(
     model's fields, validators and constraints, then the plausible date of birth."""
     errors: dict[str, list[str]] = {}
     try:
-        full_clean_or_raise(patient, exclude=exclude)
+        full_clean_or_raise(patient, exclude=exclude, validate_unique=True)  # the MRN is unique
     except ValidationFailed as failed:
         errors.update(failed.errors)
     if date_of_birth_changed and "date_of_birth" not in errors and isinstance(patient.date_of_birth, dt.date):

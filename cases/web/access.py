@@ -15,7 +15,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -23,6 +24,7 @@ from django.utils.cache import patch_vary_headers
 
 from cases.errors import Conflict, DomainError
 from cases.models import Case, Patient
+from cases.services.validation import integrity_refusal
 from clinic.admin_site import may_use_admin
 from clinic.audit import audit_record
 from clinic.models import AuditAction, AuditOutcome, User
@@ -80,7 +82,8 @@ def refuse(
 
 def page(capability: Capability, *, action: str = "") -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Sign-in required, then 403 (audited) unless one of the user's roles has `capability`. `action` is what a
-    refusal records (default: `view` for GET, `update` otherwise)."""
+    refusal records (default: `view` for GET, `update` otherwise). A row the database refuses by a CHECK
+    constraint is a 400 (`cases.services.validation.integrity_refusal`), not a 500."""
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
@@ -89,7 +92,13 @@ def page(capability: Capability, *, action: str = "") -> Callable[[Callable[P, R
             if not has_capability(request.user, capability):  # type: ignore[arg-type]
                 refused = action or (AuditAction.VIEW if request.method == "GET" else AuditAction.UPDATE)
                 raise refuse(request, capability, action=refused)
-            return view(*args, **kwargs)
+            try:
+                return view(*args, **kwargs)
+            except IntegrityError as exc:  # a CHECK the validators missed: the database's backstop is a 400
+                refusal = integrity_refusal(exc)
+                if refusal is None:
+                    raise
+                raise BadRequest(refusal.message) from exc
 
         return login_required(wrapped)
 
