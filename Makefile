@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV := DEBUG=true
 
-.PHONY: install demo test fuzz bench bench-reports bench-release bench-audit bench-audit-patients race load lint typecheck security check-migrations compose-check clean
+.PHONY: install demo test fuzz bench bench-reports bench-release bench-audit bench-audit-patients race load freeze lint typecheck security check-migrations compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required on PATH" >&2; exit 1; }
@@ -92,3 +92,7 @@ race: $(STAMP)
 ## (LOAD_DATABASE_URL, LOAD_WORKERS, LOAD_SECONDS, LOAD_CONCURRENCY): req/s, p50/p95 and the audit on/off ratio
 load: $(STAMP)
 	$(BIN)/python scripts/load.py
+
+## freeze: one gunicorn worker frozen (SIGSTOP) inside a write must not stall the others (PostgreSQL, the `make load` database)
+freeze: $(STAMP)
+	$(BIN)/python scripts/freeze.py

@@ -1,18 +1,23 @@
 """`make load`: a bounded load test on loopback. gunicorn (LOAD_WORKERS sync workers, 2) serves the app on
 PostgreSQL (LOAD_DATABASE_URL, default the `clinic_load` database on the local server: created, migrated and
 seeded with LOAD_PATIENTS demo patients, 300, once); client threads on the same machine send requests as the
-demo clinician (a knox token) for LOAD_SECONDS (10) at each concurrency of LOAD_CONCURRENCY (1,4,16):
+demo clinician (a knox token) for LOAD_SECONDS (10) at each concurrency of LOAD_CONCURRENCY (1,4,16), for each
+kind of LOAD_KINDS (read,write):
 
 - reads: GET a case of the clinician's caseload, then the first page of patients, in turn;
 - writes: POST a visit on one of those cases (a day or more ahead; `confirm_conflicts`, so overlaps are booked);
 
-and prints req/s, p50 and p95 per kind and concurrency, and the non-2xx count. It runs everything twice: with
-the audit as it is, then with the audit's INSERT skipped (gunicorn's `post_worker_init` hook of scripts/load_no_audit.py
-replaces `AuditEvent.save` in the workers: a load test's switch, not a setting the app has), and prints the
-audit-on / audit-off ratio of req/s for each. Client and server share the machine's cores, so the figures are
-the machine's, not the app's alone. Each run adds visits to the database (LOAD_DATABASE_URL is a scratch one).
+and prints req/s, p50 and p95 per kind and concurrency, the non-2xx count, and the CPU time each request cost:
+the gunicorn workers' (`app`) and that of the PostgreSQL backends serving them (`db`), read from /proc before
+and after each level (scripts/load_gunicorn.py names each worker's connection, so its backend is found in
+`pg_stat_activity`). CPU time is what the request itself consumed, so unlike req/s it hardly moves when other
+work shares the machine. It runs everything with the audit as it is, then with the audit's INSERT skipped
+(LOAD_AUDIT=off in the workers: a load test's switch, not a setting the app has), LOAD_ROUNDS times (1) in
+turn, and prints the audit on/off ratios of the medians: req/s, and CPU per request (the audit's cost: the
+issue's aim is under 10%). Client and server share the machine's cores, so req/s is the machine's, not the
+app's alone. Each run adds visits to the database (LOAD_DATABASE_URL is a scratch one).
 
-    python scripts/load.py
+    LOAD_ROUNDS=3 LOAD_KINDS=read LOAD_CONCURRENCY=16 python scripts/load.py
 """
 
 import datetime as dt
@@ -34,6 +39,8 @@ PATIENTS = int(os.environ.get("LOAD_PATIENTS", "300"))
 WORKERS = int(os.environ.get("LOAD_WORKERS", "2"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "10"))
 CONCURRENCY = [int(n) for n in os.environ.get("LOAD_CONCURRENCY", "1,4,16").split(",")]
+KINDS = [kind for kind in os.environ.get("LOAD_KINDS", "read,write").split(",") if kind]
+ROUNDS = int(os.environ.get("LOAD_ROUNDS", "1"))
 PORT = int(os.environ.get("LOAD_PORT", "8765"))
 
 
@@ -48,6 +55,7 @@ def _environment() -> dict[str, str]:
         "API_RATE_USER": "1000000/min",
         "MFA_REQUIRED_ROLES": "",  # a token made here, no authenticator to confirm
         "LOG_LEVEL": "WARNING",
+        "DB_CONN_MAX_AGE": "3600",  # one backend per worker for the whole run: its CPU time is read from /proc
     }
 
 
@@ -93,14 +101,15 @@ def _prepare(env: dict[str, str]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def _start_server(env: dict[str, str], *, audit: bool) -> subprocess.Popen[bytes]:
+def _start_server(
+    env: dict[str, str], *, audit: bool, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """gunicorn on PORT, once it answers /healthz; `extra`: more gunicorn options (scripts/freeze.py's)."""
     command = [
         str(Path(sys.executable).with_name("gunicorn")), "clinic.wsgi", "-b", f"127.0.0.1:{PORT}",
-        "-w", str(WORKERS), "--log-level", "warning",
+        "-w", str(WORKERS), "--log-level", "warning", "-c", str(ROOT / "scripts" / "load_gunicorn.py"), *extra,
     ]  # fmt: skip
-    if not audit:
-        command += ["-c", str(ROOT / "scripts" / "load_no_audit.py")]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    server = subprocess.Popen(command, cwd=ROOT, env={**env, "LOAD_AUDIT": "on" if audit else "off"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -113,6 +122,63 @@ def _start_server(env: dict[str, str], *, audit: bool) -> subprocess.Popen[bytes
         time.sleep(0.5)
     server.terminate()
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces): state is [0], ppid [1]."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def _cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) each live process of `pids` has used so far."""
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue  # ended
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return seconds
+
+
+def _workers(server: subprocess.Popen[bytes]) -> list[int]:
+    """The gunicorn workers: the processes whose parent is the master."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == server.pid:
+                    pids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+def _backends(url: str) -> list[int]:
+    """The PostgreSQL backends serving the workers (named by scripts/load_gunicorn.py)."""
+    out = _psql(url, "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'load-%'")
+    return [int(line) for line in out.split()]
+
+
+def _used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _measured(
+    kind: str, clients: int, setup: dict[str, Any], server: subprocess.Popen[bytes], url: str
+) -> dict[str, Any]:
+    """`_run`, with the CPU time the workers and their backends spent on it, in ms per request."""
+    workers, backends = _workers(server), _backends(url)
+    app_before, db_before = _cpu(workers), _cpu(backends)
+    figures = _run(kind, clients, setup)
+    app = _used(app_before, _cpu(workers))
+    db = _used(db_before, _cpu(backends))
+    count = max(figures["requests"], 1)
+    return {**figures, "app_ms": app * 1000 / count, "db_ms": db * 1000 / count}
 
 
 def _run(kind: str, clients: int, setup: dict[str, Any]) -> dict[str, Any]:
@@ -185,33 +251,45 @@ def main() -> None:
         raise SystemExit("the demo clinician has no open cases to load")
     print(
         f"gunicorn: {WORKERS} sync workers on 127.0.0.1:{PORT}; {SECONDS:g} s per level; "
-        f"{len(setup['cases'])} cases of the demo clinician",
+        f"{len(setup['cases'])} cases of the demo clinician; {ROUNDS} round(s)",
         flush=True,
     )
-    results: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for audit in (True, False):
-        server = _start_server(env, audit=audit)
-        try:
-            _run("read", 2, setup)  # warm-up: connections, caches
-            for kind in ("read", "write"):
-                for clients in CONCURRENCY:
-                    figures = _run(kind, clients, setup)
-                    mode = "on" if audit else "off"
-                    results[(mode, kind, clients)] = figures
-                    print(
-                        f"audit {mode:3} {kind:5} clients={clients:<3} {figures['rps']:7.1f} req/s  "
-                        f"p50={figures['p50']:6.1f} ms  p95={figures['p95']:6.1f} ms  "
-                        f"({figures['requests']} requests, {figures['failures']} not 2xx)",
-                        flush=True,
-                    )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    for kind in ("read", "write"):
+    results: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for _ in range(ROUNDS):
+        for audit in (True, False):
+            server = _start_server(env, audit=audit)
+            try:
+                _run("read", 2, setup)  # warm-up: connections, caches
+                for kind in KINDS:
+                    for clients in CONCURRENCY:
+                        figures = _measured(kind, clients, setup, server, env["DATABASE_URL"])
+                        mode = "on" if audit else "off"
+                        results.setdefault((mode, kind, clients), []).append(figures)
+                        print(
+                            f"audit {mode:3} {kind:5} clients={clients:<3} {figures['rps']:7.1f} req/s  "
+                            f"p50={figures['p50']:6.1f} ms  p95={figures['p95']:6.1f} ms  "
+                            f"cpu/request app={figures['app_ms']:5.1f} ms db={figures['db_ms']:5.1f} ms  "
+                            f"({figures['requests']} requests, {figures['failures']} not 2xx)",
+                            flush=True,
+                        )
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+
+    def median(mode: str, kind: str, clients: int, figure: str) -> float:
+        return statistics.median(run[figure] for run in results[(mode, kind, clients)])
+
+    for kind in KINDS:
         for clients in CONCURRENCY:
-            on, off = results[("on", kind, clients)]["rps"], results[("off", kind, clients)]["rps"]
-            print(f"audit on/off {kind:5} clients={clients:<3} {on / off if off else 0:.2f}")
-    if any(figures["failures"] for figures in results.values()):
+            rps = [median(mode, kind, clients, "rps") for mode in ("on", "off")]
+            cpu = [
+                median(m, kind, clients, "app_ms") + median(m, kind, clients, "db_ms") for m in ("on", "off")
+            ]
+            print(
+                f"audit on/off {kind:5} clients={clients:<3} req/s {rps[0] / rps[1] if rps[1] else 0:.2f}  "
+                f"cpu/request {cpu[0]:.1f} ms / {cpu[1]:.1f} ms = {cpu[0] / cpu[1] if cpu[1] else 0:.2f}"
+            )
+    if any(figures["failures"] for runs in results.values() for figures in runs):
         raise SystemExit("some requests were not answered 2xx")
 
 
