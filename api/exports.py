@@ -1,16 +1,14 @@
 """CSV exports: the renderer that lets a list answer `?format=csv`, and the streamed response that writes every
-row (not one page) without holding them all in memory."""
+row (not one page) without holding them all in memory. Cells and lines are `clinic.exports`' (one writer, one
+formula defuser, shared with the reports)."""
 
-import csv
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.http import StreamingHttpResponse
 from rest_framework.renderers import BaseRenderer
 
-# A cell a spreadsheet would read as a formula (CSV injection): usernames of failed logins are anyone's input.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from clinic.exports import csv_lines
 
 
 class CSVRenderer(BaseRenderer):
@@ -29,31 +27,9 @@ class CSVRenderer(BaseRenderer):
         return "".join(_lines(header, rows)).encode()
 
 
-def cell(value: object) -> str:
-    """One value as text: lists space-separated, objects as JSON, None empty, formulas defused."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        text = " ".join(str(item) for item in value)
-    elif isinstance(value, dict):
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-class _Line:
-    """A file-like object whose `write` hands back the line, for `csv.writer` inside a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _lines(header: Sequence[str], rows: Iterable[Mapping[str, object]]) -> Iterator[str]:
-    writer = csv.writer(_Line())
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([cell(row.get(name)) for name in header])
+    yield from csv_lines([header])
+    yield from csv_lines([row.get(name) for name in header] for row in rows)
 
 
 def csv_response(

@@ -26,12 +26,7 @@ from api.views.part2 import (
 )
 from api.views.patients import BreakGlassView, DuplicateReviewViewSet, PatientViewSet
 from api.views.release import RecordReleaseViewSet
-from api.views.reports import (
-    CensusReportViewSet,
-    OutcomesReportViewSet,
-    RetentionReportViewSet,
-    VisitsReportViewSet,
-)
+from api.views.reports import REPORT_VIEWSETS
 from api.views.staff import AccessChangeViewSet, StaffViewSet
 from api.views.visits import VisitViewSet
 
@@ -79,11 +74,11 @@ urlpatterns = [
         RecordReleaseViewSet.as_view({"post": "release"}, detail=True),
         name="patient-release",
     ),
-    # SPEC section 6: one GET each, JSON or `?format=csv` (api/views/reports.py)
-    path("v1/reports/census/", CensusReportViewSet.as_view({"get": "report"}), name="report-census"),
-    path("v1/reports/retention/", RetentionReportViewSet.as_view({"get": "report"}), name="report-retention"),
-    path("v1/reports/visits/", VisitsReportViewSet.as_view({"get": "report"}), name="report-visits"),
-    path("v1/reports/outcomes/", OutcomesReportViewSet.as_view({"get": "report"}), name="report-outcomes"),
+    # SPEC section 6: one GET per declared report, JSON or `?format=csv` (api/views/reports.py)
+    *(
+        path(f"v1/reports/{name}/", viewset.as_view({"get": "report"}), name=f"report-{name}")
+        for name, viewset in REPORT_VIEWSETS.items()
+    ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

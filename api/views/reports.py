@@ -2,9 +2,6 @@
 `?deidentified=true` for small-cell suppression. The numbers come from `cases.reports`; every run is audited
 (`view` for JSON, `export` for CSV; no patient: reports are aggregates)."""
 
-import csv
-import inspect
-import io
 from typing import Any, ClassVar
 
 from django.http import HttpResponse, HttpResponseBase
@@ -20,12 +17,10 @@ from api.exports import CSVRenderer
 from api.permissions import acting_user
 from api.schema import ErrorSerializer, ValidationErrorSerializer
 from api.serializers.reports import REPORT_SERIALIZERS
-from cases.errors import ValidationFailed
-from cases.reports import REPORTS, ReportParams, csv_rows, deidentify, parse_params
+from cases.reports import REPORTS, report_run
+from cases.reports.run import AUDIT_OBJECT_TYPE
 from clinic.models import AuditAction, AuditOutcome
-from clinic.policy import Capability, reports_deidentified
-
-FLAGS = {"true": True, "false": False, "": False}
+from clinic.policy import Capability
 
 PARAMETERS = [
     OpenApiParameter(
@@ -67,56 +62,32 @@ per figure with the columns `section, group, subgroup, label, measure, value` (t
 of birth. Each run is audited (`view`, or `export` for CSV). See docs/reports.md for worked examples."""
 
 
-def _csv_body(rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
-
-
 class ReportViewSet(AuditedAccessMixin, viewsets.GenericViewSet):
-    """One report, named by `report_name` (a key of `cases.reports.REPORTS`); its one action is `report`."""
+    """One report, named by `report_name` (a key of `cases.reports.REPORTS`); its one action is `report`, which
+    translates HTTP for `cases.reports.report_run` (the policy, the parameters, the run, its audit event)."""
 
     report_name: ClassVar[str]
     capability = Capability.REPORTS
     renderer_classes = [JSONRenderer, CSVRenderer]
     filter_backends: list[type] = []
     pagination_class = None
-    audited = AuditedResource(object_type="report", data_category="", patient_path=None)
+    audited = AuditedResource(object_type=AUDIT_OBJECT_TYPE, data_category="", patient_path=None)
 
     def report(self, request: Request) -> Response | HttpResponseBase:
-        params = parse_params(request.query_params)
-        raw = request.query_params.get("deidentified", "").strip().lower()
-        asked = FLAGS.get(raw)
-        if asked is None:
-            raise ValidationFailed("Give true or false.", field="deidentified")
-        deidentified = reports_deidentified(
-            acting_user(request), asked if raw else None
-        )  # the policy decides
-        data = REPORTS[self.report_name](acting_user(request), params)
-        if deidentified:
-            data = deidentify(self.report_name, data)
         as_csv = request.accepted_renderer.format == CSVRenderer.format
-        self.audit_run(params, deidentified=deidentified, export=as_csv)
-        if as_csv:
-            return self.csv_file(params, data, deidentified=deidentified)
-        return Response({**data, "parameters": params.as_query(), "deidentified": deidentified})
-
-    def csv_file(self, params: ReportParams, data: dict[str, Any], *, deidentified: bool) -> HttpResponse:
-        suffix = "-deidentified" if deidentified else ""
-        filename = f"report-{self.report_name}-{params.start}-to-{params.end}{suffix}.csv"
-        response = HttpResponse(
-            _csv_body(csv_rows(self.report_name, data)), content_type="text/csv; charset=utf-8"
+        query = self.audit_query()  # `format`, as every API read records it
+        run = report_run(
+            acting_user(request),
+            self.report_name,
+            request.query_params,
+            export=as_csv,
+            audit_detail={"query": query} if query else None,
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        if not as_csv:
+            return Response(run.as_json())
+        response = HttpResponse(run.csv_text(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{run.filename}"'
         return response
-
-    def audit_run(self, params: ReportParams, *, deidentified: bool, export: bool) -> None:
-        """Recorded before the report leaves (a failed append serves nothing)."""
-        self.audit_access(
-            AuditAction.EXPORT if export else AuditAction.VIEW,
-            object_id=self.report_name,
-            detail={"parameters": params.as_query(), "deidentified": deidentified},
-        )
 
     def audit_refusal(self, *, status: int) -> None:
         if not self.request.user.is_authenticated:
@@ -133,7 +104,7 @@ def _schema(name: str) -> Any:
     return extend_schema(
         operation_id=f"reports_{name}",
         summary=f"The {name} report",
-        description=(inspect.getdoc(REPORTS[name]) or "") + COMMON,
+        description=REPORTS[name].description + COMMON,
         parameters=PARAMETERS,
         responses={
             (200, "application/json"): REPORT_SERIALIZERS[name],
@@ -151,33 +122,16 @@ def _schema(name: str) -> Any:
     )
 
 
-class CensusReportViewSet(ReportViewSet):
-    report_name = "census"
+def _viewset(name: str) -> type[ReportViewSet]:
+    """The report `name`'s own viewset (each report has its own operation and response shape in the schema)."""
 
-    @_schema("census")
-    def report(self, request: Request) -> Response | HttpResponseBase:
-        return super().report(request)
+    @_schema(name)
+    def report(self: ReportViewSet, request: Request) -> Response | HttpResponseBase:
+        return ReportViewSet.report(self, request)
 
-
-class RetentionReportViewSet(ReportViewSet):
-    report_name = "retention"
-
-    @_schema("retention")
-    def report(self, request: Request) -> Response | HttpResponseBase:
-        return super().report(request)
+    attrs = {"report_name": name, "report": report, "__module__": __name__}
+    return type(f"{name.capitalize()}ReportViewSet", (ReportViewSet,), attrs)
 
 
-class VisitsReportViewSet(ReportViewSet):
-    report_name = "visits"
-
-    @_schema("visits")
-    def report(self, request: Request) -> Response | HttpResponseBase:
-        return super().report(request)
-
-
-class OutcomesReportViewSet(ReportViewSet):
-    report_name = "outcomes"
-
-    @_schema("outcomes")
-    def report(self, request: Request) -> Response | HttpResponseBase:
-        return super().report(request)
+# One per declared report (`cases.reports.REPORTS`); api/urls.py routes `reports/<name>/` to each.
+REPORT_VIEWSETS: dict[str, type[ReportViewSet]] = {name: _viewset(name) for name in REPORTS}

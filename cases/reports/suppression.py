@@ -3,10 +3,10 @@
 Every count from 1 to 10 becomes the string "<11" (0 stays 0). A value computed from a small group (a rate,
 share, mean or median whose denominator, or whose numerator, is a count from 1 to 10) becomes "suppressed":
 shown next to its denominator, a rate would give its small numerator back. Null (nothing to compute) stays null.
-Each report's figures are listed here: which are counts, and which derived value rests on which counts.
+Each report's figures are listed here: which are counts, and which derived value rests on which counts; each
+report's declaration (`cases/reports/registry.py`) names its function.
 """
 
-from collections.abc import Callable
 from typing import Any
 
 SMALL_CELL = "<11"
@@ -30,7 +30,7 @@ def _counts(mapping: dict[str, Any]) -> dict[str, Any]:
     return {key: count(value) for key, value in mapping.items()}
 
 
-def _census(data: dict[str, Any]) -> dict[str, Any]:
+def census_suppressed(data: dict[str, Any]) -> dict[str, Any]:
     return {
         **data,
         "open_by_stage": _counts(data["open_by_stage"]),
@@ -40,7 +40,7 @@ def _census(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _retention(data: dict[str, Any]) -> dict[str, Any]:
+def retention_suppressed(data: dict[str, Any]) -> dict[str, Any]:
     closed = data["cohort_size"] - data["open_cases"]
     return {
         **data,
@@ -71,7 +71,7 @@ def _visit_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _visits(data: dict[str, Any]) -> dict[str, Any]:
+def visits_suppressed(data: dict[str, Any]) -> dict[str, Any]:
     return {
         **data,
         "rows": [_visit_row(row) for row in data["rows"]],
@@ -90,7 +90,7 @@ def _instrument_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _outcomes(data: dict[str, Any]) -> dict[str, Any]:
+def outcomes_suppressed(data: dict[str, Any]) -> dict[str, Any]:
     stays = data["completed_stays"]
     return {
         **data,
@@ -106,16 +106,3 @@ def _outcomes(data: dict[str, Any]) -> dict[str, Any]:
         "completed_stays": _counts(stays),
         "remission": _counts(data["remission"]),
     }
-
-
-SUPPRESSION: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "census": _census,
-    "retention": _retention,
-    "visits": _visits,
-    "outcomes": _outcomes,
-}
-
-
-def deidentify(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The report `name` with small cells suppressed (a new dict; `data` is left as it was)."""
-    return SUPPRESSION[name](data)

@@ -1,17 +1,19 @@
 """Reports as one flat table for CSV: a row per figure, the same numbers as the JSON (suppressed ones included).
+Each report's table is named by its declaration (`cases/reports/registry.py`); the cells are written by the one
+CSV writer, `clinic.exports` (which defuses anything a spreadsheet would read as a formula).
 
 Columns: `section` (the JSON key the figure sits under, `summary` for top-level figures), `group` and `subgroup`
 (what the figure is about: a stage, a reason, a month and visit type, a clinician's id, an instrument, a day),
 `label` (the same in words), `measure` (the figure's JSON name) and `value` (empty for null).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from cases.models import Assessment, Case, Visit
 
 HEADER = ["section", "group", "subgroup", "label", "measure", "value"]
-Row = list[str]
+Row = list[object]  # the values as they are; `clinic.exports.cell` writes each as text
 
 STAGE_LABELS = dict(Case.Stage.choices)
 REASON_LABELS = dict(Case.DischargeReason.choices)
@@ -20,24 +22,9 @@ INSTRUMENT_LABELS = dict(Assessment.Instrument.choices)
 REMISSION_LABELS = {"early": "Early remission", "sustained": "Sustained remission"}
 
 
-# A cell a spreadsheet would read as a formula (CSV injection): staff names are typed by people.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def defused(label: str) -> str:
-    return "'" + label if label.startswith(_FORMULA_STARTS) else label
-
-
-def text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _row(section: str, group: str, subgroup: str, label: str, measure: str, value: Any) -> Row:
-    return [section, group, subgroup, defused(label), measure, text(value)]
+def _row(section: str, group: object, subgroup: str, label: str, measure: str, value: Any) -> Row:
+    """One figure's row (staff names in `label` are people's input: the writer's `cell` defuses a formula)."""
+    return [section, group, subgroup, label, measure, value]
 
 
 def _summary(data: dict[str, Any], *keys: str) -> Iterator[Row]:
@@ -50,17 +37,15 @@ def _mapping(section: str, measure: str, mapping: dict[str, Any], labels: dict[s
         yield _row(section, key, "", labels.get(key, key), measure, value)
 
 
-def _census(data: dict[str, Any]) -> Iterator[Row]:
+def census_table(data: dict[str, Any]) -> Iterator[Row]:
     yield from _summary(data, "as_of", "admissions", "readmissions", "discharges")
     yield from _mapping("open_by_stage", "open", data["open_by_stage"], STAGE_LABELS)
     for row in data["open_by_clinician"]:
-        yield _row(
-            "open_by_clinician", text(row["clinician"]), "", row["clinician_name"], "open", row["open"]
-        )
+        yield _row("open_by_clinician", row["clinician"], "", row["clinician_name"], "open", row["open"])
     yield from _mapping("discharges_by_reason", "discharges", data["discharges_by_reason"], REASON_LABELS)
 
 
-def _retention(data: dict[str, Any]) -> Iterator[Row]:
+def retention_table(data: dict[str, Any]) -> Iterator[Row]:
     yield from _summary(data, "cohort_size", "open_cases", "median_length_of_stay_days")
     for row in data["days"]:
         for measure in ("eligible", "retained", "rate"):
@@ -70,7 +55,7 @@ def _retention(data: dict[str, Any]) -> Iterator[Row]:
 VISIT_MEASURES = ("scheduled", "attended", "no_show", "cancelled", "late_cancel", "attendance_rate")
 
 
-def _visits(data: dict[str, Any]) -> Iterator[Row]:
+def visits_table(data: dict[str, Any]) -> Iterator[Row]:
     for row in data["rows"]:
         label = VISIT_TYPE_LABELS.get(row["visit_type"], row["visit_type"])
         for measure in VISIT_MEASURES:
@@ -83,7 +68,7 @@ def _visits(data: dict[str, Any]) -> Iterator[Row]:
 INSTRUMENT_MEASURES = ("cases", "mean_first", "mean_latest", "mean_change", "improved", "improved_share")
 
 
-def _outcomes(data: dict[str, Any]) -> Iterator[Row]:
+def outcomes_table(data: dict[str, Any]) -> Iterator[Row]:
     for row in data["instruments"]:
         label = INSTRUMENT_LABELS.get(row["instrument"], row["instrument"])
         for measure in INSTRUMENT_MEASURES:
@@ -92,16 +77,3 @@ def _outcomes(data: dict[str, Any]) -> Iterator[Row]:
     yield from _mapping("median_days_in_stage", "median_days", data["median_days_in_stage"], STAGE_LABELS)
     yield from _mapping("completed_stays", "stays", data["completed_stays"], STAGE_LABELS)
     yield from _mapping("remission", "cases", data["remission"], REMISSION_LABELS)
-
-
-TABLES: dict[str, Callable[[dict[str, Any]], Iterator[Row]]] = {
-    "census": _census,
-    "retention": _retention,
-    "visits": _visits,
-    "outcomes": _outcomes,
-}
-
-
-def csv_rows(name: str, data: dict[str, Any]) -> list[Row]:
-    """The report `name` as a flat table, header row first."""
-    return [HEADER, *TABLES[name](data)]

@@ -2,8 +2,9 @@
 (administrators, supervisors) or a clinician's caseload, as tables and server-rendered charts, optionally
 de-identified; CSV from the API's own export (the session signs the link).
 
-The numbers come from `cases.reports` (scoped by the policy there, checked by `parse_params`); this module only
-lays them out. Each run is audited as the API's JSON run is: a `view` of object type `report`.
+The run is `cases.reports.report_run`, the one pipeline the API also calls (the policy, the parameters and their
+messages, the report, the suppression, the `view` audit event); this module translates the request for it and
+lays the figures out.
 """
 
 from collections.abc import Callable, Sequence
@@ -18,7 +19,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from cases.errors import ValidationFailed
-from cases.reports import REPORTS, SMALL_CELL, SUPPRESSED, ReportParams, deidentify, parse_params
+from cases.reports import REPORTS, SMALL_CELL, SUPPRESSED, ReportParams, ReportRun, report_run
+from cases.reports.run import deidentified_for
 from cases.reports.tables import (
     INSTRUMENT_LABELS,
     REASON_LABELS,
@@ -29,14 +31,11 @@ from cases.reports.tables import (
 from cases.selectors import clinical_staff
 from cases.web.access import add_domain_errors, page, render_page
 from cases.web.charts import Value, bar_chart
-from clinic.audit import audit_record
-from clinic.models import AuditAction, User
-from clinic.policy import Capability, Scope, has_capability, reports_deidentified, scope
+from clinic.models import User
+from clinic.policy import Capability, Scope, has_capability, scope
 
 TEMPLATE = "cases/web/reports/page.html"
-TITLES = {"census": "Census", "retention": "Retention", "visits": "Visits", "outcomes": "Outcomes"}
 DEFAULT_REPORT = "census"
-FLAGS = {"true": True, "false": False, "": False}  # `deidentified`, as the API reads it
 NONE = "—"  # nothing to compute a figure from
 # Short words under a chart's bars (the tables beside them use the full labels).
 CHART_WORDS = {
@@ -57,11 +56,11 @@ CHART_WORDS = {
 }
 
 
-# --- The filter form: shows the parameters and their messages; the rules are `parse_params`' -------------------
+# --- The filter form: shows the parameters and their messages; the rules are `report_run`'s ---------------------
 
 
 class ReportFilters(forms.Form):
-    """Text fields on purpose: `cases.reports.parse_params` checks the values (one rule, shared with the API)."""
+    """Text fields on purpose: `cases.reports.report_run` checks the values (one rule, shared with the API)."""
 
     report = forms.CharField(label="Report", required=False, widget=forms.HiddenInput)
     start = forms.CharField(
@@ -336,6 +335,7 @@ def outcomes_layout(data: dict[str, Any]) -> Layout:
     )
 
 
+# How the page lays out each report declared in `cases.reports.REPORTS` (a test holds the two to the same names).
 LAYOUTS: dict[str, Callable[[dict[str, Any]], Layout]] = {
     "census": census_layout,
     "retention": retention_layout,
@@ -347,20 +347,13 @@ LAYOUTS: dict[str, Callable[[dict[str, Any]], Layout]] = {
 # --- The page ---------------------------------------------------------------------------------------------------
 
 
-def _chosen(request: HttpRequest) -> tuple[str, bool, dict[str, list[str]]]:
-    """The report and the de-identified flag asked for, and the message for each that is not understood."""
-    errors: dict[str, list[str]] = {}
-    name = request.GET.get("report") or DEFAULT_REPORT
-    if name not in REPORTS:
-        errors["report"] = [f"Choose one of: {', '.join(REPORTS)}."]
-    raw = request.GET.get("deidentified", "").strip().lower()
-    asked = FLAGS.get(raw)
-    if asked is None:
-        errors["deidentified"] = ["Tick the box, or leave it clear."]
-    # The policy decides (administrators always de-identified): the box only asks.
-    # A submitted form (it always sends `report`) asks, ticked or not; a first visit does not.
-    said = bool(raw) or "report" in request.GET
-    return name, reports_deidentified(request.user, bool(asked) if said else None), errors  # type: ignore[arg-type]
+def _asked(request: HttpRequest) -> tuple[str, dict[str, str]]:
+    """The report and the raw parameters, as `report_run` reads them. A submitted form always sends `report`, and
+    a clear checkbox sends nothing: that form asks for the identified report; a first visit asks nothing."""
+    query = request.GET.dict()
+    if "report" in request.GET and not query.get("deidentified", "").strip():
+        query["deidentified"] = "false"
+    return request.GET.get("report") or DEFAULT_REPORT, query
 
 
 def _query(name: str, params: ReportParams, deidentified: bool, **extra: str) -> str:
@@ -381,30 +374,17 @@ def report_index(request: HttpRequest) -> HttpResponse:
     """One report, chosen by `?report=` (census by default), over `?start=&end=&clinician=`; a bad parameter is
     the form again with its message (400)."""
     user: User = request.user  # type: ignore[assignment]
-    name, deidentified, errors = _chosen(request)
+    name, query = _asked(request)
     try:
-        params = parse_params(request.GET)
+        run = report_run(user, name, query, audit_detail={"page": request.path[:200]})
     except ValidationFailed as error:
-        errors, params = error.errors | errors, None
-    if errors or params is None:
-        return _bad_parameters(request, name, deidentified, errors)
-    data = REPORTS[name](user, params)
-    if deidentified:
-        data = deidentify(name, data)
-    audit_record(  # as the API records a run; before the report leaves
-        user=user,
-        action=AuditAction.VIEW,
-        object_type="report",
-        object_id=name,
-        detail={"parameters": params.as_query(), "deidentified": deidentified, "page": request.path[:200]},
-    )
-    return _render(request, _report_context(request, name, params, deidentified, data))
+        return _bad_parameters(request, name, deidentified_for(user, query), error.errors)
+    return _render(request, _report_context(request, run))
 
 
-def _report_context(
-    request: HttpRequest, name: str, params: ReportParams, deidentified: bool, data: dict[str, Any]
-) -> dict[str, Any]:
+def _report_context(request: HttpRequest, run: ReportRun) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
+    name, params, deidentified = run.report.name, run.params, run.deidentified
     applied = {**params.as_query(), "report": name, "deidentified": "true" if deidentified else ""}
     export = reverse(f"report-{name}")  # the API's report: `?format=csv` with the session's sign-in
     return {
@@ -415,11 +395,11 @@ def _report_context(
         "tabs": _tabs(request, name, params, deidentified),
         "report": name,
         "whole_clinic": scope(user, Capability.REPORTS) is Scope.ALL,
-        "title": TITLES[name],
+        "title": run.report.title,
         "params": params,
         "deidentified": deidentified,
         "small_cell": SMALL_CELL,
-        "layout": LAYOUTS[name](data),
+        "layout": LAYOUTS[name](run.data),
         "csv_url": f"{export}?{_query('', params, False, format='csv')}",
         "deidentified_csv_url": f"{export}?{_query('', params, True, format='csv')}",
     }
@@ -447,14 +427,14 @@ def _tabs(
 ) -> list[dict[str, Any]]:
     """A link per report, keeping the parameters applied (or, after a bad one, those asked for)."""
     tabs = []
-    for name, title in TITLES.items():
+    for name, report in REPORTS.items():
         if params is not None:
             query = _query(name, params, deidentified)
         else:
             asked = request.GET.copy()
             asked["report"] = name
             query = asked.urlencode()
-        tabs.append({"name": name, "title": title, "query": query, "current": name == current})
+        tabs.append({"name": name, "title": report.title, "query": query, "current": name == current})
     return tabs
 
 

@@ -338,7 +338,7 @@ def test_de_identified_rates_are_suppressed_and_left_out_of_the_charts(signed_in
         ({"clinician": "nobody"}, "Give a clinician&#x27;s user id (a UUID)."),
         ({"clinician": "00000000-0000-0000-0000-000000000000"}, "No such clinician."),
         ({"report": "payroll"}, "Choose one of: census, retention, visits, outcomes."),
-        ({"deidentified": "maybe"}, "Tick the box, or leave it clear."),
+        ({"deidentified": "maybe"}, "Give true or false."),  # the API's message: one rule (report_run)
     ],
 )
 def test_a_bad_parameter_re_renders_the_form_with_its_message_as_a_400(signed_in, supervisor, query, message):
