@@ -6,7 +6,10 @@ Every entry point (API, web pages, admin) asks this module; nothing else looks a
 - `patients_in_scope(user, cap)` / `cases_in_scope` / `visits_in_scope`: querysets limited to what the user may
   act on; a record outside them answers 404, so its existence is not revealed.
 - `may(user, cap, patient)`: the same question for one patient.
+- `capabilities_on(user, patient, caps)`: which of several capabilities, with one query at most.
 - `may_read_clinical(user, patient)`: whether serializers include clinical fields.
+- `writable_case_fields` / `writable_visit_fields`: which fields of a record the user may write; the API and the
+  pages ask these and only translate the answer into HTTP.
 
 "Caseload" = patients with an open or closed case on which the user is the primary clinician or a care-team
 member, plus patients under an active break-glass grant of the user's, plus patients the user registered who have
@@ -177,6 +180,39 @@ def may(user: User | None, capability: Capability, patient: Patient) -> bool:
     return user is not None and patients_in_scope(user, capability).filter(pk=patient.pk).exists()
 
 
+def capabilities_on(
+    user: User | None,
+    patient: Patient,
+    capabilities: tuple[Capability, ...],
+    *,
+    found_with: Capability | None = None,
+) -> frozenset[Capability]:
+    """Which of `capabilities` the user may exercise on this patient (`may` for each), asking the database at most
+    once: whether the patient is in the user's caseload. `found_with`: the capability whose scope the caller
+    already found the patient in (e.g. the queryset a view looked the record up in); when that scope is the
+    caseload, the patient is known to be in it and no query runs."""
+    if user is None or patient.entered_in_error:
+        return frozenset()
+    in_caseload: bool | None = (
+        True if found_with is not None and scope(user, found_with) is Scope.CASELOAD else None
+    )
+    allowed: set[Capability] = set()
+    for capability in capabilities:
+        granted = scope(user, capability)
+        if granted is Scope.NONE:
+            continue
+        if granted is Scope.ALL:
+            allowed.add(capability)
+            continue
+        if in_caseload is None:
+            in_caseload = Patient.objects.filter(caseload_q(user), pk=patient.pk).exists()
+        if in_caseload or (
+            granted is Scope.CASELOAD_OR_NEW and not Case.objects.filter(patient=patient).exists()
+        ):
+            allowed.add(capability)
+    return frozenset(allowed)
+
+
 def may_read_clinical(user: User | None, patient: Patient) -> bool:
     return may(user, Capability.READ_CLINICAL, patient)
 
@@ -248,6 +284,32 @@ def opened_case_primary(user: User | None, patient: Patient, requested: User | N
     if requested is not None and "primary_clinician" in writable_case_fields(user, patient, opening=True):
         return requested
     return user if takes_on_opened_case(user, patient) else None
+
+
+# A visit's fields by the right that writes them (SPEC sections 2 and 3.4): the booking and the attendance are
+# scheduling (front desk, clinicians for their caseload, supervisors); the note, vitals, craving and use are
+# clinical content (clinicians for their caseload, supervisors). A booking writes the scheduling fields only.
+VISIT_SCHEDULING_FIELDS = Visit.SCHEDULING_FIELDS
+VISIT_ATTENDANCE_FIELDS = ("status",)
+VISIT_CLINICAL_FIELDS = Visit.CLINICAL_FIELDS
+
+
+def writable_visit_fields(
+    user: User | None, patient: Patient, *, found_with: Capability | None = None
+) -> frozenset[str]:
+    """Which of a visit's fields the user may write on a visit of this patient: its scheduling and attendance
+    for whoever may schedule this patient's visits, its note and vitals for whoever may write notes for this
+    patient (a break-glass grant counts while it lasts). The API's `PATCH visits/{id}/` and the pages' forms ask
+    this; `found_with` as in `capabilities_on` (at most one query, none when the caller's lookup settled it)."""
+    allowed = capabilities_on(
+        user, patient, (Capability.SCHEDULE_VISITS, Capability.WRITE_NOTES), found_with=found_with
+    )
+    writable: set[str] = set()
+    if Capability.SCHEDULE_VISITS in allowed:
+        writable.update((*VISIT_SCHEDULING_FIELDS, *VISIT_ATTENDANCE_FIELDS))
+    if Capability.WRITE_NOTES in allowed:
+        writable.update(VISIT_CLINICAL_FIELDS)
+    return frozenset(writable)
 
 
 def holds_only_by_break_glass(user: User | None, patient: Patient) -> bool:

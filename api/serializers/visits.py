@@ -20,7 +20,7 @@ from clinic.inputguard import NOTE_TEXT_MAX_LENGTH
 from clinic.policy import Capability, cases_in_scope
 
 NOTE_MAX_LENGTH = NOTE_TEXT_MAX_LENGTH
-SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
+SCHEDULING_FIELDS = Visit.SCHEDULING_FIELDS
 RANGED_FIELDS = tuple(name for name in (*SCHEDULING_FIELDS, *Visit.CLINICAL_FIELDS) if name in RANGES)
 VISIT_CLINICAL_FIELDS = (*Visit.CLINICAL_FIELDS, "bp_class", "signed_at", "signed_by", "addenda")
 

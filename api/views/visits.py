@@ -12,7 +12,6 @@ from api.permissions import acting_user, required_capability
 from api.schema import ErrorSerializer
 from api.serializers.base import NoBodySerializer
 from api.serializers.visits import (
-    SCHEDULING_FIELDS,
     AddendumRequestSerializer,
     AddendumSerializer,
     AttendanceRequestSerializer,
@@ -34,7 +33,7 @@ from cases.services.visits import (
     visit_sign,
     visit_update,
 )
-from clinic.policy import Capability, may
+from clinic.policy import VISIT_SCHEDULING_FIELDS, Capability, writable_visit_fields
 
 _SIGNED = "The note is signed (locked); corrections are addenda."
 _OVERLAP = (
@@ -99,7 +98,7 @@ class VisitViewSet(
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = VisitWriteSerializer(
             data=request.data,
-            writable=("case", *SCHEDULING_FIELDS, "confirm_conflicts"),
+            writable=("case", *VISIT_SCHEDULING_FIELDS, "confirm_conflicts"),  # the case's scope: its field
             context=self.get_serializer_context(),
         )
         serializer.is_valid(raise_exception=True)
@@ -112,9 +111,9 @@ class VisitViewSet(
         """Schedulers change time, type, clinician and attendance; clinicians also write the note and vitals."""
         user = acting_user(request)
         visit = self.get_object()
-        writable: tuple[str, ...] = (*SCHEDULING_FIELDS, "status", "reason", "confirm_conflicts")
-        if may(user, Capability.WRITE_NOTES, visit.case.patient):
-            writable = (*writable, *Visit.CLINICAL_FIELDS)
+        # The policy answers which fields; a field it leaves out is refused as unknown (400), as a page omits it.
+        fields = writable_visit_fields(user, visit.case.patient, found_with=required_capability(self))
+        writable = (*sorted(fields), "reason", "confirm_conflicts")  # the move's or correction's parameters
         serializer = VisitWriteSerializer(
             visit, data=request.data, partial=True, writable=writable, context=self.get_serializer_context()
         )

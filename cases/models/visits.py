@@ -55,6 +55,8 @@ class Visit(models.Model):
     VisitType = VisitVisitType
     Status = VisitStatus
     WithdrawalSymptom = VisitWithdrawalSymptom
+    # Booking a visit writes these; whoever schedules the patient's visits may change them (`clinic.policy`).
+    SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
     # Fields only a clinician may read or write (SPEC section 2: front desk never sees them).
     CLINICAL_FIELDS = (
         "subjective", "objective", "assessment", "plan", "craving", "kratom_days_used_30", "kratom_daily_grams",

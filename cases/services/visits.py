@@ -38,7 +38,7 @@ from clinic.formats import show_date, show_datetime
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH, clean_text, clean_texts
 from clinic.models import AuditAction, User
 
-SCHEDULING_FIELDS = ("clinician", "visit_type", "scheduled_at", "duration_minutes")
+SCHEDULING_FIELDS = Visit.SCHEDULING_FIELDS
 MOVE_FIELDS = ("clinician", "scheduled_at", "duration_minutes")  # what makes a visit meet others
 REASON_MAX_LENGTH = 500
 LONGEST_VISIT = dt.timedelta(

@@ -46,7 +46,7 @@ from cases.web.drafts import discarded, draft_notice, restore_into, saved
 from cases.web.visits_forms import NoteForm, RescheduleForm, ScheduleForm
 from clinic.formats import show_datetime
 from clinic.models import AuditAction, AuditDataCategory, User
-from clinic.policy import Capability, may, may_read_clinical, visits_in_scope
+from clinic.policy import Capability, may, may_read_clinical, visits_in_scope, writable_visit_fields
 
 SECTION = "cases/web/visits/section.html"
 VISITS_SHOWN = 10  # the chart shows the latest ten; "Show all visits" shows the rest
@@ -371,7 +371,9 @@ def note(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=action)
     if visit.is_signed:
         return _one_visit(request, visit, status=409, visit_error=LOCKED)
-    form = NoteForm(request.POST if posted else None, visit=visit)
+    # The fields are the policy's answer (as for the API's PATCH); the form offers only those.
+    writable = writable_visit_fields(request.user, visit.case.patient, found_with=Capability.WRITE_NOTES)  # type: ignore[arg-type]
+    form = NoteForm(request.POST if posted else None, visit=visit, writable=writable)
     if posted and form.is_valid():
         changes = form.changes()
         try:

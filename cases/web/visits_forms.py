@@ -142,10 +142,17 @@ class NoteForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, visit: Visit, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, visit: Visit, writable: frozenset[str] | None = None, **kwargs: Any
+    ) -> None:
+        """`writable`: the fields the policy lets this user write on this visit (`writable_visit_fields`); the
+        form has no input for the others, so nothing posted for them is written (all fields when None: drafts)."""
         kwargs["initial"] = {name: getattr(visit, name) for name in Visit.CLINICAL_FIELDS}
         super().__init__(*args, **kwargs)
-        if visit.status == Visit.Status.ATTENDED:
+        if writable is not None:
+            for name in [n for n in Visit.CLINICAL_FIELDS if n not in writable]:
+                del self.fields[name]
+        if visit.status == Visit.Status.ATTENDED or (writable is not None and "status" not in writable):
             del self.fields["mark_attended"]
         else:
             # Writing the note of a visit due today means the patient came (a visit is checked in on its day
@@ -162,11 +169,14 @@ class NoteForm(forms.Form):
             data["status"] = Visit.Status.ATTENDED
         return data
 
+    def _present(self, names: tuple[str, ...]) -> list[forms.BoundField]:
+        return [self[name] for name in names if name in self.fields]
+
     def soap_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("subjective", "objective", "assessment", "plan")]
+        return self._present(("subjective", "objective", "assessment", "plan"))
 
     def vitals_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("bp_systolic", "bp_diastolic", "heart_rate", "weight_kg")]
+        return self._present(("bp_systolic", "bp_diastolic", "heart_rate", "weight_kg"))
 
     def use_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("craving", "kratom_days_used_30", "kratom_daily_grams")]
+        return self._present(("craving", "kratom_days_used_30", "kratom_daily_grams"))
