@@ -21,6 +21,7 @@ from cases.models import (
     Consent,
     CounselingNote,
     Disclosure,
+    DuplicateReview,
     Patient,
     TreatmentGoal,
     Visit,
@@ -293,4 +294,14 @@ class CounselingNoteFilter(filters.FilterSet):
 
     class Meta:
         model = CounselingNote
+        fields: list[str] = []
+
+
+class DuplicateReviewFilter(filters.FilterSet):
+    """The front desk's duplicate review list: `?status=`."""
+
+    status = filters.ChoiceFilter(choices=DuplicateReview.Status.choices, help_text="`open`: still to review")
+
+    class Meta:
+        model = DuplicateReview
         fields: list[str] = []

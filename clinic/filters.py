@@ -1,5 +1,5 @@
-"""django-filter filter sets of the audit log (the API's `audit-events/`, a patient's access log, the audit page),
-and the filters every date-time list shares. A malformed value is a 400 naming the parameter."""
+"""django-filter filter sets of the audit log (the API's `audit-events/`, a patient's access log, the audit page)
+and of the staff list, and the filters every date-time list shares. A malformed value is a 400 naming the parameter."""
 
 import datetime as dt
 import uuid
@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from clinic.audit import newest_first_from_index, touching_patient
 from clinic.models import AuditEvent
+from clinic.roles import Role
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -118,3 +119,10 @@ class AuditEventFilter(PatientAccessLogFilter):
     ) -> QuerySet[AuditEvent]:
         # Newest first by `id + 0`: PostgreSQL then uses the indexes, not the primary key walked backwards.
         return queryset.filter(touching_patient(value)).order_by(newest_first_from_index())
+
+
+class StaffFilter(filters.FilterSet):
+    """The staff list: `?role=` (a role code), `?is_active=`."""
+
+    role = filters.ChoiceFilter(choices=Role.choices, field_name="groups__name")
+    is_active = filters.BooleanFilter()

@@ -1,8 +1,14 @@
-"""Shared fixtures: one user per role, and a clinician's caseload patient next to one outside it."""
+"""Shared fixtures: one user per role, a clinician's caseload patient next to one outside it, and the clients: the
+API's (`api`, `as_user`) and the pages' (`signed_in`)."""
+
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
+from django.test import Client
+from rest_framework.test import APIClient
 
+from clinic.models import User
 from clinic.roles import Role
 from tests.factories import CaseFactory, UserFactory
 
@@ -124,3 +130,49 @@ def clock(monkeypatch):
         return moment
 
     return set_to
+
+
+# --- Clients: the API's (`as_user`) and the pages' (`signed_in`), for tests/api, tests/web and tests/release -------
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def users(front_desk, clinician, supervisor, administrator) -> dict[str, User | None]:
+    """One user per role, and `anonymous` (no credentials)."""
+    return {
+        "front_desk": front_desk,
+        "clinician": clinician,
+        "supervisor": supervisor,
+        "administrator": administrator,
+        "anonymous": None,
+    }
+
+
+@pytest.fixture
+def as_user(api, users):
+    """`as_user(user_or_role)` returns the client authenticated as that user (a role name, or `anonymous`).
+
+    The user is read afresh from the database, as each real request does, so that role lookups are counted.
+    """
+
+    def authenticate(who: User | str | None) -> APIClient:
+        user = users[who] if isinstance(who, str) else who
+        api.force_authenticate(user=None if user is None else User.objects.get(pk=user.pk))
+        return api
+
+    return authenticate
+
+
+@pytest.fixture
+def signed_in(client: Client) -> Callable[[User], Client]:
+    """`signed_in(user)` -> the test client with that user's session."""
+
+    def sign_in(user: User) -> Client:
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -18,9 +18,6 @@ from cases.selectors import clinical_staff
 from cases.services.stages import allowed_next_stages
 from clinic.policy import CASE_PROFILE_FIELDS, Capability, patients_in_scope
 
-# The presenting substance profile is clinical content: only caseload clinicians and supervisors see it.
-CASE_CLINICAL_FIELDS = CASE_PROFILE_FIELDS  # the policy's list (clinic.policy.writable_case_fields)
-
 
 class StageTransitionSerializer(serializers.ModelSerializer):
     class Meta:
@@ -47,7 +44,8 @@ class ReasonsForUseField(serializers.ListField):
 class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
     """The read shape. Clinical fields (and transition reasons) are left out for rows the user may not read."""
 
-    clinical_fields = (*CASE_CLINICAL_FIELDS, *REMISSION_FIELDS)
+    # The presenting substance profile (the policy's list) and remission are clinical content.
+    clinical_fields = (*CASE_PROFILE_FIELDS, *REMISSION_FIELDS)
     stage_history = StageTransitionSerializer(many=True, read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
     remission = serializers.ChoiceField(
@@ -73,7 +71,7 @@ class CaseSerializer(ClinicalFieldsMixin, serializers.ModelSerializer):
         model = Case
         fields = (
             "id", "patient", "status", "stage", "opened_on", "closed_on", "referral_source", "primary_clinician",
-            "care_team", "discharge_reason", *CASE_CLINICAL_FIELDS, "stage_history", "allowed_transitions",
+            "care_team", "discharge_reason", *CASE_PROFILE_FIELDS, "stage_history", "allowed_transitions",
             *REMISSION_FIELDS, "version", "created_at", "updated_at",
         )  # fmt: skip
         read_only_fields = fields
@@ -123,7 +121,7 @@ class CaseWriteSerializer(StrictModelSerializer):
             "referral_source",
             "primary_clinician",
             "care_team",
-            *CASE_CLINICAL_FIELDS,
+            *CASE_PROFILE_FIELDS,
         )
         extra_kwargs = {
             "opened_on": {"required": False},
@@ -134,7 +132,7 @@ class CaseWriteSerializer(StrictModelSerializer):
 
 class CaseUpdateSerializer(CaseWriteSerializer):
     class Meta(CaseWriteSerializer.Meta):
-        fields = ("referral_source", "primary_clinician", "care_team", *CASE_CLINICAL_FIELDS)
+        fields = ("referral_source", "primary_clinician", "care_team", *CASE_PROFILE_FIELDS)
         extra_kwargs = {
             "referral_source": {"required": False},
             **CaseWriteSerializer.Meta.extra_kwargs,

@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from typing import Any
 
-import django_filters as filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -30,7 +29,7 @@ from api.serializers.patients import (
     PossibleDuplicateSerializer,
 )
 from cases.errors import ValidationFailed
-from cases.filters import PatientFilter, PatientMrnLookupFilter
+from cases.filters import DuplicateReviewFilter, PatientFilter, PatientMrnLookupFilter
 from cases.models import DuplicateReview, Patient
 from cases.selectors import duplicate_reviews_visible_to, patient_by_exact_mrn, patients_visible_to
 from cases.services.access import break_glass_find_and_grant, break_glass_grant, check_break_glass_reason
@@ -174,14 +173,6 @@ class BreakGlassView(APIView):
         serializer.is_valid(raise_exception=True)
         grant = break_glass_find_and_grant(user=acting_user(request), **serializer.validated_data)
         return Response(BreakGlassGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
-
-
-class DuplicateReviewFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=DuplicateReview.Status.choices, help_text="`open`: still to review")
-
-    class Meta:
-        model = DuplicateReview
-        fields: list[str] = []
 
 
 class DuplicateReviewViewSet(AuditedListMixin, AuditedRetrieveMixin, viewsets.GenericViewSet):

@@ -1,6 +1,5 @@
 """The staff list, for supervisors and administrators (to pick a clinician)."""
 
-import django_filters as filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -12,14 +11,9 @@ from api.permissions import acting_user
 from api.serializers.staff import AccessChangeSerializer, StaffSerializer
 from cases.selectors import staff_members
 from clinic.approvals import decide
+from clinic.filters import StaffFilter
 from clinic.models import AccessChange, User
 from clinic.policy import Capability
-from clinic.roles import Role
-
-
-class StaffFilter(filters.FilterSet):
-    role = filters.ChoiceFilter(choices=Role.choices, field_name="groups__name")
-    is_active = filters.BooleanFilter()
 
 
 class StaffViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

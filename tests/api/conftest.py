@@ -1,17 +1,18 @@
-"""API fixtures: a client, a way to act as a user, and a small clinic in which every endpoint has a target."""
+"""API fixtures: a small clinic in which every endpoint has a target (the client, `users` and `as_user` are in
+tests/conftest.py, shared with the release tests)."""
 
 import datetime as dt
 from dataclasses import dataclass
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from cases.models import Case, Patient, Visit, VisitAddendum
 from clinic.models import User
 from clinic.roles import Role
 from tests.builders import AUDIT_APPEND_QUERIES  # noqa: F401 (imported from here by the API tests)
-from tests.factories import (
+from tests.factories import (  # PASSWORD: imported from here by the API tests
+    PASSWORD,  # noqa: F401
     AttendedVisitFactory,
     CaseFactory,
     ClosedCaseFactory,
@@ -22,39 +23,6 @@ from tests.factories import (
 )
 
 ROLES = ("front_desk", "clinician", "supervisor", "administrator")
-PASSWORD = "correct-horse-battery-staple"  # the factories' password
-
-
-@pytest.fixture
-def api() -> APIClient:
-    return APIClient()
-
-
-@pytest.fixture
-def users(front_desk, clinician, supervisor, administrator) -> dict[str, User | None]:
-    """One user per role, and `anonymous` (no credentials)."""
-    return {
-        "front_desk": front_desk,
-        "clinician": clinician,
-        "supervisor": supervisor,
-        "administrator": administrator,
-        "anonymous": None,
-    }
-
-
-@pytest.fixture
-def as_user(api, users):
-    """`as_user(user_or_role)` returns the client authenticated as that user (a role name, or `anonymous`).
-
-    The user is read afresh from the database, as each real request does, so that role lookups are counted.
-    """
-
-    def authenticate(who: User | str | None) -> APIClient:
-        user = users[who] if isinstance(who, str) else who
-        api.force_authenticate(user=None if user is None else User.objects.get(pk=user.pk))
-        return api
-
-    return authenticate
 
 
 @dataclass

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from clinic.credentials import revoke_tokens
 from clinic.models import AuditEvent, User
-from tests.api.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

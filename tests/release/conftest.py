@@ -124,8 +124,3 @@ def rich(clinician) -> RichRecord:
     TreatmentGoalFactory(case=current, created_by=clinician)
     TreatmentGoalFactory(case=current, created_by=clinician, status="met", goal="Attend weekly counseling")
     return RichRecord(patient, current, earlier, signed, error)
-
-
-# The API's client fixtures, for the endpoint's tests here.
-from tests.api.conftest import api, as_user, users  # noqa: E402, F401
-from tests.web.conftest import signed_in  # noqa: E402, F401

@@ -1,22 +1,7 @@
-"""Fixtures for the staff pages' tests: a browser-like test client signed in as a given user."""
-
-from collections.abc import Callable
+"""Fixtures for the staff pages' tests (`signed_in`, a browser-like client signed in as a user, is in
+tests/conftest.py, shared with the release tests)."""
 
 import pytest
-from django.test import Client
-
-from clinic.models import User
-
-
-@pytest.fixture
-def signed_in(client: Client) -> Callable[[User], Client]:
-    """`signed_in(user)` -> the test client with that user's session."""
-
-    def sign_in(user: User) -> Client:
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 @pytest.fixture
