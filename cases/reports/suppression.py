@@ -9,6 +9,8 @@ report's declaration (`cases/reports/registry.py`) names its function.
 
 from typing import Any
 
+from cases.reports import visits_report
+
 SMALL_CELL = "<11"
 SUPPRESSED = "suppressed"
 
@@ -59,15 +61,11 @@ def retention_suppressed(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-VISIT_COUNTS = ("scheduled", "attended", "no_show", "cancelled", "late_cancel")
-
-
 def _visit_row(row: dict[str, Any]) -> dict[str, Any]:
-    held = row["attended"] + row["no_show"] + row["late_cancel"]
     return {
         **row,
-        **{key: count(row[key]) for key in VISIT_COUNTS},
-        "attendance_rate": derived(row["attendance_rate"], row["attended"], held),
+        **{key: count(row[key]) for key in visits_report.COUNTS},
+        "attendance_rate": derived(row["attendance_rate"], row["attended"], visits_report.held(row)),
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cases.models import Assessment, Case, Visit
+from cases.reports.visits_report import COUNTS
 
 HEADER = ["section", "group", "subgroup", "label", "measure", "value"]
 Row = list[object]  # the values as they are; `clinic.exports.cell` writes each as text
@@ -52,7 +53,7 @@ def retention_table(data: dict[str, Any]) -> Iterator[Row]:
             yield _row("days", str(row["day"]), "", f"Day {row['day']}", measure, row[measure])
 
 
-VISIT_MEASURES = ("scheduled", "attended", "no_show", "cancelled", "late_cancel", "attendance_rate")
+VISIT_MEASURES = (*COUNTS, "attendance_rate")
 
 
 def visits_table(data: dict[str, Any]) -> Iterator[Row]:

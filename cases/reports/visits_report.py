@@ -162,6 +162,11 @@ def clinic_month(start: dt.date, end: dt.date) -> DbCase:
     )
 
 
+def held(row: dict[str, Any]) -> int:
+    """The visits the attendance rate divides by: attended, no-show and late cancel (the suppression reads it too:
+    a rate over 1 to 10 of them is suppressed)."""
+    return int(row["attended"] + row["no_show"] + row["late_cancel"])
+
+
 def _counts(row: dict[str, int]) -> dict[str, Any]:
-    held = row["attended"] + row["no_show"] + row["late_cancel"]
-    return {**row, "attendance_rate": ratio(row["attended"], held)}
+    return {**row, "attendance_rate": ratio(row["attended"], held(row))}
