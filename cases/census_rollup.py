@@ -29,6 +29,7 @@ import uuid
 from django.db import connection, transaction
 
 from cases.rollups import has_rollups, install_triggers
+from cases.score_rollup import rebuild_scores, recount_ctes, scores_installed
 from clinic.models import User
 
 # pg_advisory_xact_lock key of the recounting pass ("censuscn" in ASCII).
@@ -223,7 +224,7 @@ DROP FUNCTION IF EXISTS cases_census_truncated();
 # added to the counts. Every part reads the same snapshot; marks written by transactions not yet committed stay
 # for the next pass.
 RECOUNT_SQL = """
-WITH marks AS (DELETE FROM cases_reportdirty RETURNING patient_id),
+WITH marks AS (DELETE FROM cases_reportdirty RETURNING patient_id),{scores}
 old_facts AS (
     DELETE FROM cases_censusfact WHERE patient_id IN (SELECT patient_id FROM marks)
     RETURNING kind, day, key, clinician_id, -n AS n
@@ -301,7 +302,10 @@ def rebuild_census() -> int:
             "SELECT kind, day, key, clinician_id, sum(n) FROM cases_censusfact GROUP BY 1, 2, 3, 4 "
             "HAVING sum(n) <> 0"
         )
-        return int(cursor.rowcount)
+        cells = int(cursor.rowcount)
+        if scores_installed():  # from migration 0025 on: the outcomes' scores, under the same locks
+            cells += rebuild_scores()
+        return cells
 
 
 def recount_census() -> int:
@@ -312,9 +316,12 @@ def recount_census() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOUNT_LOCK])
         cursor.execute("SET LOCAL jit = off")  # compiling costs more than a pass over a few patients
-        cursor.execute(RECOUNT_SQL.format(facts=facts_sql("SELECT patient_id FROM marks")))
+        scores = f"{recount_ctes()}," if scores_installed() else ""  # the outcomes' first and latest scores
+        cursor.execute(RECOUNT_SQL.format(facts=facts_sql("SELECT patient_id FROM marks"), scores=scores))
         changed = int(cursor.rowcount)
         cursor.execute("DELETE FROM cases_censuscount WHERE n = 0")
+        if scores:
+            cursor.execute("DELETE FROM cases_scorecount WHERE histories = 0")
         return changed
 
 

@@ -31,8 +31,9 @@ machine slows both alike), and prints the medians, one line per report
 JSON shape and the two are compared, as they are and with a clinician filter: any difference is printed and the
 script exits 1, so the benchmark doubles as a cross-check of the reports at scale. With `--writes N` it then
 changes N visits (attendance as a data fix; a reschedule into another month and a change of clinician through
-the visit service), moves N/10 open cases one stage on through the stage service and marks one patient entered
-in error, and cross-checks again: the rollups must follow. The aim: each report
+the visit service), moves N/10 open cases one stage on through the stage service, records N/10 scores and marks
+N/10 others entered in error through the assessment service, marks one patient entered in error, and cross-checks
+again: the rollups must follow. The aim: each report
 under 1 second; `--explain` prints EXPLAIN ANALYZE of the API's slow queries (10 ms or more) for a report that
 misses it.
 
@@ -669,6 +670,7 @@ def _write_visits(count: int) -> str:
             visit_update(visit=visit, actor=actor, data={"clinician": other}, confirm_conflicts=True)
     seconds = time.perf_counter() - started
     moved = _move_stages(max(count // 10, 1), actor)
+    scored = _write_scores(max(count // 10, 1), actor)
     patient = Patient.objects.filter(entered_in_error=False, cases__visits__isnull=False).first()
     assert patient is not None
     Patient.objects.filter(pk=patient.pk).update(
@@ -676,7 +678,48 @@ def _write_visits(count: int) -> str:
     )
     return (
         f"{len(ids)} visits changed (two in three through the visit service) in {seconds:.1f}s "
-        f"({seconds / max(len(ids), 1) * 1000:.0f} ms each), {moved}, one patient marked entered in error"
+        f"({seconds / max(len(ids), 1) * 1000:.0f} ms each), {moved}, {scored}, one patient marked entered in "
+        "error"
+    )
+
+
+def _write_scores(count: int, actor: Any) -> str:
+    """`count` GAD-7 scores recorded now through the assessment service on open cases that have one already (each
+    the new latest score of its history, some of them histories crossing the range's start), then `count` valid
+    scores picked at random marked entered in error through the service: what the outcomes' score rollup must
+    follow."""
+    import random
+
+    from django.db import connection
+
+    from cases.models import Assessment, Case
+    from cases.services.clinical import assessment_mark_entered_in_error, assessment_record
+
+    rng = random.Random(13)  # noqa: S311 - made-up answers for a benchmark, not a secret
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT a.case_id FROM cases_assessment a TABLESAMPLE SYSTEM (1) "
+            "JOIN cases_case c ON c.id = a.case_id WHERE a.instrument = 'gad7' AND c.status = 'open' LIMIT %s",
+            [count],
+        )
+        case_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT id FROM cases_assessment TABLESAMPLE SYSTEM (1) WHERE NOT entered_in_error LIMIT %s",
+            [count],
+        )
+        mistaken = [row[0] for row in cursor.fetchall()]
+    started = time.perf_counter()
+    for case in Case.objects.filter(pk__in=case_ids):
+        responses = {f"q{item}": rng.randint(0, 3) for item in range(1, 8)}
+        assessment_record(case=case, actor=actor, instrument="gad7", responses=responses)
+    for assessment in Assessment.objects.filter(pk__in=mistaken):
+        assessment_mark_entered_in_error(
+            assessment=assessment, actor=actor, reason="Benchmark: recorded on the wrong case."
+        )
+    seconds = time.perf_counter() - started
+    return (
+        f"{len(case_ids)} GAD-7 scores recorded and {len(mistaken)} scores marked entered in error through the "
+        f"assessment service in {seconds:.1f}s"
     )
 
 

@@ -2,6 +2,7 @@
 screens in recovery, median days in each stage, and DSM-5 remission."""
 
 import datetime as dt
+from decimal import Decimal
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -28,6 +29,7 @@ from cases.reports.figures import ratio, rounded
 from cases.reports.params import ReportParams, day_end, day_start
 from cases.reports.scope import on_report_cases, report_cases
 from cases.rollups import has_rollups
+from cases.score_rollup import score_figures
 from clinic.models import User
 from clinic.policy import Capability, Scope, scope
 
@@ -81,10 +83,12 @@ def outcomes(user: User, params: ReportParams) -> dict[str, Any]:
     """
     if has_rollups() and scope(user, Capability.REPORTS) is Scope.ALL:
         stays_and_screens = _from_rollup(params)  # one statement (cases/census_rollup.py)
+        instruments = _instruments_from_rollup(params)  # one statement (cases/score_rollup.py)
     else:
         stays_and_screens = {**_mitragynine(user, params), **_days_in_stage(user, params)}
+        instruments = _instruments(user, params)
     return {
-        "instruments": _instruments(user, params),
+        "instruments": instruments,
         **{key: stays_and_screens[key] for key in MITRAGYNINE_KEYS},
         **{key: stays_and_screens[key] for key in STAY_KEYS},
         "remission": _remission(report_cases(user, params), params),
@@ -150,6 +154,30 @@ def _instruments(user: User, params: ReportParams) -> list[dict[str, Any]]:
     if connection.vendor == "postgresql":
         return _assemble(_grouped_figures(scores))
     return _assemble(_window_figures(scores))
+
+
+def _instruments_from_rollup(params: ReportParams) -> list[dict[str, Any]]:
+    """`_instruments` for the whole clinic on PostgreSQL, from the score rollup (cases/score_rollup.py: per
+    instrument, the histories counted and the sums of their first and latest totals; exact, in one statement).
+    The means are the sums divided by the count, as the averages are."""
+    clinician = params.clinician.pk if params.clinician is not None else None
+    figures = score_figures(params.start, params.end, clinician)
+    found: dict[str, Any] = {}
+    for code in INSTRUMENTS:
+        cases, first, latest, improved = figures.get(code, (0, 0, 0, 0))
+        found |= {
+            f"{code}_cases": cases,
+            f"{code}_first": _mean(first, cases),
+            f"{code}_latest": _mean(latest, cases),
+            f"{code}_change": _mean(latest - first, cases),
+        }
+        if code in IMPROVED:
+            found[f"{code}_improved"] = improved
+    return _assemble(found)
+
+
+def _mean(total: int, count: int) -> Decimal | None:
+    return Decimal(total) / Decimal(count) if count else None
 
 
 def _window_figures(scores: QuerySet[Assessment]) -> dict[str, Any]:

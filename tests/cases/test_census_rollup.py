@@ -1,7 +1,9 @@
-"""The census report's rollup (cases/census_rollup.py): on PostgreSQL the whole clinic's census sums the rollup,
-which triggers mark and a pass recounts; it must give exactly the figures counted from the cases themselves, right
-after every kind of write (admission, readmission, stage change, discharge, a correction of a stage change's
-date, a change of primary clinician, a patient entered in error and back, a deletion), recounted or not."""
+"""The census report's rollup (cases/census_rollup.py, with the outcomes' scores: cases/score_rollup.py): on
+PostgreSQL the whole clinic's census and outcomes sum the rollup, which triggers mark and a pass recounts; it must
+give exactly the figures counted from the cases themselves, right after every kind of write (admission,
+readmission, stage change, discharge, a correction of a stage change's date, a change of primary clinician, a
+patient entered in error and back, a score added, entered in error or re-dated, a case moved to another patient,
+a deletion), recounted or not."""
 
 import datetime as dt
 
@@ -10,11 +12,12 @@ from django.core.management import call_command
 from django.db import connection
 
 from cases.census_rollup import census_differences, rebuild_census, recount_census
-from cases.models import Case, CensusCount, DrugScreen, Patient, ReportDirty, StageTransition
+from cases.models import Assessment, Case, CensusCount, DrugScreen, Patient, ReportDirty, StageTransition
 from cases.reports import ReportParams, census, census_report, outcomes, outcomes_report
+from cases.score_rollup import score_differences
 from clinic.roles import Role
 from tests.factories import PatientFactory, UserFactory
-from tests.report_builders import closed_case, episode, local, screen
+from tests.report_builders import closed_case, episode, local, score, screen
 
 D = dt.date
 Stage = Case.Stage
@@ -27,6 +30,8 @@ RANGES = [
     (D(2025, 2, 10), D(2025, 2, 10)),
     (D(2024, 6, 1), D(2025, 12, 31)),
     (D(2025, 3, 1), D(2025, 3, 20)),
+    (D(2025, 1, 12), D(2025, 1, 12)),
+    (D(2025, 1, 21), D(2025, 3, 19)),
 ]
 
 
@@ -56,6 +61,25 @@ def clinic(db):
     screen(moving, D(2025, 3, 1), "negative", by=ana)  # in treatment: not counted
     screen(moving, D(2025, 3, 16), "negative", by=ana)
     screen(moving, D(2025, 3, 20), "positive", by=ana)
+    # Scores: histories inside some ranges and crossing the ends of others, ties on a day, one entered in error.
+    for day, total in (
+        (D(2024, 12, 20), 22),
+        (D(2025, 1, 20), 16),
+        (D(2025, 2, 10), 12),
+        (D(2025, 3, 20), 4),
+    ):
+        score(moving, "phq9", day, total=total, by=ana)
+    score(moving, "phq9", D(2025, 4, 5), total=3, by=ana)
+    score(moving, "gad7", D(2025, 1, 15), total=12, by=ana)
+    score(moving, "gad7", D(2025, 2, 9), total=6, by=ana)
+    score(readmitted, "cows", local(D(2025, 1, 12), 9), total=14, by=ben)
+    score(readmitted, "cows", local(D(2025, 1, 12), 9), total=6, by=ben)  # same moment, recorded later
+    score(readmitted, "cows", D(2025, 3, 1), total=2, by=ben)
+    score(discharged, "sows", D(2025, 1, 2), total=30, by=ben)
+    score(discharged, "sows", D(2025, 1, 20), total=50, by=ben, entered_in_error=True)
+    score(discharged, "sows", D(2025, 2, 10), total=10, by=ben)
+    score(same_day, "gad7", D(2025, 2, 10), total=16, by=ana)
+    score(same_day, "gad7", D(2025, 2, 11), total=9, by=ana)
     return {
         "ana": ana,
         "ben": ben,
@@ -94,6 +118,7 @@ def check_both_ways(monkeypatch, clinic):
     recount_census()
     assert not ReportDirty.objects.exists()
     assert census_differences() == []
+    assert score_differences() == []
     check(monkeypatch, clinic)
 
 
@@ -176,7 +201,40 @@ def test_each_write_shows_at_once_and_after_a_pass(monkeypatch, clinic):
     DrugScreen.objects.filter(pk=added.pk).delete()
     check_both_ways(monkeypatch, clinic)
 
+    # Scores: one added inside a history, one before it (the history now crosses `start`), one entered in error,
+    # one re-dated into the next month, one removed.
+    phq9 = ReportParams(start=D(2025, 1, 1), end=D(2025, 3, 31), clinician=None)
+    before_scores = outcomes(clinic["sup"], phq9)["instruments"]
+    added_score = score(clinic["moving"], "phq9", D(2025, 3, 1), total=7, by=clinic["ana"])
+    assert outcomes(clinic["sup"], phq9)["instruments"] == before_scores  # neither first nor latest
+    check_both_ways(monkeypatch, clinic)
+    score(clinic["readmitted"], "cows", D(2024, 12, 30), total=20, by=clinic["ben"])
+    check_both_ways(monkeypatch, clinic)
+    Assessment.objects.filter(pk=added_score.pk).update(
+        entered_in_error=True, entered_in_error_reason="Wrong patient."
+    )
+    check_both_ways(monkeypatch, clinic)
+    latest_gad7 = Assessment.objects.get(case=clinic["moving"], instrument="gad7", total=6)
+    Assessment.objects.filter(pk=latest_gad7.pk).update(administered_at=local(D(2025, 4, 2)))
+    assert (
+        next(row for row in outcomes(clinic["sup"], phq9)["instruments"] if row["instrument"] == "gad7")[
+            "cases"
+        ]
+        == 1
+    )
+    check_both_ways(monkeypatch, clinic)
+    Assessment.objects.filter(pk=added_score.pk).delete()
+    check_both_ways(monkeypatch, clinic)
+
+    # A case moved to another patient (a merge of two records): both patients are recounted.
+    other = PatientFactory()
+    Case.objects.filter(pk=clinic["readmitted"].pk).update(patient=other)
+    check_both_ways(monkeypatch, clinic)
+    Patient.objects.filter(pk=other.pk).update(entered_in_error=True, entered_in_error_reason="A duplicate.")
+    check_both_ways(monkeypatch, clinic)
+
     # A deletion (a test case removed with its history).
+    Assessment.objects.filter(case=clinic["same_day"]).delete()
     StageTransition.objects.filter(case=clinic["same_day"]).delete()
     Case.objects.filter(pk=clinic["same_day"].pk).delete()
     check_both_ways(monkeypatch, clinic)
@@ -192,3 +250,10 @@ def test_rebuild_and_the_command(monkeypatch, clinic):
         call_command("rollup_visits", "--check")
     call_command("rollup_visits", "--rebuild")
     call_command("rollup_visits", "--check")
+    with connection.cursor() as cursor:  # the same for the scores (plain tables, no models)
+        cursor.execute("UPDATE cases_scorecount SET first_sum = first_sum + 1 WHERE instrument = 'phq9'")
+    with pytest.raises(Exception, match="score counts differ"):
+        call_command("rollup_visits", "--check")
+    call_command("rollup_visits", "--rebuild")
+    call_command("rollup_visits", "--check")
+    check(monkeypatch, clinic)

@@ -1,5 +1,5 @@
 """`manage.py rollup_visits`: the reports' rollups, visits (cases/rollups.py) and census
-(cases/census_rollup.py); PostgreSQL, nothing to do on SQLite.
+(cases/census_rollup.py, with the outcomes' scores: cases/score_rollup.py); PostgreSQL, nothing to do on SQLite.
 
 - no option: settle (fold the change rows the visit triggers appended into one row per cell) and recount the
   patients the census triggers marked; the scheduler does this every minute;
@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cases.census_rollup import census_differences, rebuild_census, recount_census
 from cases.rollups import has_rollups, rebuild_visit_counts, settle_visit_counts, visit_count_differences
+from cases.score_rollup import score_differences
 
 
 class Command(BaseCommand):
@@ -44,6 +45,12 @@ class Command(BaseCommand):
             if census:
                 raise CommandError(f"{len(census)} cell(s) of the census counts differ from the cases.")
             self.stdout.write("The census counts agree with the cases.")
+            scores = score_differences()
+            for what, which, counted, actual in scores:
+                self.stderr.write(f"scores {what} {which}: rollup {counted}, assessments {actual}")
+            if scores:
+                raise CommandError(f"{len(scores)} fact(s) or cell(s) of the score counts differ.")
+            self.stdout.write("The score counts agree with the assessments.")
             differences = visit_count_differences()
             for day, visit_type, clinician, status, counted, actual in differences:
                 self.stderr.write(
