@@ -1,10 +1,12 @@
 """Bad input to every endpoint: a 4xx with the exact code, a 400 names the offending field or parameter, never a
 500, and a refused write changes nothing in the database (SPEC section 8)."""
 
+import copy
 import datetime as dt
+import io
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +15,10 @@ from django.forms.models import model_to_dict
 from django.test.client import MULTIPART_CONTENT, encode_multipart
 from django.utils import timezone
 from knox.models import AuthToken
+from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
+from api.parsers import JSONParser
 from cases.models import (
     ANALYTES,
     Alert,
@@ -32,8 +36,16 @@ from cases.models import (
     VisitAddendum,
 )
 from clinic.models import User
+from clinic.roles import Role
 from tests.api.conftest import PHQ9_MILD, record_each_kind
-from tests.factories import AttendedVisitFactory, CaseFactory, PatientFactory, SignedVisitFactory
+from tests.builders import rows_for_the_scope
+from tests.factories import (
+    AttendedVisitFactory,
+    CaseFactory,
+    PatientFactory,
+    SignedVisitFactory,
+    UserFactory,
+)
 
 PASSWORD = "correct-horse-battery-staple"  # the factories' password
 COUNTED = (
@@ -66,6 +78,7 @@ class World:
     screen: DrugScreen
     panel: LiverPanel
     alert: Alert
+    counts_as_built: dict[str, int] = field(default_factory=dict)  # rows of each COUNTED model
 
     def ids(self) -> dict[str, str]:
         return {
@@ -83,8 +96,16 @@ class World:
         }
 
 
-@pytest.fixture
-def world(supervisor, clinician, other_clinician) -> World:
+def build_world() -> World:
+    world = _build_world()
+    world.counts_as_built = counts()
+    return world
+
+
+def _build_world() -> World:
+    supervisor = UserFactory(username="supervisor", roles=[Role.SUPERVISOR])
+    clinician = UserFactory(username="clinician", roles=[Role.CLINICIAN])
+    other_clinician = UserFactory(username="otherclinician", roles=[Role.CLINICIAN])
     case = CaseFactory(primary_clinician=clinician)
     record = record_each_kind(case, supervisor)
     return World(
@@ -105,6 +126,38 @@ def world(supervisor, clinician, other_clinician) -> World:
         panel=record["liver-panels"],
         alert=record["alerts"],
     )
+
+
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker) -> Iterator[World]:
+    """The world, built once for the module (through the services, as the API builds it) and rolled back after."""
+    with rows_for_the_scope(django_db_blocker, build_world) as world:
+        yield world
+
+
+@pytest.fixture
+def world(module_world, db) -> World:
+    """Each test's own copy of the world: its writes roll back with its savepoint, its changes to these instances
+    stay with it."""
+    return copy.deepcopy(module_world)
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in COUNTED}
+
+
+@pytest.mark.parametrize("turn", [1, 2, 3])
+def test_each_test_starts_from_the_world_as_built(world, turn):
+    """The world is built once for the module: a test's writes, and its changes to its copy of the rows, are gone
+    before the next test (whichever of these runs later sees the world as built, whatever the earlier wrote)."""
+    assert counts() == world.counts_as_built
+    world.case.refresh_from_db()
+    assert (world.case.stage, world.case.version, world.case.referral_source) == ("intake", 1, "self")
+    assert world.supervisor.first_name != "Changed"
+    Case.objects.filter(pk=world.case.pk).update(version=7, referral_source="family")
+    PatientFactory()
+    world.supervisor.first_name = "Changed"
+    assert counts() != world.counts_as_built
 
 
 def tomorrow() -> str:
@@ -743,17 +796,97 @@ def test_the_valid_body_is_accepted(world, endpoint):
     assert response.status_code in (200, 201), response.content[:500]
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
-@pytest.mark.parametrize(
-    "raw",
-    ['{"first_name": ', "{'single': 'quotes'}", '{"a": 1,}', "\u0000", "NaN", '{"a": 1} trailing'],
-    ids=["truncated", "single-quotes", "trailing-comma", "nul", "nan", "trailing-text"],
-)
-def test_malformed_json_is_a_400(world, endpoint, raw):
+# Every endpoint reads its body with the one JSON parser (api.parsers.JSONParser, DEFAULT_PARSER_CLASSES): what
+# the parser refuses is tested once, on the parser and through two endpoints (a create and an edit), and each
+# endpoint is shown to read through it (one malformed body a 400, one body that is not JSON a 415, nothing
+# written); test_every_api_view_reads_json_only_through_the_parser holds every view to the same parser.
+MALFORMED = {
+    "truncated": '{"first_name": ',
+    "single-quotes": "{'single': 'quotes'}",
+    "trailing-comma": '{"a": 1,}',
+    "nul": "\u0000",
+    "nan": "NaN",
+    "trailing-text": '{"a": 1} trailing',
+}
+NOT_JSON = ["text/plain", "form", "multipart", "xml"]
+THROUGH = ["register patient", "edit visit"]  # the parser's refusals end to end: a create and an edit
+
+
+@pytest.mark.parametrize("raw", MALFORMED.values(), ids=MALFORMED.keys())
+def test_the_parser_refuses_malformed_json(raw):
+    with pytest.raises(ParseError):
+        JSONParser().parse(io.BytesIO(raw.encode()), "application/json", {})
+
+
+@pytest.mark.parametrize("name", THROUGH)
+@pytest.mark.parametrize("raw", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_json_is_a_400(world, name, raw):
+    endpoint = BY_NAME[name]
     client = client_for(world, endpoint.role)
     before = snapshot(world, endpoint)
     response = send(client, endpoint.method, endpoint.url(world), raw, "application/json")
     assert_refused(response, 400, "detail", before, snapshot(world, endpoint))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_each_endpoint_reads_json_through_the_parser(world, endpoint):
+    client = client_for(world, endpoint.role)
+    before = snapshot(world, endpoint)
+    response = send(client, endpoint.method, endpoint.url(world), MALFORMED["truncated"], "application/json")
+    assert_refused(response, 400, "detail", before, snapshot(world, endpoint))
+    assert response.json()["detail"].startswith("JSON parse error"), response.json()
+    response = send(client, endpoint.method, endpoint.url(world), *not_json(endpoint, world, "multipart"))
+    assert_refused(response, 415, "detail", before, snapshot(world, endpoint))
+
+
+def test_every_api_view_reads_json_only_through_the_parser():
+    """Each view and action under /api/ parses bodies with the project's JSON parser alone (the consent document
+    upload, a file, reads multipart), so that the refusals above hold for every endpoint, listed or not."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.parsers import MultiPartParser
+
+    def patterns(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                yield from patterns(pattern, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern), pattern
+
+    parsers = {}
+    for route, pattern in patterns(get_resolver()):
+        view = getattr(pattern.callback, "cls", None)
+        if view is None or not route.startswith("api/"):
+            continue
+        initkwargs = getattr(pattern.callback, "initkwargs", {})
+        parsers[route] = list(initkwargs.get("parser_classes", view.parser_classes))
+    assert len(parsers) > 40, sorted(parsers)
+    multipart = {route for route, classes in parsers.items() if classes == [MultiPartParser]}
+    assert all("consent" in route for route in multipart), multipart
+    assert {route: c for route, c in parsers.items() if route not in multipart and c != [JSONParser]} == {}
+
+
+@pytest.mark.parametrize("name", THROUGH)
+@pytest.mark.parametrize("kind", NOT_JSON)
+def test_a_body_that_is_not_json_is_a_415(world, name, kind):
+    endpoint = BY_NAME[name]
+    client = client_for(world, endpoint.role)
+    before = snapshot(world, endpoint)
+    response = send(client, endpoint.method, endpoint.url(world), *not_json(endpoint, world, kind))
+    assert_refused(response, 415, "detail", before, snapshot(world, endpoint))
+
+
+def not_json(endpoint: Endpoint, world: World, kind: str) -> tuple[str | bytes, str]:
+    """The valid body sent as something other than JSON: (raw body, content type)."""
+    body = {key: str(value) for key, value in endpoint.valid(world).items()} or {"x": "y"}
+    return {
+        "text/plain": (json.dumps(body), "text/plain"),
+        "form": (
+            "&".join(f"{key}={value}" for key, value in body.items()),
+            "application/x-www-form-urlencoded",
+        ),
+        "multipart": (encode_multipart("BoUnDaRy", body), MULTIPART_CONTENT),
+        "xml": ("<patient><first_name>Ada</first_name></patient>", "application/xml"),
+    }[kind]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
@@ -772,25 +905,6 @@ def test_an_unknown_key_is_a_400_naming_it(world, endpoint):
     body = {**endpoint.valid(world), "is_superuser": True}
     response = send(client, endpoint.method, endpoint.url(world), json.dumps(body), "application/json")
     assert_refused(response, 400, "is_superuser", before, snapshot(world, endpoint))
-
-
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
-@pytest.mark.parametrize("kind", ["text/plain", "form", "multipart", "xml"])
-def test_a_body_that_is_not_json_is_a_415(world, endpoint, kind):
-    client = client_for(world, endpoint.role)
-    body = {key: str(value) for key, value in endpoint.valid(world).items()} or {"x": "y"}
-    raw, content_type = {
-        "text/plain": (json.dumps(body), "text/plain"),
-        "form": (
-            "&".join(f"{key}={value}" for key, value in body.items()),
-            "application/x-www-form-urlencoded",
-        ),
-        "multipart": (encode_multipart("BoUnDaRy", body), MULTIPART_CONTENT),
-        "xml": ("<patient><first_name>Ada</first_name></patient>", "application/xml"),
-    }[kind]
-    before = snapshot(world, endpoint)
-    response = send(client, endpoint.method, endpoint.url(world), raw, content_type)
-    assert_refused(response, 415, "detail", before, snapshot(world, endpoint))
 
 
 FIELD_CASES = [
