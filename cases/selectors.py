@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Case as DbCase
 from django.db.models import Model, Prefetch, Q, QuerySet, Value, When
@@ -23,12 +23,14 @@ from cases.models import (
 )
 from cases.names import names_resemble
 from clinic.audit import touching_patient
+from clinic.backends import user_with_roles
 from clinic.models import AuditEvent, User
 from clinic.policy import (
     Capability,
     Scope,
     cases_in_scope,
     clinical_access,
+    is_clinical_staff,
     patients_in_scope,
     scope,
     visits_in_scope,
@@ -129,6 +131,13 @@ def clinical_staff() -> QuerySet[User]:
         .distinct()
         .prefetch_related("groups")
     )
+
+
+def clinical_staff_member(user_id: Any) -> User | None:
+    """One of `clinical_staff()` by id, read with the user's roles in one query (`clinic.backends`), for a form or
+    serializer field that takes one clinician; None for anyone else (not found, inactive, not clinical staff)."""
+    user = user_with_roles(user_id)
+    return user if user is not None and is_clinical_staff(user) else None
 
 
 def staff_members() -> QuerySet[User]:

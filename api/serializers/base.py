@@ -1,5 +1,6 @@
 """Shared serializer behaviour: refuse unknown or read-only keys, and hide clinical fields per row."""
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,6 +45,31 @@ class NoBodySerializer(StrictSerializer):
 
 class StrictModelSerializer(StrictInputMixin, serializers.ModelSerializer):
     pass
+
+
+class ClinicianField(serializers.PrimaryKeyRelatedField):
+    """An active clinician or supervisor by id (`cases.selectors.clinical_staff`), read with the user's roles in one
+    query (`clinical_staff_member`); anyone else "does not exist". The schema reads the queryset's model."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from cases.selectors import clinical_staff
+
+        kwargs.setdefault("queryset", clinical_staff())
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        from cases.selectors import clinical_staff_member
+
+        if isinstance(data, bool) or not isinstance(data, str | uuid.UUID):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            user_id = uuid.UUID(str(data))
+        except ValueError:
+            self.fail("does_not_exist", pk_value=data)
+        user = clinical_staff_member(user_id)
+        if user is None:
+            self.fail("does_not_exist", pk_value=data)
+        return user
 
 
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from api.serializers.base import (
     ClinicalFieldsMixin,
+    ClinicianField,
     ScopedRelatedField,
     StrictModelSerializer,
     StrictSerializer,
@@ -14,7 +15,6 @@ from api.serializers.base import (
 from cases.measures import BloodPressureClass, blood_pressure_class
 from cases.models import Visit, VisitAddendum, VisitEvent
 from cases.models.ranges import RANGES, min_max
-from cases.selectors import clinical_staff
 from cases.services.visits import REASON_MAX_LENGTH
 from clinic.inputguard import NOTE_TEXT_MAX_LENGTH
 from clinic.policy import Capability, cases_in_scope
@@ -110,7 +110,7 @@ class VisitWriteSerializer(StrictModelSerializer):
     """Every writable visit field; the view narrows it to what the user may write for this patient."""
 
     case = ScopedRelatedField(scoped=lambda user: cases_in_scope(user, Capability.SCHEDULE_VISITS))
-    clinician = serializers.PrimaryKeyRelatedField(queryset=clinical_staff())
+    clinician = ClinicianField()
     withdrawal_symptoms = WithdrawalSymptomsField(required=False)
     reason = serializers.CharField(
         max_length=REASON_MAX_LENGTH,
@@ -168,7 +168,7 @@ class AttendanceRequestSerializer(StrictSerializer):
 class RescheduleRequestSerializer(StrictSerializer):
     scheduled_at = serializers.DateTimeField()
     duration_minutes = serializers.IntegerField(**min_max("duration_minutes"), required=False)
-    clinician = serializers.PrimaryKeyRelatedField(queryset=clinical_staff(), required=False)
+    clinician = ClinicianField(required=False)
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="Why the visit moves.")
     confirm_conflicts = serializers.BooleanField(required=False, default=False)
 

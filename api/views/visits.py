@@ -23,7 +23,7 @@ from api.serializers.visits import (
     VisitWriteSerializer,
 )
 from cases.filters import VisitFilter
-from cases.models import Visit
+from cases.models import Visit, VisitAddendum, VisitEvent
 from cases.selectors import visits_visible_to
 from cases.services.visits import (
     visit_add_addendum,
@@ -33,8 +33,9 @@ from cases.services.visits import (
     visit_sign,
     visit_update,
 )
-from clinic.policy import VISIT_SCHEDULING_FIELDS, Capability, writable_visit_fields
+from clinic.policy import VISIT_SCHEDULING_FIELDS, Capability, visits_in_scope, writable_visit_fields
 
+WRITES = ("partial_update", "sign", "addenda", "attendance", "reschedule")
 _SIGNED = "The note is signed (locked); corrections are addenda."
 _OVERLAP = (
     "Overlaps other visits of the patient or the clinician (`conflicts`); send `confirm_conflicts: true`."
@@ -86,14 +87,25 @@ class VisitViewSet(
 
     def get_queryset(self) -> QuerySet[Visit]:
         capability = required_capability(self) or Capability.SCHEDULE_VISITS
+        user = acting_user(self.request)
+        if self.action in WRITES:  # the record a write starts from: scoped, with its patient; `_read` answers
+            return visits_in_scope(user, capability).select_related("case__patient")
         # A list is the schedule: each visit's history is on its own page (keeps a list read at six queries).
-        return visits_visible_to(acting_user(self.request), capability, with_history=self.action != "list")
+        return visits_visible_to(user, capability, with_history=self.action != "list")
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return VisitListSerializer if self.action == "list" else VisitSerializer
 
     def _read(self, visit: Visit) -> dict[str, object]:
         return VisitSerializer(visits_visible_to(acting_user(self.request)).get(pk=visit.pk)).data
+
+    def _read_booked(self, visit: Visit) -> dict[str, object]:
+        """A visit just booked, read as `_read` does (its `clinical_visible`) in one query: it has no addenda and
+        no history yet."""
+        booked = visits_visible_to(acting_user(self.request)).prefetch_related(None).get(pk=visit.pk)
+        empty = {"addenda": VisitAddendum.objects.none(), "events": VisitEvent.objects.none()}
+        booked._prefetched_objects_cache = empty  # type: ignore[attr-defined]
+        return VisitSerializer(booked).data
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = VisitWriteSerializer(
@@ -105,7 +117,7 @@ class VisitViewSet(
         data = dict(serializer.validated_data)
         data.pop("reason", None)
         visit = visit_schedule(actor=acting_user(request), **data)
-        return Response(self._read(visit), status=status.HTTP_201_CREATED)
+        return Response(self._read_booked(visit), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
         """Schedulers change time, type, clinician and attendance; clinicians also write the note and vitals."""

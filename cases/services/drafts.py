@@ -140,10 +140,11 @@ def drafts_restore_for_patient(*, author: User, form: str, patient_id: uuid.UUID
 def draft_discard(*, author: User, form: str, object_id: uuid.UUID, reason: str = "discarded") -> bool:
     """Delete the author's draft of `form` on `object_id` (`reason`: `discarded` by the user, or `submitted`
     with the form). True when there was one."""
+    drafts = Draft.objects.filter(author=author, form=form, object_id=object_id)
+    if not drafts.exists():  # the usual case on a submitted form: one query, no transaction
+        return False
     with transaction.atomic():
-        draft = (
-            Draft.objects.select_for_update().filter(author=author, form=form, object_id=object_id).first()
-        )
+        draft = drafts.select_for_update().first()
         if draft is None:
             return False
         draft.delete()

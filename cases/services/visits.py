@@ -227,6 +227,12 @@ def _refuse_conflicts(visit: Visit, *, patient_id: Any) -> None:
     )
 
 
+def _locked(visit: Visit) -> Visit:
+    """The visit as stored, its row locked until the transaction ends (not its case's: `of`), read with its case
+    (the audit's patient, the case's opening day) in the same query."""
+    return Visit.objects.select_for_update(no_key=True, of=("self",)).select_related("case").get(pk=visit.pk)
+
+
 def visit_update(
     *,
     visit: Visit,
@@ -260,7 +266,7 @@ def visit_update(
         if moves:
             clinician_ids = [visit.clinician_id, *([fields["clinician"].pk] if "clinician" in fields else [])]
             _lock_calendars(visit.case.patient_id, clinician_ids)
-        current = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
+        current = _locked(visit)
         if current.is_signed:
             raise NoteLocked(
                 "This visit's note is signed; add an addendum instead.",
@@ -290,7 +296,8 @@ def visit_update(
             )
         move = _move(recorded, current, fields, reason=reason)
         _check_blood_pressure(current)
-        full_clean_or_raise(current, exclude=["case", "signed_by", "created_by"])
+        # The clinician (when it changes) was read as clinical staff above: no query to find it again.
+        full_clean_or_raise(current, exclude=["case", "clinician", "signed_by", "created_by"])
         if moves and current.status == Visit.Status.SCHEDULED and not confirm_conflicts:
             _refuse_conflicts(current, patient_id=current.case.patient_id)
         current.save(update_fields=[*fields, "updated_at"])
@@ -461,7 +468,7 @@ def _attendance_change(current: Visit, to_status: str, *, reason: str) -> VisitE
 def visit_sign(*, visit: Visit, actor: User) -> Visit:
     """Sign and lock the note. A second signature is a conflict."""
     with transaction.atomic():
-        current = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
+        current = _locked(visit)
         if current.is_signed:
             raise NoteLocked("This visit's note is already signed.")
         if current.status != Visit.Status.ATTENDED:

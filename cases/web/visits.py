@@ -46,7 +46,7 @@ from cases.web.drafts import discarded, draft_notice, restore_into, saved
 from cases.web.visits_forms import NoteForm, RescheduleForm, ScheduleForm
 from clinic.formats import show_datetime
 from clinic.models import AuditAction, AuditDataCategory, User
-from clinic.policy import Capability, may, may_read_clinical, visits_in_scope, writable_visit_fields
+from clinic.policy import Capability, capabilities_on, visits_in_scope, writable_visit_fields
 
 SECTION = "cases/web/visits/section.html"
 VISITS_SHOWN = 10  # the chart shows the latest ten; "Show all visits" shows the rest
@@ -123,13 +123,17 @@ def _history() -> Prefetch:
     return Prefetch("events", queryset=VisitEvent.objects.select_related("by").order_by("at"))
 
 
-def _visit_or_404(request: HttpRequest, visit_id: uuid.UUID, capability: Capability, *, action: str) -> Visit:
-    visits = visits_in_scope(request.user, capability)  # type: ignore[arg-type]
+def _visit_or_404(
+    request: HttpRequest, visit_id: uuid.UUID, capability: Capability, *, action: str, shown: bool = True
+) -> Visit:
+    """The visit in the user's scope for `capability`, or an audited 404. `shown=False` for a write that answers
+    with a redirect or a fresh read: one query, without the addenda and history a page shows."""
+    visits = visits_in_scope(request.user, capability).select_related("case__patient")  # type: ignore[arg-type]
+    if shown:
+        visits = visits.select_related("clinician", "signed_by").prefetch_related(_addenda(), _history())
     return in_scope_or_404(
         request,
-        visits.select_related("case__patient", "clinician", "signed_by").prefetch_related(
-            _addenda(), _history()
-        ),
+        visits,
         visit_id,
         object_type="visit",
         patient_path="case__patient_id",
@@ -137,11 +141,19 @@ def _visit_or_404(request: HttpRequest, visit_id: uuid.UUID, capability: Capabil
     )
 
 
-def _permissions(user: User, patient: Patient) -> dict[str, Any]:
+def _permissions(user: User, patient: Patient, *, found_with: Capability | None = None) -> dict[str, Any]:
+    """What the user may do with this patient's visits: one policy question (`capabilities_on`: one query at
+    most, none when the visit was found in the caseload's scope of `found_with`)."""
+    allowed = capabilities_on(
+        user,
+        patient,
+        (Capability.READ_CLINICAL, Capability.SCHEDULE_VISITS, Capability.WRITE_NOTES),
+        found_with=found_with,
+    )
     return {
-        "visits_clinical": may_read_clinical(user, patient),
-        "visits_may_schedule": may(user, Capability.SCHEDULE_VISITS, patient),
-        "visits_may_write": may(user, Capability.WRITE_NOTES, patient),
+        "visits_clinical": Capability.READ_CLINICAL in allowed,
+        "visits_may_schedule": Capability.SCHEDULE_VISITS in allowed,
+        "visits_may_write": Capability.WRITE_NOTES in allowed,
         "visits_chart_url": chart_url(patient.pk),
     }
 
@@ -152,7 +164,7 @@ def visits_section(
     """Context for `cases/web/visits/section.html`, included in the patient chart: the case's visits, newest first
     (the latest `VISITS_SHOWN`, or all with `?visits=all`), with their notes for those who may read them.
 
-    Queries: one per policy question asked (three for a clinician, none for a supervisor or front desk), one for
+    Queries: one for the policy's answer (for a clinician; none for a supervisor or front desk), one for
     the visits, and one for their addenda when the note is shown; never one per visit. Not audited here: the
     chart's one `view` event covers it."""
     if case is None:
@@ -198,6 +210,7 @@ def _one_visit(
     status: int = 200,
     audit: bool = True,
     template: str = "cases/web/visits/visit.html",
+    found_with: Capability | None = None,
     **extra: Any,
 ) -> HttpResponse:
     """One visit as the chart shows it: the fragment for htmx, or a page of its own (a refusal without htmx)."""
@@ -208,7 +221,7 @@ def _one_visit(
         "patient": patient,
         "case": visit.case,
         "row": _row(visit),
-        **_permissions(user, patient),
+        **_permissions(user, patient, found_with=found_with),
         **extra,
     }
     if audit:  # a write's own event (from the service) covers a successful request
@@ -234,15 +247,21 @@ def visit_print(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     clinical content (the visit read's own policy question and audit event), without the controls."""
     visit = _visit_or_404(request, visit_id, Capability.READ_CLINICAL, action=AuditAction.VIEW)
     return _one_visit(
-        request, visit, template="cases/web/visits/print.html", printing=True, printed_at=timezone.now()
+        request,
+        visit,
+        template="cases/web/visits/print.html",
+        found_with=Capability.READ_CLINICAL,
+        printing=True,
+        printed_at=timezone.now(),
     )
 
 
-def _written(request: HttpRequest, visit_id: uuid.UUID, done: str) -> HttpResponse:
-    """After a write: htmx gets the visit's fresh fragment; a plain POST goes back to the chart with a message."""
-    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.VIEW)
+def _written(request: HttpRequest, visit: Visit, done: str) -> HttpResponse:
+    """After a write: htmx gets the visit's fresh fragment (read again); a plain POST goes back to the chart with
+    a message."""
     if request.htmx:  # type: ignore[attr-defined]
-        return _one_visit(request, visit, audit=False, visit_notice=done)
+        fresh = _visit_or_404(request, visit.pk, Capability.WRITE_NOTES, action=AuditAction.VIEW)
+        return _one_visit(request, fresh, audit=False, found_with=Capability.WRITE_NOTES, visit_notice=done)
     messages.success(request, done)
     return redirect(f"{chart_url(visit.case.patient_id)}#visit-{visit.pk}")
 
@@ -250,7 +269,14 @@ def _written(request: HttpRequest, visit_id: uuid.UUID, done: str) -> HttpRespon
 def _refused(request: HttpRequest, visit: Visit, error: DomainError, **extra: Any) -> HttpResponse:
     status = refusal_status(error)
     fresh = _visit_or_404(request, visit.pk, Capability.WRITE_NOTES, action=AuditAction.VIEW)
-    return _one_visit(request, fresh, status=status, visit_error=error.message, **extra)
+    return _one_visit(
+        request,
+        fresh,
+        status=status,
+        found_with=Capability.WRITE_NOTES,
+        visit_error=error.message,
+        **extra,
+    )
 
 
 # --- Pages --------------------------------------------------------------------------------------------------
@@ -368,9 +394,11 @@ def note(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     """Log or edit the note of a visit (marking it attended first if need be). A signed note answers 409."""
     posted = request.method == "POST"
     action = AuditAction.UPDATE if posted else AuditAction.VIEW
-    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=action)
-    if visit.is_signed:
-        return _one_visit(request, visit, status=409, visit_error=LOCKED)
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=action, shown=not posted)
+    if visit.is_signed:  # a posted note re-reads the visit to show it (read without its addenda above)
+        if posted:
+            return _refused(request, visit, Conflict(LOCKED))
+        return _one_visit(request, visit, status=409, found_with=Capability.WRITE_NOTES, visit_error=LOCKED)
     # The fields are the policy's answer (as for the API's PATCH); the form offers only those.
     writable = writable_visit_fields(request.user, visit.case.patient, found_with=Capability.WRITE_NOTES)  # type: ignore[arg-type]
     form = NoteForm(request.POST if posted else None, visit=visit, writable=writable)
@@ -444,19 +472,19 @@ def note_draft_discard(request: HttpRequest, visit_id: uuid.UUID) -> HttpRespons
 @page(Capability.WRITE_NOTES, action=AuditAction.SIGN)
 def sign(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     """Sign and lock the note."""
-    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.SIGN)
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.SIGN, shown=False)
     try:
         visit_sign(visit=visit, actor=request.user)  # type: ignore[arg-type]
     except DomainError as error:
         return _refused(request, visit, error)
-    return _written(request, visit.pk, "Note signed.")
+    return _written(request, visit, "Note signed.")
 
 
 @require_POST
 @page(Capability.WRITE_NOTES, action=AuditAction.ADDENDUM)
 def addendum(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
     """Append a correction to a signed note (field `text`)."""
-    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.ADDENDUM)
+    visit = _visit_or_404(request, visit_id, Capability.WRITE_NOTES, action=AuditAction.ADDENDUM, shown=False)
     text = request.POST.get("text", "")
     try:
         visit_add_addendum(visit=visit, actor=request.user, text=text)  # type: ignore[arg-type]
@@ -464,7 +492,7 @@ def addendum(request: HttpRequest, visit_id: uuid.UUID) -> HttpResponse:
         return _refused(request, visit, error, addendum_text=text, addendum_error="text" in error.errors)
     user: User = request.user  # type: ignore[assignment]
     draft_discard(author=user, form=Draft.Form.ADDENDUM, object_id=visit.pk, reason="submitted")
-    return _written(request, visit.pk, "Addendum added.")
+    return _written(request, visit, "Addendum added.")
 
 
 @require_POST

@@ -7,6 +7,7 @@ its refusals are shown on these forms by `cases.web.access.add_domain_errors`. T
 """
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django import forms
@@ -14,12 +15,30 @@ from django.utils import timezone
 
 from cases.models import DEFAULT_DURATIONS, Case, Visit
 from cases.models.ranges import RANGES
-from cases.selectors import clinical_staff
+from cases.selectors import clinical_staff, clinical_staff_member
 
 
 def _bounded(name: str, **attrs: Any) -> forms.NumberInput:
     low, high = RANGES[name]
     return forms.NumberInput(attrs={"min": low, "max": high, **attrs})
+
+
+class ClinicianChoiceField(forms.ModelChoiceField):
+    """The clinician picker: its choices are `clinical_staff()`; the one chosen is read with its roles in one
+    query (`clinical_staff_member`)."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        try:
+            user = clinical_staff_member(uuid.UUID(str(value)))
+        except ValueError:
+            user = None
+        if user is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": value}
+            )
+        return user
 
 
 class ScheduleForm(forms.Form):
@@ -40,7 +59,7 @@ class ScheduleForm(forms.Form):
         + ".",
         widget=_bounded("duration_minutes", step=5),
     )
-    clinician = forms.ModelChoiceField(  # each named by `str(user)`: the full name, else the username
+    clinician = ClinicianChoiceField(  # each named by `str(user)`: the full name, else the username
         label="Clinician", queryset=clinical_staff().order_by("last_name", "first_name", "username")
     )
 

@@ -687,3 +687,48 @@ def test_the_api_books_the_types_default_when_no_duration_is_sent(as_user, own_c
 
     assert response.status_code == 201
     assert response.json()["duration_minutes"] == 90
+
+
+# Writes (issue 14): the request's own queries, counted with the savepoint pair of the service's transaction (a
+# BEGIN/COMMIT outside the tests). Create: roles, the case in scope, the clinician with roles, savepoint, the
+# patient's and the clinician's row locks, the overlap check, the INSERT, its audit event, release, the read back.
+CREATE_QUERIES = 12
+# Update: roles, the visit in scope (with case and patient), savepoint, the row lock (with its case), UPDATE,
+# audit event, the alert rules' check, release, the read back (visit, addenda, history).
+UPDATE_QUERIES = 12
+# Sign: roles, the visit in scope, savepoint, the row lock (with its case), UPDATE, audit event, release, the read.
+SIGN_QUERIES = 10
+
+
+@pytest.mark.parametrize("role", ["clinician", "supervisor", "front_desk"])
+def test_booking_a_visit_stays_within_its_query_bound(as_user, clinic, role, django_assert_max_num_queries):
+    client = as_user(role)
+
+    with django_assert_max_num_queries(CREATE_QUERIES):
+        response = client.post(LIST_URL, new_visit(clinic), format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["history"] == []
+
+
+@pytest.mark.parametrize("role", ["clinician", "supervisor"])
+def test_writing_the_note_stays_within_its_query_bound(as_user, clinic, role, django_assert_max_num_queries):
+    client = as_user(role)
+    body = {"subjective": "Better.", "bp_systolic": 130, "bp_diastolic": 80, "craving": 3}
+
+    with django_assert_max_num_queries(UPDATE_QUERIES):
+        response = client.patch(detail_url(clinic.own_visit), body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["craving"] == 3
+
+
+@pytest.mark.parametrize("role", ["clinician", "supervisor"])
+def test_signing_stays_within_its_query_bound(as_user, clinic, role, django_assert_max_num_queries):
+    client = as_user(role)
+
+    with django_assert_max_num_queries(SIGN_QUERIES):
+        response = client.post(sign_url(clinic.own_visit), format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["signed_at"]

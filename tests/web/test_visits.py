@@ -555,9 +555,10 @@ def test_the_section_query_count_does_not_grow_with_visits(request, own_case, cl
         visit = SignedVisitFactory(case=own_case)  # each with a clinician of its own
         VisitAddendum.objects.create(visit=visit, author=clinician, text="More.")
     assert queries() == few
-    # The policy's questions (a clinician's caseload checks; none for a scope of all), the visits, their history,
-    # their addenda, and (for those who write notes, when a note is signed) the user's own addendum drafts.
-    assert few == {"front_desk": 2, "clinician": 7, "supervisor": 4}[role]
+    # The policy's answer (one caseload check for a clinician, for all three rights; none for a scope of all), the
+    # visits, their history, their addenda, and (for those who write notes, when a note is signed) the user's own
+    # addendum drafts.
+    assert few == {"front_desk": 2, "clinician": 5, "supervisor": 4}[role]
 
 
 @pytest.mark.parametrize(
@@ -595,3 +596,58 @@ def test_the_booking_form_books_the_types_default_when_left_empty(signed_in, fro
 
     assert response.status_code == 302
     assert Visit.objects.get().duration_minutes == 15
+
+
+# --- Query bounds of the writes (issue 14) --------------------------------------------------------------------
+# Each counts the session and the user (with roles), and the savepoint pair of the service's transaction.
+
+
+def test_booking_a_visit_on_the_page_stays_within_its_query_bound(
+    signed_in, clinician, own_case, django_assert_max_num_queries
+):
+    """Session, user, the case in scope, the clinician (with roles), savepoint, the patient's and clinician's row
+    locks, the overlap check, INSERT, audit event, release."""
+    client = signed_in(clinician)
+    day = timezone.localdate() + dt.timedelta(days=2)
+    data = {"visit_type": "intake", "date": day.isoformat(), "time": "10:00", "clinician": str(clinician.pk)}
+
+    with django_assert_max_num_queries(11):
+        response = client.post(reverse("visit-schedule", args=[own_case.pk]), data)
+
+    assert response.status_code == 302
+    assert Visit.objects.filter(case=own_case).count() == 1
+
+
+def test_writing_the_note_on_the_page_stays_within_its_query_bound(
+    signed_in, clinician, attended, django_assert_max_num_queries
+):
+    """Session, user, the visit in scope (one query: no addenda or history for a write that redirects), savepoint,
+    the row lock with its case, UPDATE, audit event, the alert rules' checks (the stage at the visit, for the use
+    reported; the findings the note may withdraw), release, the draft check."""
+    client = signed_in(clinician)
+
+    with django_assert_max_num_queries(11):
+        response = client.post(
+            reverse("visit-note", args=[attended.pk]), note_data(bp_systolic="128", bp_diastolic="78")
+        )
+
+    assert response.status_code == 302
+    attended.refresh_from_db()
+    assert attended.craving == 4  # (a reading that raises an alert also writes the alert and its evidence)
+
+
+@pytest.mark.parametrize(("headers", "bound"), [({}, 8), ({"HX-Request": "true"}, 11)])
+def test_signing_on_the_page_stays_within_its_query_bound(
+    signed_in, clinician, own_case, headers, bound, django_assert_max_num_queries
+):
+    """Session, user, the visit in scope, savepoint, the row lock, UPDATE, audit event, release; htmx also reads
+    the signed visit back (visit, addenda, history) for its fragment."""
+    visit = AttendedVisitFactory(case=own_case, clinician=own_case.primary_clinician)
+    client = signed_in(own_case.primary_clinician)
+
+    with django_assert_max_num_queries(bound):
+        response = client.post(reverse("visit-note-sign", args=[visit.pk]), headers=headers)
+
+    assert response.status_code in (200, 302)
+    visit.refresh_from_db()
+    assert visit.is_signed
