@@ -29,7 +29,14 @@ import uuid
 from django.db import connection, transaction
 
 from cases.rollups import has_rollups, install_triggers
-from cases.score_rollup import rebuild_scores, recount_ctes, scores_installed
+from cases.score_rollup import (
+    rebuild_remission,
+    rebuild_scores,
+    recount_ctes,
+    remission_installed,
+    remission_recount_ctes,
+    scores_installed,
+)
 from clinic.models import User
 
 # pg_advisory_xact_lock key of the recounting pass ("censuscn" in ASCII).
@@ -305,6 +312,8 @@ def rebuild_census() -> int:
         cells = int(cursor.rowcount)
         if scores_installed():  # from migration 0025 on: the outcomes' scores, under the same locks
             cells += rebuild_scores()
+        if remission_installed():  # from 0026 on: their remission
+            rebuild_remission()
         return cells
 
 
@@ -317,6 +326,8 @@ def recount_census() -> int:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOUNT_LOCK])
         cursor.execute("SET LOCAL jit = off")  # compiling costs more than a pass over a few patients
         scores = f"{recount_ctes()}," if scores_installed() else ""  # the outcomes' first and latest scores
+        if remission_installed():  # and their remission
+            scores += f"{remission_recount_ctes()},"
         cursor.execute(RECOUNT_SQL.format(facts=facts_sql("SELECT patient_id FROM marks"), scores=scores))
         changed = int(cursor.rowcount)
         cursor.execute("DELETE FROM cases_censuscount WHERE n = 0")

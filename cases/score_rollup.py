@@ -27,10 +27,11 @@ Django models for them. SQLite, and a clinician's caseload, count the assessment
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from django.db import connection
 
-from cases.instruments.definitions import INSTRUMENTS
+from cases.instruments.definitions import DSM5_SUD, INSTRUMENTS
 
 NO_CLINICIAN = "00000000-0000-0000-0000-000000000000"  # a case without a primary clinician (as the census)
 
@@ -159,9 +160,11 @@ BEGIN
     FROM (
         SELECT o.case_id AS old_case, n.case_id AS new_case
         FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.case_id, o.instrument, o.total, o.administered_at, o.recorded_at, o.entered_in_error)
+        WHERE (o.case_id, o.instrument, o.total, o.administered_at, o.recorded_at, o.entered_in_error,
+               o.responses::jsonb)
               IS DISTINCT FROM
-              (n.case_id, n.instrument, n.total, n.administered_at, n.recorded_at, n.entered_in_error)
+              (n.case_id, n.instrument, n.total, n.administered_at, n.recorded_at, n.entered_in_error,
+               n.responses::jsonb)
     ) changed
     CROSS JOIN LATERAL (VALUES (changed.old_case), (changed.new_case)) AS x (case_id)
     JOIN cases_case c ON c.id = x.case_id;
@@ -358,4 +361,149 @@ def score_differences() -> list[tuple[str, str, str, str]]:
             )
         )
         found += cursor.fetchall()
+    if remission_installed():
+        found += remission_differences()
     return found
+
+
+# --- Remission (the outcomes report's `remission`): a fact per case with DSM-5 checklists ------------------------
+#
+# `cases_remissionfact`: per case with valid DSM-5 checklists (on a patient not entered in error), in time order,
+# the clinic date (`days`) and moment (`ats`) of each, `last_met[i]` the position of the latest checklist up to
+# the i-th meeting a criterion other than craving (0: none yet), and `first_e` the position of the first meeting
+# two or more criteria (null: none). As of a clinic day `end`, with j = width_bucket(end, days) checklists dated
+# up to it and k = last_met[j] (cases.remission's rule): E exists when first_e <= j, D is checklist k, C is
+# checklist j when it is later than D (ats[j] > ats[k]); early when D + 3 months <= C's date, sustained at 12.
+
+REMISSION_TABLE_SQL = """
+CREATE TABLE cases_remissionfact (
+    patient_id uuid NOT NULL,
+    case_id uuid NOT NULL,
+    days date[] NOT NULL,
+    ats timestamptz[] NOT NULL,
+    last_met int[] NOT NULL,
+    first_e int
+);
+CREATE INDEX cases_remissionfact_patient ON cases_remissionfact (patient_id);
+CREATE INDEX cases_remissionfact_case ON cases_remissionfact (case_id);
+"""
+
+DROP_REMISSION_TABLE_SQL = "DROP TABLE IF EXISTS cases_remissionfact;"
+
+
+def _met_sql() -> str:
+    """A checklist meets a criterion other than craving (`criteria_met_other_than_craving`, the same keys)."""
+    counted = [item.code for item in DSM5_SUD.items if item.counted and item.code != "craving"]
+    return "(" + " OR ".join(f"(a.responses -> '{code}') = 'true'::jsonb" for code in counted) + ")"
+
+
+REMISSION_FACTS_SQL = """
+SELECT patient_id, case_id, array_agg(day ORDER BY r), array_agg(at ORDER BY r), array_agg(last_met ORDER BY r),
+       min(r) FILTER (WHERE total >= 2)
+FROM (
+    SELECT patient_id, case_id, day, at, total, r,
+           coalesce(max(CASE WHEN met THEN r END) OVER (PARTITION BY case_id ORDER BY r), 0) AS last_met
+    FROM (
+        SELECT c.patient_id, a.case_id, cases_clinic_day(a.administered_at) AS day, a.administered_at AS at,
+               a.total, {met} AS met, (row_number() OVER (PARTITION BY a.case_id ORDER BY {order}))::int AS r
+        FROM cases_assessment a
+        JOIN cases_case c ON c.id = a.case_id
+        JOIN cases_patient p ON p.id = c.patient_id
+        WHERE c.patient_id IN ({patients}) AND NOT p.entered_in_error AND NOT a.entered_in_error
+          AND a.instrument = 'dsm5_sud'
+    ) checklists
+) placed
+GROUP BY patient_id, case_id
+"""
+
+
+def remission_facts_sql(patients: str) -> str:
+    return REMISSION_FACTS_SQL.format(patients=patients, met=_met_sql(), order=IN_TIME_ORDER)
+
+
+REMISSION_RECOUNT_CTES = """
+old_remission AS (DELETE FROM cases_remissionfact WHERE patient_id IN (SELECT patient_id FROM marks)),
+new_remission AS (
+    INSERT INTO cases_remissionfact (patient_id, case_id, days, ats, last_met, first_e) SELECT * FROM ({facts}) f
+)"""
+
+
+def remission_recount_ctes() -> str:
+    return REMISSION_RECOUNT_CTES.format(facts=remission_facts_sql("SELECT patient_id FROM marks"))
+
+
+# The remission of the cases `{cases}` (a query of case ids: those in recovery at the end of `end`), as of the
+# clinic day `end`: the stored facts of unmarked patients and the marked patients' facts from their checklists now.
+REMISSION_SQL = """
+WITH dirty AS (SELECT DISTINCT patient_id FROM cases_reportdirty),
+facts AS (
+    SELECT case_id, days, ats, last_met, first_e FROM cases_remissionfact
+    WHERE patient_id NOT IN (SELECT patient_id FROM dirty)
+    UNION ALL
+    SELECT case_id, days, ats, last_met, first_e FROM ({live}) live (patient_id, case_id, days, ats, last_met, first_e)
+),
+placed AS MATERIALIZED (  -- j: how many checklists are dated up to `end`; k: D among them
+    SELECT days, ats, first_e, j, last_met[j] AS k
+    FROM (
+        SELECT days, ats, last_met, first_e, width_bucket(%s::date, days) AS j
+        FROM facts WHERE case_id IN ({cases})
+    ) counted
+    WHERE j > 0
+),
+remitted AS (
+    SELECT days[j] AS c_on, days[k] AS d_on FROM placed WHERE first_e <= j AND k > 0 AND ats[j] > ats[k]
+)
+SELECT count(*) FILTER (WHERE (d_on + interval '3 months')::date <= c_on
+                          AND (d_on + interval '12 months')::date > c_on),
+       count(*) FILTER (WHERE (d_on + interval '12 months')::date <= c_on)
+FROM remitted
+"""
+
+
+def remission_figures(cases_sql: str, cases_params: list[Any], end: dt.date) -> tuple[int, int]:
+    """(early, sustained) among the cases of `cases_sql` (a query of case ids with its parameters) as of the
+    clinic day `end`, from the remission facts, in one statement."""
+    statement = REMISSION_SQL.format(
+        live=remission_facts_sql("SELECT patient_id FROM dirty"), cases=cases_sql
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [end, *cases_params])
+        early, sustained = cursor.fetchone()
+    return int(early), int(sustained)
+
+
+def remission_installed() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('cases_remissionfact') IS NOT NULL")
+        return bool(cursor.fetchone()[0])
+
+
+REMISSION_REBUILD_SQL = """
+INSERT INTO cases_remissionfact (patient_id, case_id, days, ats, last_met, first_e) SELECT * FROM ({facts}) f
+"""
+
+
+def rebuild_remission() -> int:
+    """Every case's remission facts (inside the census's rebuild). Returns how many cases have some."""
+    with connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE cases_assessment IN SHARE MODE")
+        cursor.execute("DELETE FROM cases_remissionfact")
+        cursor.execute(
+            REMISSION_REBUILD_SQL.format(facts=remission_facts_sql("SELECT id FROM cases_patient"))
+        )
+        return int(cursor.rowcount)
+
+
+CHECK_REMISSION_SQL = """
+SELECT 'remission', coalesce(s.case_id, f.case_id)::text, coalesce(s.days::text, '-'), coalesce(f.days::text, '-')
+FROM cases_remissionfact s
+FULL JOIN ({facts}) f (patient_id, case_id, days, ats, last_met, first_e)
+    USING (patient_id, case_id, days, ats, last_met, first_e)
+WHERE s.case_id IS NULL OR f.case_id IS NULL
+"""
+
+
+def remission_differences() -> list[tuple[str, str, str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(CHECK_REMISSION_SQL.format(facts=remission_facts_sql("SELECT id FROM cases_patient")))
+        return list(cursor.fetchall())

@@ -29,7 +29,7 @@ from cases.reports.figures import ratio, rounded
 from cases.reports.params import ReportParams, day_end, day_start
 from cases.reports.scope import on_report_cases, report_cases
 from cases.rollups import has_rollups
-from cases.score_rollup import score_figures
+from cases.score_rollup import remission_figures, score_figures
 from clinic.models import User
 from clinic.policy import Capability, Scope, scope
 
@@ -81,7 +81,8 @@ def outcomes(user: User, params: ReportParams) -> dict[str, Any]:
       remission specifier `early` or `sustained` as of `end` (SPEC section 4, `cases.remission`: the rule the
       chart and the API show), from their valid DSM-5 checklists dated up to `end`.
     """
-    if has_rollups() and scope(user, Capability.REPORTS) is Scope.ALL:
+    whole_clinic = has_rollups() and scope(user, Capability.REPORTS) is Scope.ALL
+    if whole_clinic:
         stays_and_screens = _from_rollup(params)  # one statement (cases/census_rollup.py)
         instruments = _instruments_from_rollup(params)  # one statement (cases/score_rollup.py)
     else:
@@ -91,7 +92,7 @@ def outcomes(user: User, params: ReportParams) -> dict[str, Any]:
         "instruments": instruments,
         **{key: stays_and_screens[key] for key in MITRAGYNINE_KEYS},
         **{key: stays_and_screens[key] for key in STAY_KEYS},
-        "remission": _remission(report_cases(user, params), params),
+        "remission": _remission(report_cases(user, params), params, from_rollup=whole_clinic),
     }
 
 
@@ -381,13 +382,17 @@ def _days_in_stage(user: User, params: ReportParams) -> dict[str, Any]:
     }
 
 
-def _remission(cases: Any, params: ReportParams) -> dict[str, int]:
+def _remission(cases: Any, params: ReportParams, *, from_rollup: bool = False) -> dict[str, int]:
     """One query: per case in recovery at the end of `end`, its specifier as of `end` (`cases.remission`: the
-    chart's rule, one subquery per case), counted by value."""
+    chart's rule, one subquery per case), counted by value. From the rollup (the whole clinic on PostgreSQL,
+    cases/score_rollup.py): the same rule over each case's stored checklist facts, in one statement."""
+    in_recovery = cases.annotate(stage_then=stage_at(day_end(params.end))).filter(stage_then=Stage.RECOVERY)
+    if from_rollup:
+        cases_sql, cases_params = in_recovery.order_by().values("pk").query.sql_with_params()
+        early, sustained = remission_figures(cases_sql, list(cases_params), params.end)
+        return {"early": early, "sustained": sustained}
     found = dict(
-        cases.annotate(stage_then=stage_at(day_end(params.end)))
-        .filter(stage_then=Stage.RECOVERY)
-        .annotate(specifier=remission_of(params.end))
+        in_recovery.annotate(specifier=remission_of(params.end))
         .values("specifier")
         .annotate(n=Count("pk"))
         .values_list("specifier", "n")

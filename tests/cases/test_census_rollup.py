@@ -17,7 +17,7 @@ from cases.reports import ReportParams, census, census_report, outcomes, outcome
 from cases.score_rollup import score_differences
 from clinic.roles import Role
 from tests.factories import PatientFactory, UserFactory
-from tests.report_builders import closed_case, episode, local, score, screen
+from tests.report_builders import CRAVING_ONLY, MET, closed_case, episode, local, score, screen
 
 D = dt.date
 Stage = Case.Stage
@@ -80,6 +80,9 @@ def clinic(db):
     score(discharged, "sows", D(2025, 2, 10), total=10, by=ben)
     score(same_day, "gad7", D(2025, 2, 10), total=16, by=ana)
     score(same_day, "gad7", D(2025, 2, 11), total=9, by=ana)
+    # DSM-5 checklists of the case in recovery: sustained remission from 20 March (D 10 January 2024, C then).
+    score(moving, "dsm5_sud", D(2024, 1, 10), responses=MET, by=ana)
+    score(moving, "dsm5_sud", D(2025, 3, 20), responses=CRAVING_ONLY, by=ana)
     return {
         "ana": ana,
         "ben": ben,
@@ -224,6 +227,24 @@ def test_each_write_shows_at_once_and_after_a_pass(monkeypatch, clinic):
     )
     check_both_ways(monkeypatch, clinic)
     Assessment.objects.filter(pk=added_score.pk).delete()
+    check_both_ways(monkeypatch, clinic)
+
+    # DSM-5 checklists (remission as of `end`): a criterion met after C (no remission), entered in error (back to
+    # sustained), an earlier D less than a year before C (early).
+    def remission():
+        return outcomes(clinic["sup"], phq9)["remission"]
+
+    assert remission() == {"early": 0, "sustained": 1}
+    relapse = score(clinic["moving"], "dsm5_sud", D(2025, 3, 25), responses=MET, by=clinic["ana"])
+    assert remission() == {"early": 0, "sustained": 0}
+    check_both_ways(monkeypatch, clinic)
+    Assessment.objects.filter(pk=relapse.pk).update(
+        entered_in_error=True, entered_in_error_reason="Wrong patient."
+    )
+    assert remission() == {"early": 0, "sustained": 1}
+    check_both_ways(monkeypatch, clinic)
+    score(clinic["moving"], "dsm5_sud", D(2024, 12, 1), responses=MET, by=clinic["ana"])
+    assert remission() == {"early": 1, "sustained": 0}
     check_both_ways(monkeypatch, clinic)
 
     # A case moved to another patient (a merge of two records): both patients are recounted.
