@@ -216,3 +216,56 @@ def test_a_patient_found_in_a_wider_scope_is_still_checked(other_clinician, djan
             found_with=Capability.SCHEDULE_VISITS,
         )
     assert allowed == {Capability.SCHEDULE_VISITS}
+
+
+# --- Case fields on opening: the same policy answer (`writable_case_fields`) through the API and the page ------
+
+# (account's roles, the patient) -> (may set the primary clinician, may record the substance profile).
+OPENING: dict[str, tuple[tuple[Role, ...], str, bool, bool]] = {
+    "front_desk": ((FD,), "new", False, False),
+    "clinician_new_patient": ((CL,), "new", False, True),
+    "supervisor": ((SU,), "new", True, True),
+    "front_desk_and_clinician_former_patient": ((FD, CL), "former", False, False),
+    "front_desk_and_clinician_new_patient": ((FD, CL), "new", False, True),
+}
+
+
+@pytest.mark.parametrize("name", OPENING)
+@pytest.mark.parametrize("field", ["kratom_daily_grams", "primary_clinician"])
+def test_the_api_and_the_page_open_a_case_with_the_same_fields_written(other_clinician, name, field):
+    from cases.models import Case as CaseModel
+    from tests.factories import ClosedCaseFactory
+
+    roles, which, assign, profile = OPENING[name]
+    user = UserFactory(roles=list(roles))
+    allowed = assign if field == "primary_clinician" else profile
+    patients = []
+    for _ in range(2):
+        if which == "new":  # registered by the account (the page shows the patient: it must read them too)
+            patients.append(PatientFactory(created_by=user))
+        else:
+            patients.append(ClosedCaseFactory(primary_clinician=other_clinician).patient)
+    value = str(other_clinician.pk) if field == "primary_clinician" else "12.5"
+    api = APIClient()
+    api.force_authenticate(user)
+    page = Client()
+    page.force_login(user)
+
+    answer = api.post(
+        "/api/v1/cases/",
+        {"patient": str(patients[0].pk), "referral_source": "self", field: value},
+        format="json",
+    )
+    page.post(reverse("patient-open-case", args=[patients[1].pk]), {"referral_source": "self", field: value})
+
+    def written(patient) -> bool:
+        case = CaseModel.objects.filter(patient=patient, status="open").first()
+        if case is None:
+            return False
+        got = case.primary_clinician_id if field == "primary_clinician" else case.kratom_daily_grams
+        return str(got) == value
+
+    assert written(patients[0]) is allowed, answer.content
+    assert written(patients[1]) is allowed
+    if not allowed:
+        assert answer.status_code in (400, 403)
