@@ -1,9 +1,14 @@
 """What the app answers when it fails: JSON under /api/, a plain page elsewhere, each with the request id.
 
-- `server_error` (the project's `handler500`): an unexpected error is a 500; the database being unreachable, or a
-  lock or statement timeout, is a 503 with `Retry-After` (the request may simply be tried again: nothing was
-  written, as every write is one transaction). Django calls it for an exception from a view or from any
-  middleware, so a database that is down when the session is read still answers 503.
+- `database_failure(exc)` is the one place that classifies a database error (the API's exception handler and the
+  pages' `server_error` both ask it, so the same failure gets the same answer on both): a lock wait or statement
+  that timed out, a serialization failure or deadlock (PostgreSQL), a locked file (SQLite) is 503 `busy`; the
+  database unreachable or the connection lost (any other OperationalError / InterfaceError) is 503
+  `database_unavailable`; both with `Retry-After` (settings.RETRY_AFTER_SECONDS). The request may simply be tried
+  again: nothing was written, as every write is one transaction.
+- `server_error` (the project's `handler500`): an unexpected error is a 500; a classified database failure its
+  503. Django calls it for an exception from a view or from any middleware, so a database that is down when the
+  session is read still answers 503.
 - `page_not_found` (`handler404`): a URL under /api/ that matches no route answers JSON like the API's other
   errors; elsewhere the site's page.
 - `bad_request` (`handler400`): a request Django refuses before any view (a malformed body, a host it does not
@@ -17,10 +22,11 @@ session and the user, which need the database that may be the very thing that fa
 
 import logging
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
@@ -36,10 +42,51 @@ TITLES = {
 }
 
 
-def is_database_unavailable(exc: BaseException | None) -> bool:
-    """The database cannot answer now (down, restarting, out of connections, a lock or statement timeout), as
-    opposed to a bug: Django wraps all of these as OperationalError or InterfaceError, on PostgreSQL and SQLite."""
-    return isinstance(exc, OperationalError | InterfaceError)
+# PostgreSQL SQLSTATEs that mean "busy, try again in a moment": lock_not_available (lock_timeout), query_canceled
+# (statement_timeout), serialization_failure, deadlock_detected. https://www.postgresql.org/docs/15/errcodes-appendix.html
+BUSY_SQLSTATES = frozenset({"55P03", "57014", "40001", "40P01"})
+# SQLite's primary result codes for the same: SQLITE_BUSY (the busy timeout ran out), SQLITE_LOCKED.
+BUSY_SQLITE_CODES = frozenset({5, 6})
+
+
+@dataclass(frozen=True)
+class DatabaseFailure:
+    """How a database error is answered: always a 503 with Retry-After, the code telling busy from unavailable."""
+
+    code: str
+    detail: str
+    status: int = 503
+
+
+BUSY = DatabaseFailure("busy", "The system is busy; try again in a moment.")
+UNAVAILABLE = DatabaseFailure(
+    "database_unavailable",
+    "The clinic's database is not answering just now. Nothing was saved; try again in a few seconds.",
+)
+
+
+def _driver_error(exc: BaseException) -> BaseException | None:
+    """The driver's exception under Django's wrapper (`raise ... from` the psycopg or sqlite3 error)."""
+    return exc.__cause__
+
+
+def database_failure(exc: BaseException | None) -> DatabaseFailure | None:
+    """`BUSY` for contention or time (the same request will likely succeed in a moment), `UNAVAILABLE` for a
+    database that cannot answer (down, restarting, out of connections, the connection lost), None for anything
+    else (a bug, a refused row: not this module's to answer)."""
+    if not isinstance(
+        exc, DatabaseError | InterfaceError
+    ):  # (Django's InterfaceError is not a DatabaseError)
+        return None
+    driver = _driver_error(exc)
+    if getattr(driver, "sqlstate", None) in BUSY_SQLSTATES:
+        return BUSY
+    sqlite_code = getattr(driver, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int) and sqlite_code & 0xFF in BUSY_SQLITE_CODES:
+        return BUSY
+    if isinstance(exc, OperationalError | InterfaceError):
+        return UNAVAILABLE
+    return None
 
 
 def _request_id() -> str | None:
@@ -74,20 +121,34 @@ def error_response(
     return response
 
 
-def database_unavailable(request: HttpRequest) -> HttpResponse:
+def database_failure_response(
+    request: HttpRequest, exc: BaseException, failure: DatabaseFailure
+) -> HttpResponse:
+    """The answer to a classified database failure, for the API's exception handler and `server_error` alike; one
+    `clinic.errors` warning line names the code and the driver's SQLSTATE (or SQLite code), never its message."""
+    driver = _driver_error(exc)
+    logger.warning(
+        "database failure",
+        extra={
+            "code": failure.code,
+            "error": type(driver or exc).__name__,
+            "sqlstate": getattr(driver, "sqlstate", None) or getattr(driver, "sqlite_errorname", None),
+        },
+    )
     return error_response(
         request,
-        status=503,
-        code="database_unavailable",
-        detail="The clinic's database is not answering just now. Nothing was saved; try again in a few seconds.",
+        status=failure.status,
+        code=failure.code,
+        detail=failure.detail,
         headers={"Retry-After": str(settings.RETRY_AFTER_SECONDS)},
     )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """The project's `handler500`; Django calls it while handling the exception, which `sys.exc_info()` holds."""
-    if is_database_unavailable(sys.exc_info()[1]):
-        return database_unavailable(request)
+    exc = sys.exc_info()[1]
+    if exc is not None and (failure := database_failure(exc)) is not None:
+        return database_failure_response(request, exc, failure)
     return error_response(
         request,
         status=500,

@@ -115,8 +115,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No statement, lock wait or open idle transaction may hold a worker (or a row) for long: a stuck client or a
     # network partition otherwise holds its locks until TCP gives up. Seconds; 0 turns one off (a long migration
-    # or a bulk load may need DB_STATEMENT_TIMEOUT=0). A lock wait that times out answers 503 `busy` (api/errors.py;
-    # clinic/errors.py answers any other database outage).
+    # or a bulk load may need DB_STATEMENT_TIMEOUT=0). A lock wait or statement that times out answers 503 `busy`, a
+    # lost connection 503 `database_unavailable`, from the API and the pages alike (clinic/errors.py decides).
     _timeouts = {
         "statement_timeout": env_int("DB_STATEMENT_TIMEOUT", 30),
         "lock_timeout": env_int("DB_LOCK_TIMEOUT", 5),
@@ -399,7 +399,7 @@ SCHEDULE_PURGE_DRAFTS_SECONDS = env_int("SCHEDULE_PURGE_DRAFTS_SECONDS", 3600)
 SCHEDULE_SETTLE_VISIT_COUNTS_SECONDS = env_int("SCHEDULE_SETTLE_VISIT_COUNTS_SECONDS", 60)
 # Backups (manage.py backup, manage.py restore_drill): where pg_dump's files and their manifests go.
 BACKUP_DIR = env_str("BACKUP_DIR") or str(BASE_DIR / "backups")
-# A 503 (database unavailable, lock timeout) tells clients to try again after this many seconds (clinic/errors.py).
+# A 503 (`busy`: a lock or statement timeout; `database_unavailable`) tells clients to try again after this many seconds (clinic/errors.py).
 RETRY_AFTER_SECONDS = env_int("RETRY_AFTER_SECONDS", 5)
 
 # --- Audit sealing (clinic/audit.py, docs/audit.md) ---

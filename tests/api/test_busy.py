@@ -1,5 +1,6 @@
 """A database too busy to answer (a lock wait or a statement timed out, a serialization failure, a deadlock) is a
-503 `busy` with Retry-After, never a 500; and PostgreSQL connections carry the timeouts from settings."""
+503 `busy` with Retry-After, never a 500, from the API and the pages alike (clinic.errors.database_failure decides
+for both); and PostgreSQL connections carry the timeouts from settings."""
 
 import json
 import os
@@ -11,6 +12,7 @@ from unittest import mock
 import pytest
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
+from django.test import Client
 from rest_framework.test import APIClient
 
 from cases.models import Case
@@ -46,10 +48,20 @@ def test_a_busy_database_answers_503_busy_with_retry_after(as_user, own_case, sq
 
 def test_other_database_errors_are_not_disguised_as_busy(as_user, own_case):
     client = as_user("clinician")
+    with mock.patch("api.views.cases.case_transition", side_effect=_database_error("XX000")):
+        response = client.post(
+            f"/api/v1/cases/{own_case.pk}/transition/", {"to_stage": "assessment"}, format="json"
+        )
+
+    assert (response.status_code, response.json()["code"]) == (503, "database_unavailable")
+
+
+def test_a_bug_is_still_a_bug(as_user, own_case):
+    client = as_user("clinician")
     client.raise_request_exception = True
     with (
-        mock.patch("api.views.cases.case_transition", side_effect=_database_error("XX000")),
-        pytest.raises(OperationalError),
+        mock.patch("api.views.cases.case_transition", side_effect=RuntimeError("a bug")),
+        pytest.raises(RuntimeError),
     ):
         client.post(f"/api/v1/cases/{own_case.pk}/transition/", {"to_stage": "assessment"}, format="json")
 
@@ -79,7 +91,10 @@ def test_postgres_connections_carry_the_configured_timeouts(db):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_write_that_waits_past_the_lock_timeout_is_a_503_not_a_500(clinician):
+@pytest.mark.parametrize("entry", ["api", "page"])
+def test_a_write_that_waits_past_the_lock_timeout_is_the_same_503_busy_from_the_api_and_the_page(
+    clinician, entry
+):
     case = CaseFactory(primary_clinician=clinician)
     locked, release = threading.Event(), threading.Event()
 
@@ -95,20 +110,31 @@ def test_a_write_that_waits_past_the_lock_timeout_is_a_503_not_a_500(clinician):
     thread = threading.Thread(target=holder)
     thread.start()
     assert locked.wait(10)
-    client = APIClient()
-    client.force_authenticate(user=clinician)
     with connection.cursor() as cursor:
         cursor.execute("SET lock_timeout = '200ms'")
     try:
-        response = client.post(
-            f"/api/v1/cases/{case.pk}/transition/", {"to_stage": "assessment"}, format="json"
-        )
+        if entry == "api":
+            api = APIClient()
+            api.force_authenticate(user=clinician)
+            response = api.post(
+                f"/api/v1/cases/{case.pk}/transition/", {"to_stage": "assessment"}, format="json"
+            )
+        else:
+            page = Client(raise_request_exception=False)
+            page.force_login(clinician)
+            response = page.post(
+                f"/cases/{case.pk}/transition/", {"to_stage": "assessment", "version": case.version}
+            )
     finally:
         release.set()
         thread.join()
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
 
-    assert (response.status_code, response.json()["code"]) == (503, "busy")
+    assert (response.status_code, response["Retry-After"]) == (503, str(settings.RETRY_AFTER_SECONDS))
+    if entry == "api":
+        assert response.json()["code"] == "busy"
+    else:
+        assert "The system is busy; try again in a moment." in response.content.decode()
     case.refresh_from_db()
     assert case.stage == "intake"

@@ -1,5 +1,6 @@
-"""Error answers: JSON under /api/ and a page elsewhere, each with the request id; the database being unavailable
-(restart, outage, lock timeout) is a 503 with Retry-After instead of a 500."""
+"""Error answers: JSON under /api/ and a page elsewhere, each with the request id; the database being busy (a lock
+or statement timeout) or unavailable (restart, outage, connection lost) is a 503 with Retry-After instead of a
+500, classified once (clinic.errors.database_failure) for both."""
 
 import pytest
 
@@ -75,12 +76,64 @@ def test_the_pages_answer_a_503_page_with_retry_after_while_the_database_is_down
     assert response["X-Request-ID"] in response.content.decode()
 
 
-def test_a_lock_timeout_is_a_503_not_a_500(raw_client):
-    api = raw_client.get("/api/v1/lock-timeout/")
-    page = raw_client.get("/lock-timeout/")
+@pytest.mark.parametrize(
+    ("failure", "code", "title"),
+    [
+        ("lock-timeout", "busy", "The system is busy"),
+        ("connection-lost", "database_unavailable", "not answering"),
+    ],
+)
+def test_a_database_failure_is_the_same_503_from_a_view_and_a_page(raw_client, caplog, failure, code, title):
+    caplog.set_level("WARNING", logger="clinic.errors")
+    api = raw_client.get(f"/api/v1/{failure}/")
+    page = raw_client.get(f"/{failure}/")
+    htmx = raw_client.get(f"/{failure}/", HTTP_HX_REQUEST="true")
 
-    assert (api.status_code, api.json()["code"], api["Retry-After"]) == (503, "database_unavailable", "5")
+    assert (api.status_code, api.json()["code"], api["Retry-After"]) == (503, code, "5")
+    assert title in api.json()["detail"]
     assert (page.status_code, page["Retry-After"]) == (503, "5")
+    assert title in page.content.decode()
+    assert (htmx.status_code, htmx["Retry-After"]) == (503, "5")
+    assert title in htmx.content.decode()
+    logged = [record for record in caplog.records if record.name == "clinic.errors"]
+    assert [(record.getMessage(), record.code) for record in logged] == [("database failure", code)] * 3
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "code"),
+    [
+        ("55P03", "busy"),  # lock_not_available: lock_timeout
+        ("57014", "busy"),  # query_canceled: statement_timeout
+        ("40001", "busy"),  # serialization_failure
+        ("40P01", "busy"),  # deadlock_detected
+        (None, "database_unavailable"),  # no server answered: refused, connection lost
+        ("57P01", "database_unavailable"),  # admin_shutdown: the server is restarting
+        ("08006", "database_unavailable"),  # connection_failure
+    ],
+)
+def test_database_errors_are_classified_in_one_place(sqlstate, code):
+    from clinic.errors import database_failure
+    from tests.ops.urls import database_error
+
+    assert database_failure(database_error("x", sqlstate)).code == code
+
+
+def test_a_locked_sqlite_file_is_busy_too_and_other_errors_are_not_database_failures():
+    import sqlite3
+
+    from django.db import IntegrityError, InterfaceError, OperationalError
+
+    from clinic.errors import database_failure
+
+    locked = OperationalError("database is locked")
+    driver = sqlite3.OperationalError("database is locked")
+    driver.sqlite_errorcode = 5  # SQLITE_BUSY
+    locked.__cause__ = driver
+
+    assert database_failure(locked).code == "busy"
+    assert database_failure(InterfaceError("connection already closed")).code == "database_unavailable"
+    assert database_failure(IntegrityError("duplicate key")) is None
+    assert database_failure(RuntimeError("a bug")) is None
 
 
 def test_retry_after_is_configurable(raw_client, settings):

@@ -12,8 +12,26 @@ def crash(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug, with a patient's name in it: Garcia")
 
 
+class DriverError(Exception):
+    """What psycopg raises under Django's wrapper: an error carrying its SQLSTATE (None: no server answered)."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def database_error(message: str, sqlstate: str | None) -> OperationalError:
+    error = OperationalError(message)
+    error.__cause__ = DriverError(message, sqlstate)
+    return error
+
+
 def lock_timeout(request: HttpRequest) -> HttpResponse:
-    raise OperationalError("canceling statement due to lock timeout")
+    raise database_error("canceling statement due to lock timeout", "55P03")
+
+
+def connection_lost(request: HttpRequest) -> HttpResponse:
+    raise database_error("server closed the connection unexpectedly", None)
 
 
 urlpatterns = [
@@ -21,6 +39,8 @@ urlpatterns = [
     path("crash/", crash),
     path("api/v1/lock-timeout/", lock_timeout),
     path("lock-timeout/", lock_timeout),
+    path("api/v1/connection-lost/", connection_lost),
+    path("connection-lost/", connection_lost),
     *site_urlpatterns,
 ]
 
