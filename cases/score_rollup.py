@@ -495,11 +495,13 @@ def rebuild_remission() -> int:
 
 
 CHECK_REMISSION_SQL = """
-SELECT 'remission', coalesce(s.case_id, f.case_id)::text, coalesce(s.days::text, '-'), coalesce(f.days::text, '-')
+SELECT 'remission', coalesce(s.case_id, f.case_id)::text,
+       coalesce(row(s.days, s.last_met, s.first_e)::text, '-'), coalesce(row(f.days, f.last_met, f.first_e)::text, '-')
 FROM cases_remissionfact s
 FULL JOIN ({facts}) f (patient_id, case_id, days, ats, last_met, first_e)
-    USING (patient_id, case_id, days, ats, last_met, first_e)
-WHERE s.case_id IS NULL OR f.case_id IS NULL
+    ON f.case_id = s.case_id AND f.patient_id = s.patient_id
+WHERE (s.patient_id, s.case_id, s.days, s.ats, s.last_met, s.first_e)
+      IS DISTINCT FROM (f.patient_id, f.case_id, f.days, f.ats, f.last_met, f.first_e)
 """
 
 

@@ -83,6 +83,7 @@ def clinic(db):
     # DSM-5 checklists of the case in recovery: sustained remission from 20 March (D 10 January 2024, C then).
     score(moving, "dsm5_sud", D(2024, 1, 10), responses=MET, by=ana)
     score(moving, "dsm5_sud", D(2025, 3, 20), responses=CRAVING_ONLY, by=ana)
+    score(same_day, "dsm5_sud", D(2025, 2, 10), responses=CRAVING_ONLY, by=ana)  # no E: no diagnosis
     return {
         "ana": ana,
         "ben": ben,
