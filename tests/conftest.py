@@ -1,6 +1,7 @@
 """Shared fixtures: one user per role, a clinician's caseload patient next to one outside it, and the clients: the
 API's (`api`, `as_user`) and the pages' (`signed_in`)."""
 
+import copy
 from collections.abc import Callable
 
 import pytest
@@ -9,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from clinic.models import User
-from clinic.roles import Role
+from tests.builders import SharedRows, build_shared_rows, role_user, rows_for_the_scope
 from tests.factories import CaseFactory, UserFactory
 
 
@@ -71,29 +72,56 @@ def fresh_throttles():
     cache.clear()
 
 
-@pytest.fixture
-def front_desk(db):
-    return UserFactory(username="frontdesk", roles=[Role.FRONT_DESK])
+@pytest.fixture(scope="module", autouse=True)
+def rows_built_once(request: pytest.FixtureRequest):
+    """In a module marked `rows_built_once` (`pytestmark = pytest.mark.rows_built_once(records=True)`): the role
+    users, `clinic` (unless `clinic=False`) and `records` (if `records=True`) built once for the module, rolled back
+    after it (tests/builders.py `rows_for_the_scope`). Every test of such a module sees them, whatever fixtures it
+    asks for, and gets its own deep copy through `shared_rows`. Elsewhere: None, and each test builds its own."""
+    marker = request.node.get_closest_marker("rows_built_once")
+    if marker is None:
+        yield None
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    with rows_for_the_scope(blocker, lambda: build_shared_rows(**marker.kwargs)) as rows:
+        yield rows
 
 
 @pytest.fixture
-def clinician(db):
-    return UserFactory(username="clinician", roles=[Role.CLINICIAN])
+def shared_rows(request: pytest.FixtureRequest, rows_built_once, db) -> SharedRows | None:
+    """This test's copy of the module's rows (one deep copy, so that `clinic.own_case.primary_clinician` is
+    `clinician`), or None in a module that builds per test. Its writes roll back with the test's savepoint."""
+    if rows_built_once is None:
+        return None
+    if _uses_committed_data(request):
+        pytest.fail("a test on committed data cannot share rows built once: move it out of the marked module")
+    return copy.deepcopy(rows_built_once)
 
 
 @pytest.fixture
-def other_clinician(db):
-    return UserFactory(username="otherclinician", roles=[Role.CLINICIAN])
+def front_desk(shared_rows):
+    return shared_rows.users["front_desk"] if shared_rows else role_user("front_desk")
 
 
 @pytest.fixture
-def supervisor(db):
-    return UserFactory(username="supervisor", roles=[Role.SUPERVISOR])
+def clinician(shared_rows):
+    return shared_rows.users["clinician"] if shared_rows else role_user("clinician")
 
 
 @pytest.fixture
-def administrator(db):
-    return UserFactory(username="administrator", roles=[Role.ADMINISTRATOR])
+def other_clinician(shared_rows):
+    return shared_rows.users["other_clinician"] if shared_rows else role_user("other_clinician")
+
+
+@pytest.fixture
+def supervisor(shared_rows):
+    return shared_rows.users["supervisor"] if shared_rows else role_user("supervisor")
+
+
+@pytest.fixture
+def administrator(shared_rows):
+    return shared_rows.users["administrator"] if shared_rows else role_user("administrator")
 
 
 @pytest.fixture

@@ -2,21 +2,26 @@
 tests/conftest.py, shared with the release tests)."""
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pytest
 from django.utils import timezone
 
-from cases.models import Case, Patient, Visit, VisitAddendum
+from cases.models import Case, VisitAddendum
 from clinic.models import User
 from clinic.roles import Role
-from tests.builders import AUDIT_APPEND_QUERIES  # noqa: F401 (imported from here by the API tests)
+from tests.builders import (  # noqa: F401 (PHQ9_MILD, record_each_kind, AUDIT_APPEND_QUERIES: imported from here)
+    AUDIT_APPEND_QUERIES,
+    PHQ9_MILD,
+    Clinic,
+    ClinicalRecords,
+    build_clinic,
+    build_records,
+    record_each_kind,
+)
 from tests.factories import (  # PASSWORD: imported from here by the API tests
     PASSWORD,  # noqa: F401
-    AttendedVisitFactory,
     CaseFactory,
     ClosedCaseFactory,
-    PatientFactory,
     SignedVisitFactory,
     UserFactory,
     case_in_stage,
@@ -25,44 +30,12 @@ from tests.factories import (  # PASSWORD: imported from here by the API tests
 ROLES = ("front_desk", "clinician", "supervisor", "administrator")
 
 
-@dataclass
-class Clinic:
-    """`clinician`'s caseload next to `other_clinician`'s, each with an unsigned note and a signed one."""
-
-    own_case: Case
-    own_visit: Visit  # attended, with a note, unsigned
-    own_signed_visit: Visit
-    other_case: Case
-    other_visit: Visit
-    other_signed_visit: Visit
-    unassigned_patient: Patient  # registered at the front desk, no case yet
-
-    @property
-    def own_patient(self) -> Patient:
-        return self.own_case.patient
-
-    @property
-    def other_patient(self) -> Patient:
-        return self.other_case.patient
-
-
 @pytest.fixture
-def clinic(clinician, other_clinician, front_desk) -> Clinic:
-    own_case = CaseFactory(primary_clinician=clinician, patient__last_name="Ownly")
-    other_case = CaseFactory(primary_clinician=other_clinician, patient__last_name="Otherly")
-    return Clinic(
-        own_case=own_case,
-        own_visit=AttendedVisitFactory(case=own_case, clinician=clinician),
-        own_signed_visit=SignedVisitFactory(
-            case=own_case, clinician=clinician, scheduled_at=timezone.now() - dt.timedelta(days=7)
-        ),
-        other_case=other_case,
-        other_visit=AttendedVisitFactory(case=other_case, clinician=other_clinician),
-        other_signed_visit=SignedVisitFactory(
-            case=other_case, clinician=other_clinician, scheduled_at=timezone.now() - dt.timedelta(days=7)
-        ),
-        unassigned_patient=PatientFactory(created_by=front_desk, last_name="Newcombe"),
-    )
+def clinic(shared_rows, clinician, other_clinician, front_desk) -> Clinic:
+    """A small clinic (tests/builders.py `build_clinic`); a module marked `rows_built_once` shares one."""
+    if shared_rows is not None:
+        return shared_rows.clinic
+    return build_clinic(clinician, other_clinician, front_desk)
 
 
 @pytest.fixture
@@ -107,80 +80,13 @@ def ids(response) -> set[str]:
     return {row["id"] for row in response.json()["results"]}
 
 
-# The clinical record (SPEC 3.5, 4, 5): one record of each kind on `clinician`'s case and on another's.
-
-PHQ9_MILD = {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 1, "q6": 1, "q7": 0, "q8": 0, "q9": 0}
-
-
-def record_each_kind(case: Case, actor: User) -> dict[str, object]:
-    """A goal, a medication, a negative drug screen, a normal liver panel, a PHQ-9 and an open alert, recorded
-    through the services as the API records them (no rule fires, so the alert is raised directly)."""
-    from cases.models import Alert
-    from cases.services.alerts import alert_raise
-    from cases.services.clinical import (
-        assessment_record,
-        drug_screen_record,
-        goal_add,
-        liver_panel_record,
-        medication_add,
-    )
-
-    day = timezone.localdate() - dt.timedelta(days=2)
-    alert = alert_raise(
-        case=case, kind=Alert.Kind.ENGAGEMENT_RISK, severity=Alert.Severity.WARNING, message="Two no-shows."
-    )
-    return {
-        "assessments": assessment_record(case=case, actor=actor, instrument="phq9", responses=PHQ9_MILD),
-        "goals": goal_add(
-            case=case,
-            actor=actor,
-            data={"problem": "Daily kratom use", "goal": "Taper to zero", "review_date": day},
-        ),
-        "medications": medication_add(
-            case=case,
-            actor=actor,
-            data={
-                "medication": "buprenorphine_naloxone",
-                "dose": "8 mg/2 mg",
-                "frequency": "once daily",
-                "start_date": day,
-                "prescriber": "Dr. Reyes",
-            },
-        ),
-        "drug-screens": drug_screen_record(
-            case=case, actor=actor, collected_on=day, results={"mitragynine": "negative"}
-        ),
-        "liver-panels": liver_panel_record(
-            case=case,
-            actor=actor,
-            data={
-                "collected_on": day,
-                "alt": 30,
-                "alt_uln": 40,
-                "ast": 25,
-                "ast_uln": 40,
-                "alp": 80,
-                "alp_uln": 120,
-                "total_bilirubin": "0.8",
-                "total_bilirubin_uln": "1.2",
-            },
-        ),
-        "alerts": alert,
-    }
-
-
-@dataclass
-class ClinicalRecords:
-    own: dict[str, object]  # on `clinic.own_case`
-    other: dict[str, object]  # on `clinic.other_case`
-
-
 @pytest.fixture
-def records(clinic, supervisor) -> ClinicalRecords:
-    return ClinicalRecords(
-        own=record_each_kind(clinic.own_case, supervisor),
-        other=record_each_kind(clinic.other_case, supervisor),
-    )
+def records(shared_rows, clinic, supervisor) -> ClinicalRecords:
+    """One record of each kind on each case of `clinic`, built for the test, or shared by a module marked
+    `rows_built_once(records=True)` (where every test sees them)."""
+    if shared_rows is not None and shared_rows.records is not None:
+        return shared_rows.records
+    return build_records(clinic, supervisor)
 
 
 def unsaved_record(resource: str, case: Case, actor: User, n: int):

@@ -12,6 +12,9 @@ from cases.models import Alert, Visit
 from tests.api.conftest import AUDIT_APPEND_QUERIES, ids
 from tests.factories import CaseFactory
 
+# The users and the clinic are built once for this module (tests/conftest.py): every test sees them.
+pytestmark = pytest.mark.rows_built_once()
+
 LIST_URL = "/api/v1/alerts/"
 KEYS = {
     "id", "patient", "case", "kind", "severity", "status", "message", "raised_at", "acknowledged_at",

@@ -14,6 +14,10 @@ from cases.models import ANALYTES, Alert, Assessment, DrugScreen, LiverPanel, Me
 from tests.api.conftest import AUDIT_APPEND_QUERIES, ids
 from tests.factories import ClosedCaseFactory
 
+# The users and the clinic are built once for this module (tests/conftest.py): every test sees them; `records`
+# are built for each test that asks for them (most tests here expect a case without them).
+pytestmark = pytest.mark.rows_built_once()
+
 RESOURCES = ("assessments", "goals", "medications", "drug-screens", "liver-panels")
 CORRECTABLE = ("goals", "medications", "drug-screens", "liver-panels")
 MODELS = {

@@ -13,6 +13,9 @@ from clinic.models import AuditEvent
 from tests.api.conftest import AUDIT_APPEND_QUERIES, ids
 from tests.factories import ClosedCaseFactory
 
+# The users and the clinic are built once for this module (tests/conftest.py): every test sees them.
+pytestmark = pytest.mark.rows_built_once()
+
 URL = "/api/v1/clinical-events/"
 KEYS = {
     "id", "case", "kind", "occurred_on", "description", "related_to_kratom", "naloxone_given", "created_at",

@@ -16,6 +16,9 @@ from clinic.roles import Role
 from tests.api.conftest import AUDIT_APPEND_QUERIES
 from tests.factories import BreakGlassGrantFactory, UserFactory, consent_data, make_consent
 
+# The users and the clinic are built once for this module (tests/conftest.py): every test sees them.
+pytestmark = pytest.mark.rows_built_once()
+
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TODAY = timezone.localdate
