@@ -19,6 +19,11 @@ ANALYTE_SYSTEM = f"{CLINIC_BASE}/CodeSystem/urine-drug-screen-analyte"
 LAB_PANEL_SYSTEM = f"{CLINIC_BASE}/CodeSystem/lab-panel"  # the screen and the liver panel as groups
 CATEGORY_SYSTEM = f"{CLINIC_BASE}/CodeSystem/release-category"
 DOCUMENT_SYSTEM = f"{CLINIC_BASE}/CodeSystem/document-type"
+CONTACT_METHOD_SYSTEM = (
+    f"{CLINIC_BASE}/CodeSystem/contact-method"  # phone, text, email, mail (Patient.ContactMethod)
+)
+# Patient: may the clinic leave a voicemail, send texts (absent: not asked), the preferred way (cases/contact.py).
+CONTACT_PREFERENCES_EXTENSION = f"{CLINIC_BASE}/StructureDefinition/contact-preferences"
 QUESTIONNAIRE_BASE = f"{CLINIC_BASE}/Questionnaire"
 STAGE_EXTENSION = f"{CLINIC_BASE}/StructureDefinition/episode-stage"
 

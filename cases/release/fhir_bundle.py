@@ -177,12 +177,7 @@ class _Builder:
         if with_demographics:
             if patient.preferred_name:
                 names.append(HumanName(use="usual", family=patient.last_name, given=[patient.preferred_name]))
-            telecom = []
-            if patient.phone:
-                telecom.append(ContactPoint(system="phone", value=patient.phone, use="home"))
-            if patient.email:
-                telecom.append(ContactPoint(system="email", value=patient.email))
-            fields["telecom"] = telecom or None
+            fields["telecom"] = contact_points(patient) or None
             lines: list[str | None] = [
                 line for line in (patient.address_line1, patient.address_line2) if line
             ]
@@ -198,10 +193,14 @@ class _Builder:
                         country="US",
                     )
                 ]
+            extensions = []
             if patient.sex_at_birth in _BIRTH_SEX:
-                fields["extension"] = [
+                extensions.append(
                     Extension(url=_US_CORE_BIRTHSEX, valueCode=_BIRTH_SEX[patient.sex_at_birth])
-                ]
+                )
+            if (preferences := contact_preferences_extension(patient)) is not None:
+                extensions.append(preferences)
+            fields["extension"] = extensions or None
             if patient.emergency_contact_name:
                 fields["contact"] = [
                     PatientContact(
@@ -729,6 +728,54 @@ class _Builder:
                 ],
             )
         )
+
+
+def contact_points(patient: Patient) -> list[ContactPoint]:
+    """Patient.telecom: the phone, an `sms` point on the same number when the patient allows texts (none when
+    refused or not asked: a text from the clinic can disclose treatment), the email; `rank` 1 on the way the
+    patient prefers (FHIR: "preferred order of use, 1 = highest"). A letter is ranked in the extension only
+    (Patient.address has no rank)."""
+    preferred = patient.preferred_contact_method
+    points = []
+    if patient.phone:
+        points.append(
+            ContactPoint(
+                system="phone", value=patient.phone, use="home", rank=1 if preferred == "phone" else None
+            )
+        )
+        if patient.may_text:
+            points.append(
+                ContactPoint(system="sms", value=patient.phone, rank=1 if preferred == "text" else None)
+            )
+    if patient.email:
+        points.append(
+            ContactPoint(system="email", value=patient.email, rank=1 if preferred == "email" else None)
+        )
+    return points
+
+
+def contact_preferences_extension(patient: Patient) -> Extension | None:
+    """The contact preferences as recorded (cases/contact.py), in the clinic's extension
+    (`codes.CONTACT_PREFERENCES_EXTENSION`): `voicemail` and `text` as booleans, absent when not asked (read as
+    no); `preferred` the way the patient prefers (phone, text, email, mail), absent when none is recorded. None
+    when nothing is recorded (an extension must carry a value or extensions)."""
+    parts = [
+        Extension(url=name, valueBoolean=answer)
+        for name, answer in (("voicemail", patient.may_leave_voicemail), ("text", patient.may_text))
+        if answer is not None
+    ]
+    if patient.preferred_contact_method:
+        parts.append(
+            Extension(
+                url="preferred",
+                valueCoding=coding(
+                    codes.CONTACT_METHOD_SYSTEM,
+                    patient.preferred_contact_method,
+                    patient.get_preferred_contact_method_display(),
+                ),
+            )
+        )
+    return Extension(url=codes.CONTACT_PREFERENCES_EXTENSION, extension=parts) if parts else None
 
 
 def mm_hg(value: int) -> Quantity:

@@ -122,6 +122,60 @@ def test_demographics_bring_address_telecom_and_contact(rich):
     assert len(resources(bundle)) == 1
 
 
+def contact_preferences(patient: dict) -> dict | None:
+    found = [e for e in patient.get("extension", []) if e["url"] == codes.CONTACT_PREFERENCES_EXTENSION]
+    return {part["url"]: part for part in found[0]["extension"]} if found else None
+
+
+def recorded(patient, voicemail, text, preferred):
+    patient.may_leave_voicemail, patient.may_text, patient.preferred_contact_method = (
+        voicemail,
+        text,
+        preferred,
+    )
+    patient.save()
+    return patient
+
+
+def test_the_contact_preferences_rank_the_preferred_telecom_and_are_stated_in_an_extension(rich):
+    raw, bundle = build(recorded(rich.patient, False, True, "text"), {DEMOGRAPHICS})
+
+    Bundle.model_validate_json(raw)
+    (patient,) = resources(bundle, "Patient")
+    assert [(t["system"], t["value"], t.get("rank")) for t in patient["telecom"]] == [
+        ("phone", "785-555-0100", None),
+        ("sms", "785-555-0100", 1),  # texts allowed, and preferred
+        ("email", "dana@example.org", None),
+    ]
+    preferences = contact_preferences(patient)
+    assert (preferences["voicemail"]["valueBoolean"], preferences["text"]["valueBoolean"]) == (False, True)
+    assert preferences["preferred"]["valueCoding"] == {
+        "system": codes.CONTACT_METHOD_SYSTEM, "code": "text", "display": "Text message"
+    }  # fmt: skip
+
+
+def test_texts_not_asked_give_no_sms_point_and_no_answer(rich):
+    _, bundle = build(recorded(rich.patient, True, None, "email"), {DEMOGRAPHICS})
+
+    (patient,) = resources(bundle, "Patient")
+    assert [(t["system"], t.get("rank")) for t in patient["telecom"]] == [("phone", None), ("email", 1)]
+    preferences = contact_preferences(patient)
+    assert set(preferences) == {"voicemail", "preferred"}  # texts: not asked, read as no
+    assert preferences["voicemail"]["valueBoolean"] is True
+
+
+def test_a_letter_preferred_is_in_the_extension_and_nothing_recorded_adds_none(rich):
+    (patient,) = resources(build(recorded(rich.patient, None, False, "mail"), {DEMOGRAPHICS})[1], "Patient")
+    assert contact_preferences(patient)["preferred"]["valueCoding"]["code"] == "mail"
+    assert [t["system"] for t in patient["telecom"]] == ["phone", "email"]  # texts refused: no sms point
+    assert all("rank" not in t for t in patient["telecom"])
+
+    (patient,) = resources(build(recorded(rich.patient, None, None, ""), {DEMOGRAPHICS})[1], "Patient")
+    assert contact_preferences(patient) is None
+    (patient,) = resources(build(recorded(rich.patient, True, True, "phone"), {DIAGNOSES})[1], "Patient")
+    assert "extension" not in patient and "telecom" not in patient  # no demographics released: no preferences
+
+
 def test_each_case_is_an_episode_of_care_with_its_stage_and_history(rich):
     _, bundle = build(rich.patient, {ATTENDANCE})
 

@@ -104,6 +104,19 @@ def test_demographics_only_when_released(rich):
     assert "dana@example.org" in printable(rich.patient, {DEMOGRAPHICS})
 
 
+def test_the_contact_preferences_print_with_the_demographics(rich):
+    rich.patient.may_leave_voicemail, rich.patient.may_text, rich.patient.preferred_contact_method = (
+        False,
+        None,
+        "mail",
+    )
+    rich.patient.save()
+
+    html = printable(rich.patient, {DEMOGRAPHICS})
+    assert "Prefers letter; No voicemail; Texts not asked: send none" in html
+    assert "No voicemail" not in printable(rich.patient, {ATTENDANCE})
+
+
 def test_the_release_facts_head_the_document(rich):
     html = printable(rich.patient, {ATTENDANCE})
 
