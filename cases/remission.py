@@ -164,20 +164,21 @@ def _established(as_of: dt.date) -> QuerySet[Assessment, Any]:
 
 
 def _questioning_records() -> tuple[QuerySet[DrugScreen, Any], QuerySet[Visit, Any]]:
-    """Per case, the latest screen and the latest visit on or after C that question its remission."""
+    """Per case, the latest screen and the latest visit that would question a remission, whatever their date:
+    `remission_questioned_by` keeps each only when it is dated on or after C. The latest on or after C is the
+    latest of all when that one is on or after C, and there is none otherwise; so the subqueries need not repeat
+    C's (long) expression."""
     positive = Q()
     for analyte in QUESTIONING_ANALYTES:
         positive |= Q(**{analyte: DrugScreen.Result.POSITIVE})
     screen = (
-        DrugScreen.objects.filter(
-            positive, case=OuterRef("pk"), collected_on__gte=OuterRef("remission_assessed_on")
-        )
+        DrugScreen.objects.filter(positive, case=OuterRef("pk"))
         .order_by("-collected_on", "-created_at")
         .values(found=JSONObject(id="id", on="collected_on"))[:1]
     )
     visit = (
         Visit.objects.annotate(on=_local_day("scheduled_at"))
-        .filter(case=OuterRef("pk"), kratom_daily_grams__gt=0, on__gte=OuterRef("remission_assessed_on"))
+        .filter(case=OuterRef("pk"), kratom_daily_grams__gt=0)
         .order_by("-scheduled_at")
         .values(found=JSONObject(id="id", on="on"))[:1]
     )
@@ -213,7 +214,8 @@ def _record(kind: str, found: Any) -> dict[str, Any] | None:
 def remission_questioned_by(case: Case) -> dict[str, Any] | None:
     """`{"type", "id", "on"}` of the latest record questioning the case's remission (a `drug_screen` or a
     `visit`; the later date wins, a screen on a tie), or None. Needs a case from `with_remission`."""
-    if not getattr(case, "remission", None):
+    assessed_on = getattr(case, "remission_assessed_on", None)
+    if not getattr(case, "remission", None) or assessed_on is None:
         return None
     found = [
         r
@@ -221,7 +223,7 @@ def remission_questioned_by(case: Case) -> dict[str, Any] | None:
             _record("drug_screen", getattr(case, "remission_screen", None)),
             _record("visit", getattr(case, "remission_visit", None)),
         )
-        if r is not None
+        if r is not None and r["on"] >= str(assessed_on)[:10]
     ]
     return max(found, key=lambda r: (r["on"], r["type"] == "drug_screen"), default=None)
 
