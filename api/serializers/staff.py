@@ -7,12 +7,15 @@ from clinic.models import AccessChange, User
 
 
 class StaffSerializer(serializers.ModelSerializer):
+    """A member of staff; `credentials` (read-only here: administrators set them in the admin, audited) are what
+    their signature shows after the name ("Chidi Okafor, MD"); empty for none."""
+
     full_name = serializers.CharField(read_only=True)
     roles = serializers.SerializerMethodField()
 
     class Meta:
         model = User
-        fields = ("id", "username", "full_name", "roles", "is_active")
+        fields = ("id", "username", "full_name", "credentials", "roles", "is_active")
         read_only_fields = fields
 
     def get_roles(self, user: User) -> list[str]:

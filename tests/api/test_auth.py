@@ -160,9 +160,21 @@ def test_me_returns_who_is_signed_in(as_user, users, role):
         "id": str(user.id),
         "username": user.username,
         "full_name": f"{user.first_name} {user.last_name}",
+        "credentials": "",
         "roles": [role],
         "is_active": True,
     }
+
+
+def test_me_shows_the_credentials_and_they_cannot_be_written_through_it(as_user, clinician):
+    clinician.credentials = "MD, FASAM"
+    clinician.save()
+    client = as_user(clinician)
+
+    assert client.get(ME_URL).json()["credentials"] == "MD, FASAM"
+    assert client.patch(ME_URL, {"credentials": "PhD"}, format="json").status_code == 405
+    clinician.refresh_from_db()
+    assert clinician.credentials == "MD, FASAM"
 
 
 def test_me_lists_every_role_of_a_user_with_several(as_user):

@@ -339,6 +339,14 @@ def test_what_front_desk_is_sent_fits_the_schema(schema, front_desk, clinician):
         assert set(components[component]["required"]) <= set(row) <= set(components[component]["properties"])
 
 
+def test_staff_credentials_are_documented_read_only(schema):
+    credentials = schema["components"]["schemas"]["Staff"]["properties"]["credentials"]
+
+    assert credentials["readOnly"] is True
+    assert credentials["type"] == "string"
+    assert "signed notes" in credentials["description"]
+
+
 def test_swagger_ui_is_served_with_its_assets_from_the_app_not_a_cdn(db):
     page = reader().get("/api/docs/")
     assert page.status_code == 200

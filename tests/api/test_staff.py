@@ -60,9 +60,24 @@ def test_staff_list_shows_every_member_with_their_roles(as_user, users, role):
             "id": str(user.id),
             "username": user.username,
             "full_name": f"{user.first_name} {user.last_name}",
+            "credentials": "",
             "roles": [code],
             "is_active": True,
         }
+
+
+def test_the_staff_list_shows_credentials_read_only(as_user, users):
+    users["clinician"].credentials = "LCAC"
+    users["clinician"].save()
+
+    body = as_user("supervisor").get(LIST_URL).json()
+    assert {row["username"]: row["credentials"] for row in body["results"]}[
+        users["clinician"].username
+    ] == "LCAC"
+    assert (
+        as_user("administrator").patch(detail_url(users["clinician"]), {"credentials": "MD"}).status_code
+        == 405
+    )
 
 
 def test_staff_member_with_several_roles_lists_them_all(as_user, users):
