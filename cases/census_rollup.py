@@ -108,6 +108,20 @@ WHERE h.from_stage IN ('intake', 'assessment', 'treatment', 'recovery') AND h.en
 UNION ALL
 SELECT pc.patient_id, 'screen', r.collected_on, r.result, pc.clinician_id, 1
 FROM recovery_screens r JOIN patient_cases pc ON pc.id = r.case_id
+UNION ALL  -- retention: each case on its opening day, with what it counts for (still open; kept to day N)
+SELECT pc.patient_id, 'cohort', pc.opened_on, k.key, pc.clinician_id, 1
+FROM patient_cases pc
+CROSS JOIN LATERAL (VALUES
+    ('all', true),
+    ('open', pc.closed_on IS NULL),
+    ('kept30', pc.closed_on IS NULL OR pc.closed_on - pc.opened_on >= 30),
+    ('kept90', pc.closed_on IS NULL OR pc.closed_on - pc.opened_on >= 90),
+    ('kept180', pc.closed_on IS NULL OR pc.closed_on - pc.opened_on >= 180)
+) AS k (key, counted)
+WHERE k.counted
+UNION ALL  -- and the length of its stay once closed (the median)
+SELECT pc.patient_id, 'stayed', pc.opened_on, (pc.closed_on - pc.opened_on)::text, pc.clinician_id, 1
+FROM patient_cases pc WHERE pc.closed_on IS NOT NULL
 """
 
 
@@ -250,7 +264,7 @@ ON CONFLICT (kind, day, key, clinician_id) DO UPDATE SET n = counted.n + EXCLUDE
 
 # The census's figures for clinic dates `start` to `end` (and a clinician, or null), in one statement: the
 # counts, less the stored facts of the patients still marked, plus their facts as their cases are now.
-CENSUS_FROM_ROLLUP = """
+ROLLUP_CELLS = """
 WITH dirty AS (SELECT DISTINCT patient_id FROM cases_reportdirty),
 live AS ({facts}),
 cells AS (
@@ -261,13 +275,17 @@ cells AS (
     UNION ALL
     SELECT kind, day, key, clinician_id, n FROM live
 )
-SELECT kind, key, clinician_id, sum(n) FROM cells
+"""
+CENSUS_FROM_ROLLUP = (
+    ROLLUP_CELLS  # noqa: S608  # nosec B608 - our own SQL; the values are parameters
+    + """SELECT kind, key, clinician_id, sum(n) FROM cells
 WHERE kind = ANY(%(kinds)s)
   AND ((kind = 'stage' AND day <= %(end)s) OR (kind <> 'stage' AND day >= %(start)s AND day <= %(end)s))
   AND (%(clinician)s::uuid IS NULL OR clinician_id = %(clinician)s::uuid)
 GROUP BY kind, key, clinician_id
 HAVING sum(n) <> 0
 """
+)
 
 # Cells where the counts and a count of every patient's facts from their cases disagree (none: all is well).
 CHECK_SQL = """
@@ -348,6 +366,8 @@ def census_differences() -> list[tuple[object, ...]]:
 
 CENSUS_KINDS = ["opened", "first", "closed", "stage"]
 OUTCOMES_KINDS = ["stay", "screen"]
+RETENTION_KINDS = ["cohort", "stayed"]
+RETENTION_DAYS = (30, 90, 180)  # the `kept<N>` keys of the `cohort` facts
 
 
 def census_cells(
@@ -378,3 +398,29 @@ def outcome_cells(start: dt.date, end: dt.date, clinician: uuid.UUID | None) -> 
         for kind, key, _clinician, n in cursor.fetchall():
             found[(kind, key)] = found.get((kind, key), 0) + int(n)
     return found
+
+
+# The retention's cells for the cases opened in %(start)s to %(end)s, the same way: the cohort facts by opening
+# day (so that the caller can take the days on which a case had reached day N by today), the stays' lengths summed.
+RETENTION_FROM_ROLLUP = (
+    ROLLUP_CELLS  # noqa: S608  # nosec B608 - our own SQL; the values are parameters
+    + """SELECT kind, key, CASE WHEN kind = 'cohort' THEN day END, sum(n) FROM cells
+WHERE kind = ANY(%(kinds)s) AND day >= %(start)s AND day <= %(end)s
+  AND (%(clinician)s::uuid IS NULL OR clinician_id = %(clinician)s::uuid)
+GROUP BY 1, 2, 3
+HAVING sum(n) <> 0
+"""
+)
+
+
+def retention_cells(
+    start: dt.date, end: dt.date, clinician: uuid.UUID | None
+) -> list[tuple[str, str, dt.date | None, int]]:
+    """(kind, key, opening day for `cohort` or None, n) of the retention for cases opened in the range: `cohort`
+    keys `all`, `open`, `kept30`, `kept90`, `kept180` per opening day; `stayed` keyed by the length of the stay of
+    a closed case. From the census rollup, exact (see `CENSUS_FROM_ROLLUP`), in one statement."""
+    statement = RETENTION_FROM_ROLLUP.format(facts=facts_sql("SELECT patient_id FROM dirty"))
+    params = {"start": start, "end": end, "clinician": clinician, "kinds": RETENTION_KINDS}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [(kind, key, day, int(n)) for kind, key, day, n in cursor.fetchall()]

@@ -17,10 +17,11 @@ Moment = dt.date | dt.datetime
 
 # The queries each report runs whatever the data size (visits: one statement), plus `SET LOCAL jit = off` on
 # PostgreSQL (cases.reports.expressions.in_one_transaction).
-# PostgreSQL's census reads its rollup in one statement (cases/census_rollup.py), the outcomes' stays and screens too.
+# PostgreSQL's census and retention read their rollup in one statement each (cases/census_rollup.py), the outcomes'
+# stays and screens, scores and remission too (one each).
 QUERIES = {
     "census": 1 if connection.vendor == "postgresql" else 3,
-    "retention": 2,
+    "retention": 1 if connection.vendor == "postgresql" else 2,  # from the census rollup: one
     "visits": 1,
     "outcomes": 3 if connection.vendor == "postgresql" else 4,  # its stays and screens from the rollup: one
 }

@@ -25,7 +25,7 @@ from cases.instruments.definitions import INSTRUMENTS, Instrument
 from cases.models import Assessment, Case, DrugScreen, StageTransition
 from cases.remission import remission_of
 from cases.reports.expressions import DaysBetween, in_one_transaction, medians, stage_at
-from cases.reports.figures import ratio, rounded
+from cases.reports.figures import median_of_counts, ratio, rounded
 from cases.reports.params import ReportParams, day_end, day_start
 from cases.reports.scope import on_report_cases, report_cases
 from cases.rollups import has_rollups
@@ -114,7 +114,7 @@ def _from_rollup(params: ReportParams) -> dict[str, Any]:
         if kind == "stay":
             stage, days = key.split(":")
             lengths[stage][int(days)] = lengths[stage].get(int(days), 0) + n
-    medians = {stage: _median(counts) for stage, counts in lengths.items()}
+    medians = {stage: median_of_counts(counts) for stage, counts in lengths.items()}
     return {
         "mitragynine_negative_share": ratio(negative, screened),
         "mitragynine_screens": screened,
@@ -122,23 +122,6 @@ def _from_rollup(params: ReportParams) -> dict[str, Any]:
         "median_days_in_stage": {stage: rounded(medians[stage][0], 1) for stage in SPELL_STAGES},
         "completed_stays": {stage: medians[stage][1] for stage in SPELL_STAGES},
     }
-
-
-def _median(counts: dict[int, int]) -> tuple[float | None, int]:
-    """The median of values given as {value: how many}, and how many there are (None for none)."""
-    size = sum(counts.values())
-    if size <= 0:
-        return None, 0
-    low_rank, high_rank = (size + 1) // 2, size // 2 + 1  # 1-based: the same rank twice when `size` is odd
-    seen, low, high = 0, 0, 0
-    for value in sorted(counts):
-        if seen < low_rank <= seen + counts[value]:
-            low = value
-        seen += counts[value]
-        if seen >= high_rank:
-            high = value
-            break
-    return (low + high) / 2, size
 
 
 def _instruments(user: User, params: ReportParams) -> list[dict[str, Any]]:

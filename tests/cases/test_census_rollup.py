@@ -13,7 +13,16 @@ from django.db import connection
 
 from cases.census_rollup import census_differences, rebuild_census, recount_census
 from cases.models import Assessment, Case, CensusCount, DrugScreen, Patient, ReportDirty, StageTransition
-from cases.reports import ReportParams, census, census_report, outcomes, outcomes_report
+from cases.reports import (
+    ReportParams,
+    census,
+    census_report,
+    outcomes,
+    outcomes_report,
+    retention,
+    retention_report,
+)
+from cases.reports.params import clinic_today
 from cases.score_rollup import score_differences
 from clinic.roles import Role
 from tests.factories import PatientFactory, UserFactory
@@ -32,6 +41,9 @@ RANGES = [
     (D(2025, 3, 1), D(2025, 3, 20)),
     (D(2025, 1, 12), D(2025, 1, 12)),
     (D(2025, 1, 21), D(2025, 3, 19)),
+    # Retention: some cases not yet at day N. (Ending yesterday: a census ending today reads the cases' stage,
+    # which the stage changes these tests write directly do not update.)
+    (clinic_today() - dt.timedelta(days=200), clinic_today() - dt.timedelta(days=1)),
 ]
 
 
@@ -84,6 +96,10 @@ def clinic(db):
     score(moving, "dsm5_sud", D(2024, 1, 10), responses=MET, by=ana)
     score(moving, "dsm5_sud", D(2025, 3, 20), responses=CRAVING_ONLY, by=ana)
     score(same_day, "dsm5_sud", D(2025, 2, 10), responses=CRAVING_ONLY, by=ana)  # no E: no diagnosis
+    # Recent admissions (retention): eligible for day 30 and 90 but not 180, kept to day 30 only; and day 30 only.
+    today = clinic_today()
+    closed_case(today - dt.timedelta(days=100), today - dt.timedelta(days=80), primary=ana)
+    episode(today - dt.timedelta(days=40), primary=ben)
     return {
         "ana": ana,
         "ben": ben,
@@ -96,19 +112,24 @@ def clinic(db):
 
 
 def counted_from_cases(monkeypatch, user, report_params):
-    """The census and outcomes as the rows themselves give them (the path SQLite and a clinician's caseload
-    take)."""
+    """The census, retention and outcomes as the rows themselves give them (the path SQLite and a clinician's
+    caseload take)."""
     with monkeypatch.context() as patched:
         patched.setattr(census_report, "has_rollups", lambda: False)
         patched.setattr(outcomes_report, "has_rollups", lambda: False)
-        return census(user, report_params), outcomes(user, report_params)
+        patched.setattr(retention_report, "has_rollups", lambda: False)
+        return census(user, report_params), outcomes(user, report_params), retention(user, report_params)
 
 
 def check(monkeypatch, clinic):
     for start, end in RANGES:
         for clinician in (None, clinic["ana"], clinic["ben"]):
             report_params = ReportParams(start=start, end=end, clinician=clinician)
-            from_rollup = census(clinic["sup"], report_params), outcomes(clinic["sup"], report_params)
+            from_rollup = (
+                census(clinic["sup"], report_params),
+                outcomes(clinic["sup"], report_params),
+                retention(clinic["sup"], report_params),
+            )
             assert from_rollup == counted_from_cases(monkeypatch, clinic["sup"], report_params), (
                 start,
                 end,
