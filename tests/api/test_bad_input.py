@@ -103,9 +103,11 @@ def build_world() -> World:
 
 
 def _build_world() -> World:
-    supervisor = UserFactory(username="supervisor", roles=[Role.SUPERVISOR])
-    clinician = UserFactory(username="clinician", roles=[Role.CLINICIAN])
-    other_clinician = UserFactory(username="otherclinician", roles=[Role.CLINICIAN])
+    # Usernames of their own: a module that imports `world` (test_input_guard) also builds the role users of
+    # tests/conftest.py for its other tests, inside this module-long block.
+    supervisor = UserFactory(username="world-supervisor", roles=[Role.SUPERVISOR])
+    clinician = UserFactory(username="world-clinician", roles=[Role.CLINICIAN])
+    other_clinician = UserFactory(username="world-otherclinician", roles=[Role.CLINICIAN])
     case = CaseFactory(primary_clinician=clinician)
     record = record_each_kind(case, supervisor)
     return World(
@@ -717,7 +719,7 @@ ENDPOINTS = [
         "get a token",
         "post",
         "/api/v1/auth/token/",
-        lambda w: {"username": "supervisor", "password": PASSWORD},
+        lambda w: {"username": w.supervisor.username, "password": PASSWORD},
         role="anonymous",
         cases=[
             ("username missing", {"username": MISSING}, 400, "username"),

@@ -1,4 +1,4 @@
-# ruff: noqa: F811 (the `world` fixture is test_bad_input's)
+# ruff: noqa: F811 (the `world` and `module_world` fixtures are test_bad_input's)
 """The input guard (clinic/inputguard.py, api/parsers.py; SPEC section 8): nested JSON, NUL bytes, over-long texts
 and oversized bodies are refused the same way on every JSON endpoint, with or without credentials, and the pages
 refuse the same texts with the same words."""
@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from cases.models import VisitAddendum
 from clinic.inputguard import MAX_JSON_DEPTH, NOTE_TEXT_MAX_LENGTH, json_too_deep
-from tests.api.test_bad_input import ENDPOINTS, client_for, send, snapshot, world  # noqa: F401
+from tests.api.test_bad_input import ENDPOINTS, client_for, module_world, send, snapshot, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
