@@ -18,6 +18,7 @@ on or after C.
 """
 
 import datetime as dt
+import functools
 import json
 import uuid
 from typing import Any
@@ -185,22 +186,78 @@ def _questioning_records() -> tuple[QuerySet[DrugScreen, Any], QuerySet[Visit, A
     return screen, visit
 
 
+def _annotations(as_of: dt.date) -> dict[str, Any]:
+    screen, visit = _questioning_records()
+    return {
+        "remission": remission_of(as_of),
+        "remission_assessed_on": remission_assessed_on(as_of),
+        "dsm5_severity": Subquery(_established(as_of).values("band")[:1]),
+        "dsm5_diagnosis_id": Subquery(_established(as_of).values("pk")[:1]),
+        "remission_screen": Subquery(screen, output_field=JSONField()),
+        "remission_visit": Subquery(visit, output_field=JSONField()),
+    }
+
+
+class _CompiledOnce(Expression):
+    """A resolved expression whose SQL is compiled once per database connection and reused (the remission
+    annotations are a few hundred ORM nodes: compiling them again for every request was most of a case read's CPU).
+    A copy (re-resolved or relabeled, as when the queryset becomes a subquery) compiles afresh."""
+
+    def __init__(self, expression: Expression) -> None:
+        super().__init__(output_field=expression.output_field)
+        self.expression = expression
+        self._compiled: dict[tuple[str, str], tuple[str, tuple[Any, ...]]] = {}
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.expression]
+
+    def set_source_expressions(self, exprs: Any) -> None:
+        (self.expression,) = exprs
+
+    def copy(self) -> "_CompiledOnce":
+        clone: _CompiledOnce = super().copy()
+        clone._compiled = {}
+        return clone
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        key = (connection.alias, connection.vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            sql, params = compiler.compile(self.expression)
+            compiled = self._compiled[key] = (sql, tuple(params))
+        return compiled[0], list(compiled[1])
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved_annotations(as_of: dt.date, zone: str) -> tuple[dict[str, _CompiledOnce], frozenset[str]]:
+    """The annotations of `with_remission` for `as_of`, resolved once on a `Case` queryset (building and resolving
+    them was the other half of a case read's CPU), and the alias prefixes their subqueries took (a query given them
+    must avoid those prefixes should it become a subquery itself, as `Query.combine` does). `zone`, the default
+    time zone's name, is part of the key: the clinic days are computed in it."""
+    query = Case.objects.annotate(**_annotations(as_of)).query
+    return {name: _CompiledOnce(query.annotations[name]) for name in _annotations(as_of)}, query.subq_aliases
+
+
 def with_remission(cases: QuerySet[Case], as_of: dt.date | None = None) -> QuerySet[Case]:
     """`cases` annotated with `remission`, `remission_assessed_on`, E's `dsm5_severity` and `dsm5_diagnosis_id`
     (the checklist's id), and the two records that may
     question the remission (read them with `remission_questioned_by`), as of `as_of` (default: today, clinic
-    time). One query for a whole page: each is a subquery per case."""
+    time). One query for a whole page: each is a subquery per case.
+
+    The annotations are built, resolved and compiled once per day (`_resolved_annotations`) and added to a clone
+    of `cases` as they are, when `cases` reads the case table under its own name, as every `Case` queryset does
+    until it becomes a subquery; otherwise they are built afresh."""
     as_of = as_of or timezone.localdate(timezone=timezone.get_default_timezone())
-    screen, visit = _questioning_records()
-    return cases.annotate(
-        remission=remission_of(as_of),
-        remission_assessed_on=remission_assessed_on(as_of),
-        dsm5_severity=Subquery(_established(as_of).values("band")[:1]),
-        dsm5_diagnosis_id=Subquery(_established(as_of).values("pk")[:1]),
-    ).annotate(
-        remission_screen=Subquery(screen, output_field=JSONField()),
-        remission_visit=Subquery(visit, output_field=JSONField()),
-    )
+    annotated = cases.all()
+    query = annotated.query
+    if query.alias_prefix != "T" or query.get_initial_alias() != Case._meta.db_table or query.combinator:
+        return cases.annotate(**_annotations(as_of))
+    resolved, prefixes = _resolved_annotations(as_of, timezone.get_default_timezone_name())
+    for name, expression in resolved.items():
+        query.annotations[name] = expression
+    query.append_annotation_mask(resolved)
+    query.subq_aliases = query.subq_aliases | prefixes
+    return annotated
 
 
 def _record(kind: str, found: Any) -> dict[str, Any] | None:

@@ -8,7 +8,13 @@ from django.db.models import DateField, Value
 
 from cases.measures import add_months
 from cases.models import Case, DrugScreen
-from cases.remission import calendar_months, case_with_remission, diagnosis_code, remission_questioned_by
+from cases.remission import (
+    calendar_months,
+    case_with_remission,
+    diagnosis_code,
+    remission_questioned_by,
+    with_remission,
+)
 from tests.factories import VisitFactory
 from tests.report_builders import CRAVING_ONLY, MET, checklist, episode, local, score
 
@@ -264,3 +270,25 @@ def test_no_remission_nothing_to_question(case, clinician):
     positive(case, C, clinician, fentanyl="positive")
 
     assert remission_questioned_by(case_with_remission(case, AS_OF)) is None
+
+
+# --- The annotations, built and compiled once per day, in any queryset of cases ---
+
+
+def test_the_annotations_compiled_once_read_each_queryset_afresh(case, clinician):
+    other = episode(dt.date(2024, 1, 1), *RECOVERED, primary=clinician)
+    checklists(case, (D, MET), (add_months(D, 4), NONE_MET), by=clinician)
+    checklists(other, (D, MET), (add_months(D, 13), NONE_MET), by=clinician)
+    annotated = with_remission(Case.objects.order_by("opened_on", "id"), AS_OF)
+
+    assert {c.pk: c.remission for c in annotated} == {case.pk: "early", other.pk: "sustained"}
+    assert list(
+        with_remission(Case.objects.filter(pk=other.pk), AS_OF).values_list("remission", flat=True)
+    ) == ["sustained"]
+    # Filtered on, and inside a subquery (its tables renamed): compiled again for that query.
+    early = with_remission(Case.objects.all(), AS_OF).filter(remission="early")
+    assert list(early.values_list("pk", flat=True)) == [case.pk]
+    assert list(Case.objects.filter(pk__in=early.values("pk")).values_list("pk", flat=True)) == [case.pk]
+    # Another day, other annotations: before the other case's C, no remission.
+    assert with_remission(Case.objects.filter(pk=other.pk), add_months(D, 5)).get().remission is None
+    assert with_remission(Case.objects.filter(pk=other.pk), AS_OF).get().remission == "sustained"
