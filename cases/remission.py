@@ -20,6 +20,7 @@ on or after C.
 import datetime as dt
 import functools
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -198,6 +199,9 @@ def _annotations(as_of: dt.date) -> dict[str, Any]:
     }
 
 
+_COMPILING = threading.Lock()
+
+
 class _CompiledOnce(Expression):
     """A resolved expression whose SQL is compiled once per database connection and reused (the remission
     annotations are a few hundred ORM nodes: compiling them again for every request was most of a case read's CPU).
@@ -223,8 +227,9 @@ class _CompiledOnce(Expression):
         key = (connection.alias, connection.vendor)
         compiled = self._compiled.get(key)
         if compiled is None:
-            sql, params = compiler.compile(self.expression)
-            compiled = self._compiled[key] = (sql, tuple(params))
+            with _COMPILING:  # the expression is shared by every thread: compiled by one at a time
+                sql, params = compiler.compile(self.expression)
+                compiled = self._compiled[key] = (sql, tuple(params))
         return compiled[0], list(compiled[1])
 
 
