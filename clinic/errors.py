@@ -45,6 +45,11 @@ TITLES = {
 # PostgreSQL SQLSTATEs that mean "busy, try again in a moment": lock_not_available (lock_timeout), query_canceled
 # (statement_timeout), serialization_failure, deadlock_detected. https://www.postgresql.org/docs/15/errcodes-appendix.html
 BUSY_SQLSTATES = frozenset({"55P03", "57014", "40001", "40P01"})
+# SQLSTATEs of a session the server ended on its own timer, which psycopg raises as InternalError rather than
+# OperationalError: idle_in_transaction_session_timeout (a worker that stalled mid-transaction, say frozen or
+# swapped out: its transaction is rolled back and its locks released), transaction_timeout (PostgreSQL 17),
+# idle_session_timeout. The connection is gone and nothing was written: the database "did not answer" this request.
+ENDED_SESSION_SQLSTATES = frozenset({"25P03", "25P04", "57P05"})
 # SQLite's primary result codes for the same: SQLITE_BUSY (the busy timeout ran out), SQLITE_LOCKED.
 BUSY_SQLITE_CODES = frozenset({5, 6})
 
@@ -85,6 +90,8 @@ def database_failure(exc: BaseException | None) -> DatabaseFailure | None:
     if isinstance(sqlite_code, int) and sqlite_code & 0xFF in BUSY_SQLITE_CODES:
         return BUSY
     if isinstance(exc, OperationalError | InterfaceError):
+        return UNAVAILABLE
+    if getattr(driver, "sqlstate", None) in ENDED_SESSION_SQLSTATES:
         return UNAVAILABLE
     return None
 

@@ -118,6 +118,23 @@ def test_database_errors_are_classified_in_one_place(sqlstate, code):
     assert database_failure(database_error("x", sqlstate)).code == code
 
 
+@pytest.mark.parametrize("sqlstate", ["25P03", "25P04", "57P05"])
+def test_a_session_the_server_ended_on_its_timer_is_unavailable_not_a_500(sqlstate):
+    """A worker that stalled mid-transaction (`make freeze`) resumes on a connection PostgreSQL ended after
+    idle_in_transaction_session_timeout; psycopg raises that as InternalError, not OperationalError."""
+    from django.db import InternalError
+
+    from clinic.errors import database_failure
+    from tests.ops.urls import DriverError
+
+    error = InternalError("terminating connection due to idle-in-transaction timeout")
+    error.__cause__ = DriverError("terminating connection", sqlstate)
+    assert database_failure(error).code == "database_unavailable"
+    other = InternalError("current transaction is aborted")
+    other.__cause__ = DriverError("aborted", "25P02")
+    assert database_failure(other) is None
+
+
 def test_a_locked_sqlite_file_is_busy_too_and_other_errors_are_not_database_failures():
     import sqlite3
 
