@@ -7,7 +7,9 @@ from operator import or_
 from django.db import models
 from django.db.models import Q
 
-from cases.instruments.definitions import DSM5_SUD
+from cases.instruments.definitions import DSM5_SUD, INSTRUMENTS
+
+HIGHEST_TOTAL = max(instrument.max_total for instrument in INSTRUMENTS.values())
 
 
 class AssessmentInstrument(models.TextChoices):
@@ -62,7 +64,9 @@ class Assessment(models.Model):
             models.CheckConstraint(
                 condition=Q(instrument__in=AssessmentInstrument.values), name="assessment_instrument_valid"
             ),
-            models.CheckConstraint(condition=Q(total__lte=64), name="assessment_total_range"),
+            # The database's backstop for every instrument at once: no total above the largest one's maximum
+            # (SOWS, 64); each instrument's own range is the scoring's (cases/instruments/scoring.py).
+            models.CheckConstraint(condition=Q(total__lte=HIGHEST_TOTAL), name="assessment_total_range"),
             models.CheckConstraint(
                 condition=Q(entered_in_error=False) | ~Q(entered_in_error_reason=""),
                 name="assessment_entered_in_error_has_reason",

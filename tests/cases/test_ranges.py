@@ -165,3 +165,14 @@ def test_a_page_answers_a_check_violation_with_400_not_500(client, own_case, cli
 
 def test_another_integrity_error_is_left_to_its_caller(db):
     assert integrity_refusal(IntegrityError("UNIQUE constraint failed: cases_patient.mrn")) is None
+
+
+def test_the_assessment_total_constraint_is_the_largest_instrument_maximum():
+    """An assessment's total is computed by the scoring from the instrument's items; the database's backstop for
+    all instruments is the largest maximum among them (SOWS: 64), taken from the same definitions."""
+    from cases.instruments import INSTRUMENTS
+    from cases.models import Assessment
+
+    (constraint,) = [c for c in Assessment._meta.constraints if c.name == "assessment_total_range"]
+    assert lookups(constraint.condition) == {"total__lte": 64}
+    assert max(instrument.max_total for instrument in INSTRUMENTS.values()) == 64
